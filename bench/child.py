@@ -1,0 +1,174 @@
+"""One benchmark measurement in a process of its own; prints one JSON line.
+
+``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG``
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import (Column, DateTime, ForeignKey, Integer, String, Table,  # noqa: E402
+                        UniqueConstraint, func, text)
+
+from bulkapp import create_app  # noqa: E402
+from bulkapp.config import load_config  # noqa: E402
+
+ORGS = ("bench-org", "bench-small", "bench-xlsx")
+FLOOR_TABLE = "floor_mechanics"
+
+
+def make_app(url: str, chunk_rows: int | None = None):
+    """The application on ``url`` with its files in a temporary directory."""
+    environ = {"BULKAPP_ENV": "development", "DATABASE_URL": url, "LOG_LEVEL": "WARNING",
+               "INSTANCE_DIR": tempfile.mkdtemp(prefix="bulkapp-bench-instance-")}
+    if chunk_rows:
+        environ["IMPORT_CHUNK_ROWS"] = str(chunk_rows)
+    return create_app(load_config(environ))
+
+
+def reachable(url: str) -> bool:
+    """True when the database at ``url`` accepts a connection."""
+    from sqlalchemy import create_engine
+
+    from bulkapp.config import normalise_database_url
+
+    try:
+        engine = create_engine(normalise_database_url(url))
+        with engine.connect():
+            pass
+        return True
+    except Exception:
+        return False
+
+
+def floor_table(metadata, organisation_id: int) -> Table:
+    """A table shaped like ``mechanics`` (columns, keys, foreign keys), without the app."""
+    from bulkapp.models import ENTITY_TABLES
+
+    source = ENTITY_TABLES["mechanics"]
+    fields = [Column(c.name, c.type, nullable=c.nullable) for c in source.columns
+              if c.name not in ("id", "organisation_id", "import_job_id", "created_at",
+                                "updated_at")]
+    return Table(
+        FLOOR_TABLE, metadata,
+        Column("id", Integer, primary_key=True),
+        Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False,
+               server_default=text(str(organisation_id))),
+        *fields,
+        Column("import_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
+        Column("created_at", DateTime, nullable=False, server_default=func.current_timestamp()),
+        Column("updated_at", DateTime, nullable=False, server_default=func.current_timestamp()),
+        UniqueConstraint("organisation_id", "email", name="uq_floor_mechanics_key"),
+    )
+
+
+def setup(url: str) -> dict:
+    """Empty the database, create the tables, the organisations and the floor table."""
+    from bulkapp.accounts import create_organisation
+    from bulkapp.extensions import db
+
+    app = make_app(url)
+    with app.app_context():
+        db.session.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+        db.session.commit()
+        db.drop_all()
+        db.create_all()
+        orgs = [create_organisation(slug.replace("-", " ").title(), slug) for slug in ORGS]
+        floor_table(db.metadata, orgs[0].id).create(db.engine)
+    return {"ok": True}
+
+
+def floor(url: str, path: str) -> dict:
+    """The raw floor: the CSV into the floor table without validation, one transaction."""
+    from bulkapp.extensions import db
+
+    app = make_app(url)
+    columns = ["first_name", "last_name", "email", "mobile_number", "specialisation",
+               "years_experience", "workshop_name", "city", "province"]
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        driver = connection.driver_connection
+        started, cpu = time.monotonic(), cpu_seconds()
+        if db.engine.dialect.name == "postgresql":
+            with driver.cursor() as cursor, open(path, "rb") as source:
+                with cursor.copy(f"COPY {FLOOR_TABLE} ({', '.join(columns)}) FROM STDIN "
+                                 "(FORMAT csv, HEADER true)") as copy:
+                    while block := source.read(1 << 20):
+                        copy.write(block)
+            driver.commit()
+            method = "COPY"
+        else:
+            with open(path, newline="", encoding="utf-8") as source:
+                reader = csv.reader(source)
+                next(reader)
+                driver.executemany(
+                    f"INSERT INTO {FLOOR_TABLE} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})", reader)
+            driver.commit()
+            method = "executemany"
+        seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
+        connection.close()
+    return {"seconds": seconds, "cpu_seconds": cpu, "method": method,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
+    """The full pipeline (``flask bulk import``'s path) on ``path`` for organisation ``org``."""
+    from bulkapp.accounts import find_organisation
+    from bulkapp.extensions import db
+    from bulkapp.ingest.service import import_inline
+
+    app = make_app(url, chunk_rows)
+    with app.app_context():
+        cpu = cpu_seconds()
+        job = import_inline(organisation=find_organisation(org), entity_type="mechanics",
+                            path=Path(path))
+        db.session.refresh(job)
+        outcome = (f"{job.status}: +{job.inserted_rows:,} ~{job.updated_rows:,} "
+                   f"={job.unchanged_rows:,} !{job.invalid_rows:,}")
+        if job.error_message:
+            outcome += f" ({job.error_message})"
+        return {"seconds": job.processing_duration_ms / 1000, "cpu_seconds": cpu_seconds() - cpu,
+                "peak_rss_mb": peak_rss_mb(),
+                "outcome": outcome, "stage_timings": job.stage_timings}
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch ``argv`` (see the module docstring)."""
+    command, url, *rest = argv
+    chunk_rows = None
+    if "--chunk-rows" in rest:
+        at = rest.index("--chunk-rows")
+        chunk_rows = int(rest[at + 1])
+        rest = rest[:at] + rest[at + 2:]
+    if command == "setup":
+        result = setup(url)
+    elif command == "floor":
+        result = floor(url, rest[0])
+    else:
+        result = pipeline(url, rest[0], rest[1], chunk_rows)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,62 @@
+"""Generate realistic mechanics files for the benchmark (CSV and XLSX)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from bulkapp.entities.provinces import SA_PROVINCES
+
+HEADERS = ["First Name", "Last Name", "E-mail", "Mobile Number", "Specialisation",
+           "Years of Experience", "Workshop", "City", "Province"]
+FIRST = ["John", "Thandi", "Pieter", "Lerato", "Sipho", "Anna", "Mohammed", "Naledi", "Johan",
+         "Zanele", "David", "Ayesha", "Kagiso", "Maria", "Themba", "Chantel"]
+LAST = ["Doe", "Nkosi", "van der Merwe", "Mokoena", "Dlamini", "Botha", "Naidoo", "Khumalo",
+        "Pillay", "Smith", "Mahlangu", "Jacobs", "Zulu", "Pretorius", "Ndlovu", "Adams"]
+TRADES = ["Diesel engines", "Auto electrical", "Brakes and clutches", "Gearboxes",
+          "General servicing", "Air conditioning", "Panel beating", ""]
+CITIES = ["Pretoria", "Johannesburg", "Cape Town", "Durban", "Gqeberha", "Bloemfontein",
+          "Polokwane", "Mbombela", "Kimberley", "East London"]
+BLOCK = 50_000
+
+
+def _rows(count: int, seed: int):
+    rng = random.Random(seed)
+    for i in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        yield (first, last, f"{first}.{last.replace(' ', '')}.{seed}.{i}@example.com",
+               f"0{rng.randint(60, 84)}{rng.randint(0, 9_999_999):07d}", rng.choice(TRADES),
+               str(rng.randint(0, 45)), f"{last} Motors", rng.choice(CITIES),
+               rng.choice(SA_PROVINCES))
+
+
+def write_csv(path: Path, count: int, seed: int = 0) -> Path:
+    """Write ``count`` valid mechanics rows with human headers to ``path``."""
+    part = path.with_name(path.name + ".part")
+    with open(part, "w", encoding="utf-8", newline="") as out:
+        out.write(",".join(HEADERS) + "\n")
+        block: list[str] = []
+        for row in _rows(count, seed):
+            block.append(",".join(f'"{v}"' if "," in v else v for v in row))
+            if len(block) == BLOCK:
+                out.write("\n".join(block) + "\n")
+                block.clear()
+        if block:
+            out.write("\n".join(block) + "\n")
+    part.replace(path)
+    return path
+
+
+def write_xlsx(path: Path, count: int, seed: int = 2) -> Path:
+    """Write ``count`` mechanics rows to an XLSX sheet (years as numbers, phones as text)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Mechanics")
+    sheet.append(HEADERS)
+    for row in _rows(count, seed):
+        sheet.append([*row[:5], int(row[5]), *row[6:]])
+    part = path.with_name(path.name + ".part")
+    workbook.save(part)
+    part.replace(path)
+    return path

@@ -1,0 +1,58 @@
+"""Account services: organisations and users (used by the CLI and tests)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import ROLES, Organisation, User
+
+
+class AccountError(ValueError):
+    """The request cannot be carried out; the message says why."""
+
+
+def slugify(name: str) -> str:
+    """``"Acme Insurance Ltd"`` → ``"acme-insurance-ltd"``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"
+
+
+def find_organisation(name_or_slug: str) -> Organisation | None:
+    """The organisation with that slug or (case-insensitive) name."""
+    key = name_or_slug.strip()
+    return db.session.scalar(select(Organisation).where(
+        (Organisation.slug == key.lower()) | (func.lower(Organisation.name) == key.lower())))
+
+
+def create_organisation(name: str, slug: str | None = None) -> Organisation:
+    """Create an organisation; its slug must be new."""
+    slug = slugify(slug or name)
+    if find_organisation(slug) or find_organisation(name):
+        raise AccountError(f"Organisation {name!r} already exists.")
+    organisation = Organisation(name=name.strip(), slug=slug)
+    db.session.add(organisation)
+    db.session.commit()
+    return organisation
+
+
+def create_user(*, organisation: Organisation, email: str, role: str, password: str | None = None,
+                name: str = "") -> tuple[User, str]:
+    """Create a user; returns it and the password (generated when none is given)."""
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.")
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an e-mail address.")
+    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+        raise AccountError(f"A user with e-mail {email} already exists.")
+    password = password or secrets.token_urlsafe(12)
+    if len(password) < 8:
+        raise AccountError("Passwords need at least 8 characters.")
+    user = User(organisation=organisation, email=email, role=role, name=name)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user, password

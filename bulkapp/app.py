@@ -1,0 +1,49 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_config
+from .extensions import csrf, db, init_limiter, init_redis, login_manager, migrate
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from ``config`` (default: the environment).
+
+    In development (any ``BULKAPP_ENV`` but ``production``) a ``.env`` file at the project
+    root is read first; variables already set win.
+    """
+    if config is None:
+        if os.environ.get("BULKAPP_ENV", "") != "production":
+            load_dotenv(PROJECT_ROOT / ".env", override=False)
+        config = load_config()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(config["INSTANCE_DIR"]),
+    )
+    app.config.from_mapping(config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    init_redis(app)
+    init_limiter(app)
+
+    from . import models  # noqa: F401  (registers every table on db.metadata)
+    from .cli import register_cli
+    from .web import register_web
+
+    register_web(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,132 @@
+"""``flask`` commands: organisations, users, API tokens, bulk import and the demo account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from .accounts import AccountError, create_organisation, create_user, find_organisation
+from .entities import UnknownEntity
+from .extensions import db
+from .ingest.service import UploadRejected, import_inline, summarise
+from .models import FAILED, MODES, ROLES, User
+from .tokens import TokenError, create_token
+
+orgs = AppGroup("orgs", help="Manage organisations.")
+users = AppGroup("users", help="Manage users.")
+tokens = AppGroup("tokens", help="Manage API tokens.")
+bulk = AppGroup("bulk", help="Import files from the command line.")
+
+DEMO_ORG = "Demo Organisation"
+DEMO_EMAIL = "admin@demo.example"
+DEMO_PASSWORD = "demo-admin-password"
+
+
+@orgs.command("create")
+@click.argument("name")
+@click.option("--slug", help="Short name used on the command line (default: from NAME).")
+def orgs_create(name: str, slug: str | None) -> None:
+    """Create the organisation NAME."""
+    try:
+        organisation = create_organisation(name, slug)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created organisation {organisation.name} (slug: {organisation.slug}).")
+
+
+@users.command("create")
+@click.option("--org", "org", required=True, help="Organisation name or slug.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--password", envvar="BULKAPP_NEW_PASSWORD",
+              help="Default: a generated password, printed once.")
+@click.option("--name", default="", help="Display name.")
+def users_create(org: str, email: str, role: str, password: str | None, name: str) -> None:
+    """Create a user in an organisation."""
+    organisation = find_organisation(org)
+    if organisation is None:
+        raise click.ClickException(f"No organisation {org!r}. Create it with: flask orgs create")
+    try:
+        user, password = create_user(organisation=organisation, email=email, role=role,
+                                     password=password, name=name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {user.role} {user.email} in {organisation.name}. Password: {password}")
+
+
+@tokens.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", default="", help="What the token is for (default: its creation date).")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for a user and print it (it is shown only this once)."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(
+            f"No user with e-mail {email}. Create one with: flask users create")
+    try:
+        token, raw_token = create_token(user, name)
+    except TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created token “{token.name}” for {user.email}. "
+               "Copy it now; it is not shown again:", err=True)
+    click.echo(raw_token)
+
+
+@bulk.command("import")
+@click.argument("entity")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org", required=True, help="Organisation name or slug that owns the rows.")
+@click.option("--mode", type=click.Choice(MODES), default="partial", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
+def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> None:
+    """Import FILE of ENTITY rows inline (no queue), as a worker would; exit 1 if it fails."""
+    organisation = find_organisation(org)
+    if organisation is None:
+        raise click.ClickException(f"No organisation {org!r}. Create it with: flask orgs create")
+    try:
+        job = import_inline(organisation=organisation, entity_type=entity, path=file, mode=mode)
+    except (UnknownEntity, UploadRejected) as exc:
+        raise click.ClickException(str(exc)) from exc
+    summary = summarise(job)
+    stats, saved = summary["validation_stats"], summary["database_stats"]
+    click.echo(f"{job.original_filename}: {job.status} in "
+               f"{(job.processing_duration_ms or 0) / 1000:.1f} s (job {job.id}).")
+    click.echo(f"Rows: {stats.get('total', 0)} total, {stats.get('valid', 0)} valid, "
+               f"{stats.get('invalid', 0)} invalid ({stats.get('duplicates', 0)} duplicates). "
+               f"Saved: {saved.get('inserted', 0)} inserted, {saved.get('updated', 0)} updated, "
+               f"{saved.get('unchanged', 0)} unchanged.")
+    for warning in summary["warnings"]:
+        click.echo(f"Warning: {warning}")
+    if job.report_path:
+        click.echo(f"Error report: {job.report_path}")
+    if job.error_message:
+        click.echo(f"Error: {job.error_message}", err=True)
+    if as_json:
+        click.echo(json.dumps(summary))
+    if job.status == FAILED:
+        raise SystemExit(1)
+
+
+def demo_command() -> None:
+    """Create the demo organisation and its admin (once) and print how to sign in."""
+    organisation = find_organisation(DEMO_ORG) or create_organisation(DEMO_ORG, "demo")
+    email_taken = db.session.scalar(select(User).where(func.lower(User.email) == DEMO_EMAIL))
+    if email_taken is None:
+        create_user(organisation=organisation, email=DEMO_EMAIL, role="super_admin",
+                    password=DEMO_PASSWORD, name="Demo Admin")
+    click.echo(f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} "
+               f"with password {DEMO_PASSWORD}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to ``app``."""
+    app.cli.add_command(orgs)
+    app.cli.add_command(users)
+    app.cli.add_command(tokens)
+    app.cli.add_command(bulk)
+    app.cli.command("demo")(demo_command)

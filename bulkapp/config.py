@@ -1,0 +1,183 @@
+"""Configuration read from the environment, in one place, parsed to types.
+
+Every setting the application reads is listed here and in the README. Production is the
+default environment: it refuses to start without a ``SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from limits import parse_many
+
+ENVIRONMENTS = ("production", "development", "testing")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+DEFAULT_API_UPLOAD_RATE_LIMIT = "60 per minute"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment does not describe a runnable configuration."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = (environ.get(name) or "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate such as '60 per minute' or "
+                          f"'10/second;500/hour', got {raw!r}") from exc
+    return raw
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku's ``postgres://`` scheme and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration mapping from ``environ`` (default ``os.environ``).
+
+    Raises:
+        ConfigError: a value is malformed, or ``SECRET_KEY`` is missing in production.
+    """
+    environ = os.environ if environ is None else environ
+    env = environ.get("BULKAPP_ENV", "production").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"BULKAPP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+
+    secret_key = environ.get("SECRET_KEY", "")
+    if not secret_key:
+        if env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set BULKAPP_ENV=development for local work."
+            )
+        secret_key = f"insecure-{env}-key"
+
+    instance_dir = Path(environ.get("INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
+    database_url = environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'bulkapp.db'}"
+    redis_url = environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    production = env == "production"
+
+    return {
+        "BULKAPP_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": secret_key,
+        "INSTANCE_DIR": str(instance_dir),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "UPLOAD_DIR": environ.get("UPLOAD_DIR") or str(instance_dir / "uploads"),
+        "REPORT_DIR": environ.get("REPORT_DIR") or str(instance_dir / "reports"),
+        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+        "IMPORT_CHUNK_ROWS": _int(environ, "IMPORT_CHUNK_ROWS", 20000),
+        "SESSION_COOKIE_SECURE": _bool(environ, "SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(environ, "SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        # Job creation through the API, per user (Flask-Limiter counts in Redis).
+        "API_UPLOAD_RATE_LIMIT": _rate_limit(environ, "API_UPLOAD_RATE_LIMIT",
+                                             DEFAULT_API_UPLOAD_RATE_LIMIT),
+        "RATELIMIT_ENABLED": _bool(environ, "RATELIMIT_ENABLED", True),
+        # Redis down: count in memory for a while rather than refuse uploads.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        **lifecycle_settings(environ, instance_dir),
+    }
+
+
+def _int_list(environ: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be whole seconds separated by commas, got {raw!r}") from exc
+
+
+def _int_mapping(environ: Mapping[str, str], name: str) -> dict[str, int]:
+    raw = (environ.get(name) or "").replace(" ", "")
+    try:
+        return {key: int(value) for key, value in
+                (pair.split("=", 1) for pair in raw.split(",") if pair)}
+    except ValueError as exc:
+        raise ConfigError(f"{name} must look like 'members=1800,policies=900', "
+                          f"got {raw!r}") from exc
+
+
+def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[str, Any]:
+    """Job lifecycle: RQ job defaults, workers, maintenance and notifications."""
+    return {
+        # Seconds one import attempt may run, and per-entity overrides ("members=1800").
+        "IMPORT_JOB_TIMEOUT": _int(environ, "IMPORT_JOB_TIMEOUT", 600),
+        "IMPORT_JOB_TIMEOUTS": _int_mapping(environ, "IMPORT_JOB_TIMEOUTS"),
+        # One retry per interval (seconds): 3 retries, backing off.
+        "IMPORT_RETRY_INTERVALS": _int_list(environ, "IMPORT_RETRY_INTERVALS", (10, 20, 40)),
+        "IMPORT_RESULT_TTL": _int(environ, "IMPORT_RESULT_TTL", 3600),
+        "IMPORT_FAILURE_TTL": _int(environ, "IMPORT_FAILURE_TTL", 86400),
+        "KEEP_COMPLETED_JOBS": _int(environ, "KEEP_COMPLETED_JOBS", 100),
+        "KEEP_FAILED_JOBS": _int(environ, "KEEP_FAILED_JOBS", 1000),
+        # The nightly clean-up deletes files and reports of jobs finished this long ago.
+        "JOB_RETENTION_HOURS": _int(environ, "JOB_RETENTION_HOURS", 168),
+        # Queued jobs younger than this are left to the web process that is enqueueing them.
+        "SWEEP_GRACE_SECONDS": _int(environ, "SWEEP_GRACE_SECONDS", 30),
+        "WORKER_CONCURRENCY": _int(environ, "WORKER_CONCURRENCY", 1),
+        "WORKER_MAINTENANCE_INTERVAL": _int(environ, "WORKER_MAINTENANCE_INTERVAL", 15),
+        # Every Nth job a worker takes from the lowest-priority waiting tier first.
+        "WORKER_LOW_PRIORITY_EVERY": _int(environ, "WORKER_LOW_PRIORITY_EVERY", 5),
+        "SMTP_HOST": environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": _int(environ, "SMTP_PORT", 587),
+        "SMTP_USER": environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(environ, "SMTP_STARTTLS", True),
+        "MAIL_FROM": environ.get("MAIL_FROM") or "bulkapp@localhost",
+        "OUTBOX_DIR": environ.get("OUTBOX_DIR") or str(instance_dir / "outbox"),
+        # Links in e-mails point here, e.g. https://bulk.example.org
+        "PUBLIC_URL": (environ.get("PUBLIC_URL") or "").rstrip("/"),
+        "WEBHOOK_RETRY_INTERVALS": _int_list(environ, "WEBHOOK_RETRY_INTERVALS", (10, 60, 300)),
+        "WEBHOOK_TIMEOUT": _int(environ, "WEBHOOK_TIMEOUT", 10),
+    }
+
+
+def test_config(tmp_dir: Path, **overrides: Any) -> dict[str, Any]:
+    """Configuration for the test suite: everything under ``tmp_dir`` unless overridden."""
+    environ = {
+        "BULKAPP_ENV": "testing",
+        "INSTANCE_DIR": str(tmp_dir),
+        "DATABASE_URL": f"sqlite:///{tmp_dir / 'test.db'}",
+    }
+    config = load_config(environ)
+    config.update(overrides)
+    return config
+
+
+test_config.__test__ = False  # not a pytest test despite its name

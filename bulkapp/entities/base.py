@@ -1,0 +1,120 @@
+"""The vocabulary in which entity types declare their schema, as data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+FIELD_TYPES = ("string", "email", "phone", "date", "integer", "decimal", "enum", "sa_id")
+
+_ALIAS_NOISE = re.compile(r"[\s_\-\.]+")
+
+
+def header_key(header: str) -> str:
+    """Fold a header for matching: case, spaces, ``_``, ``-`` and ``.`` are ignored."""
+    return _ALIAS_NOISE.sub("", str(header)).casefold()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an entity.
+
+    Attributes:
+        name: the database column (snake_case).
+        label: the header in templates and the JSON API (camelCase, as in the seeds).
+        type: one of ``FIELD_TYPES``; decides normalisation and validation.
+        required: a row without a value is rejected.
+        aliases: further headers users write for this column.
+        max_length: longest accepted text.
+        choices: accepted values of an ``enum`` (compared case-insensitively).
+        min_value / max_value: bounds of an ``integer`` or ``decimal``.
+        example: a value shown in the downloadable template.
+    """
+
+    name: str
+    label: str
+    type: str = "string"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    max_length: int = 255
+    choices: tuple[str, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    example: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"{self.name}: unknown field type {self.type!r}")
+        if self.type == "enum" and not self.choices:
+            raise ValueError(f"{self.name}: an enum needs choices")
+
+    @property
+    def header_keys(self) -> set[str]:
+        """Every folded header that maps to this field."""
+        return {header_key(h) for h in (self.name, self.label, *self.aliases)}
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across fields of one row.
+
+    ``check(frame)`` receives the normalised chunk (a pandas DataFrame with one column per
+    field) and returns a boolean Series that is True where the row breaks the rule.
+    """
+
+    column: str
+    message: str
+    check: Callable
+
+
+@dataclass(frozen=True)
+class EntitySchema:
+    """An importable entity type: its table, queue, fields, key and rules."""
+
+    name: str
+    label: str
+    table: str
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...]
+    rules: tuple[RowRule, ...] = field(default=())
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        missing = [k for k in self.natural_key if k not in names]
+        if missing:
+            raise ValueError(f"{self.name}: natural key {missing} is not a field")
+        owners: dict[str, str] = {}
+        for f in self.fields:
+            for key in f.header_keys:
+                if owners.setdefault(key, f.name) != f.name:
+                    raise ValueError(f"{self.name}: header {key!r} maps to both "
+                                     f"{owners[key]} and {f.name}")
+
+    @property
+    def queue_name(self) -> str:
+        """The base RQ queue of this entity, e.g. ``bulk-upload-mechanics``."""
+        return f"bulk-upload-{self.name}"
+
+    @property
+    def field_names(self) -> list[str]:
+        """Column names in declaration order."""
+        return [f.name for f in self.fields]
+
+    @property
+    def required_fields(self) -> list[Field]:
+        """Fields a file must provide a column for."""
+        return [f for f in self.fields if f.required]
+
+    @property
+    def key_fields(self) -> list[Field]:
+        """The fields of the natural key, in key order."""
+        return [self.field(name) for name in self.natural_key]
+
+    def field(self, name: str) -> Field:
+        """The field called ``name``."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)

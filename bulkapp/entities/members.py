@@ -1,0 +1,48 @@
+"""Members of the organisation, keyed by South African ID number."""
+
+from .base import EntitySchema, Field, RowRule
+from .provinces import SA_PROVINCES
+
+GENDERS = ("female", "male", "other")
+
+
+def _birth_date_differs_from_id(frame):
+    """True where both are given and the ID number's YYMMDD is not the date of birth."""
+    both = frame["date_of_birth"].notna() & frame["id_number"].notna()
+    born = frame["date_of_birth"].where(both, "").astype(str)
+    ids = frame["id_number"].where(both, "").astype(str)
+    yymmdd = born.str[2:4] + born.str[5:7] + born.str[8:10]
+    return both & (yymmdd != ids.str[:6])
+
+SCHEMA = EntitySchema(
+    name="members",
+    label="Members",
+    table="members",
+    description="Members, keyed by South African ID number.",
+    natural_key=("id_number",),
+    fields=(
+        Field("first_name", "firstName", required=True, max_length=100,
+              aliases=("given name", "forename", "name", "first names"), example="Thandi"),
+        Field("last_name", "lastName", required=True, max_length=100,
+              aliases=("surname", "family name"), example="Nkosi"),
+        Field("id_number", "idNumber", "sa_id", required=True, max_length=13,
+              aliases=("id", "id no", "identity number", "sa id", "rsa id"),
+              example="8001015009087"),
+        Field("date_of_birth", "dateOfBirth", "date",
+              aliases=("dob", "birth date", "birthday"), example="1980-01-01"),
+        Field("gender", "gender", "enum", choices=GENDERS, aliases=("sex",), example="female"),
+        Field("email", "email", "email", aliases=("e-mail", "email address"),
+              example="thandi@example.com"),
+        Field("mobile_number", "mobileNumber", "phone",
+              aliases=("mobile", "cell", "cellphone", "phone", "contact number"),
+              example="0821234567"),
+        Field("address", "address", max_length=300,
+              aliases=("street address", "residential address"), example="12 Church Street"),
+        Field("ward", "ward", max_length=50, aliases=("ward number", "ward no"), example="58"),
+        Field("municipality", "municipality", max_length=150,
+              aliases=("local municipality", "metro"), example="City of Tshwane"),
+        Field("province", "province", "enum", choices=SA_PROVINCES, example="Gauteng"),
+    ),
+    rules=(RowRule("date_of_birth", "Date of birth does not match the ID number.",
+                   _birth_date_differs_from_id),),
+)

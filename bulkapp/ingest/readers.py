@@ -1,0 +1,44 @@
+"""File readers: CSV, XLSX and JSON → header cells and chunks of raw text rows.
+
+Every reader raises ``ImportFailed`` with a message for the user when the file cannot be read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ImportFailed
+from .readers_common import Chunk, HeaderScore, Reader
+from .readers_csv import CsvReader
+from .readers_json import JsonReader
+from .readers_xlsx import XlsxReader
+
+__all__ = ["Chunk", "ImportFailed", "Reader", "READABLE_EXTENSIONS", "open_reader"]
+
+READABLE_EXTENSIONS = (".csv", ".xlsx", ".json")
+
+
+def open_reader(path: Path, filename: str, *, header_score: HeaderScore | None = None,
+                sheet: str | None = None) -> Reader:
+    """Pick the reader by the extension of ``filename`` (.csv, .xlsx, .json).
+
+    Args:
+        path: where the upload is stored.
+        filename: the name the user gave it (used for the extension and in messages).
+        header_score: how many cells of a row look like known headers; finds the header row.
+        sheet: the XLSX sheet to read (default: the first non-empty one).
+    """
+    path = Path(path)
+    extension = Path(filename).suffix.lower()
+    if not path.exists():
+        raise ImportFailed("The uploaded file is no longer available. Upload it again.")
+    if path.stat().st_size == 0:
+        raise ImportFailed(f"{filename} is empty: it has no header row and no data.")
+    if extension == ".csv":
+        return CsvReader(path, filename, header_score)
+    if extension == ".xlsx":
+        return XlsxReader(path, filename, header_score, sheet)
+    if extension == ".json":
+        return JsonReader(path, filename)
+    raise ImportFailed(f"{filename} is not a supported file type. "
+                       f"Upload a {', '.join(READABLE_EXTENSIONS)} file.")

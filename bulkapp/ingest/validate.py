@@ -1,0 +1,166 @@
+"""Validate a chunk of raw rows: normalise every field, apply row rules, find duplicate keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import compress
+
+import numpy as np
+import pandas as pd
+
+from ..entities import EntitySchema
+from .mapping import ColumnMapping
+from .normalise import normalise_column
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem with one cell: where, what the user wrote, and why it was rejected."""
+
+    position: int
+    column: str
+    value: str | None
+    message: str
+
+
+@dataclass
+class ChunkOutcome:
+    """What validation made of one chunk.
+
+    Attributes:
+        columns: normalised values of the valid rows only, per field name.
+        valid: how many rows are valid.
+        invalid_positions: positions (within the chunk) of rejected rows, ascending.
+        errors: every problem found, in row order.
+        duplicates: rows rejected because their key appeared earlier in the file.
+    """
+
+    columns: dict[str, list]
+    valid: int
+    invalid_positions: list[int]
+    errors: list[RowError]
+    duplicates: int
+
+
+class SeenKeys:
+    """Natural keys already met in this file, as a sorted array of 64-bit hashes.
+
+    A million keys take 8 MB. Python's string hash is 64 bits wide; two different keys
+    share one with a chance of about 1 in 30 million for a million-row file.
+    """
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def _contains(self, hashes: np.ndarray) -> np.ndarray:
+        if not len(self._hashes):
+            return np.zeros(len(hashes), dtype=bool)
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        return self._hashes[at] == hashes
+
+    def claim(self, hashes: np.ndarray) -> np.ndarray:
+        """Record ``hashes``; True where one was seen before (here or in an earlier call)."""
+        repeated = self._contains(hashes)
+        distinct, first = np.unique(hashes, return_index=True)
+        earlier_in_batch = np.ones(len(hashes), dtype=bool)
+        earlier_in_batch[first] = False
+        merged = np.concatenate([self._hashes, distinct[~self._contains(distinct)]])
+        merged.sort(kind="stable")
+        self._hashes = merged
+        return repeated | earlier_in_batch
+
+
+def raw_cells(frame: pd.DataFrame, position: int) -> list[str | None]:
+    """Column ``position`` of a reader's chunk as a list, missing cells as None."""
+    series = frame[position]
+    if series.dtype == object:  # what readers yield: str or None
+        return series.tolist()
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _key_hashes(schema: EntitySchema, columns: dict[str, list],
+                positions: list[int] | None) -> np.ndarray:
+    """64-bit hashes of the natural keys at ``positions`` (None: every row)."""
+    keys = [columns[name] for name in schema.natural_key]
+    if positions is not None:
+        keys = [[values[i] for i in positions] for values in keys]
+    values = keys[0] if len(keys) == 1 else list(zip(*keys))
+    return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+
+
+def _claim(schema: EntitySchema, columns: dict[str, list], rows: int,
+           seen: SeenKeys) -> tuple[list[int], list[bool]]:
+    """Claim the keys of rows whose key fields are all valid.
+
+    Returns those rows' positions and, for each, whether its key was met before.
+    """
+    key_columns = [columns[name] for name in schema.natural_key]
+    if any(None in values for values in key_columns):
+        usable = [i for i, key in enumerate(zip(*key_columns)) if None not in key]
+        return usable, seen.claim(_key_hashes(schema, columns, usable)).tolist()
+    return list(range(rows)), seen.claim(_key_hashes(schema, columns, None)).tolist()
+
+
+def claim_keys(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame,
+               seen: SeenKeys) -> None:
+    """Record the valid keys of ``frame`` in ``seen`` (rebuilding it when a job resumes)."""
+    columns = {f.name: normalise_column(raw_cells(frame, mapping.positions[f.name]), f)[0]
+               for f in schema.key_fields}
+    _claim(schema, columns, len(frame), seen)
+
+
+def validate_chunk(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame,
+                   seen: SeenKeys | None) -> ChunkOutcome:
+    """Normalise and check every row of ``frame``.
+
+    Args:
+        seen: keys met earlier in the file; None skips the duplicate check.
+    """
+    rows = len(frame)
+    columns: dict[str, list] = {}
+    errors: list[RowError] = []
+    raw: dict[str, list] = {}
+    for field in schema.fields:
+        position = mapping.positions.get(field.name)
+        if position is None:
+            columns[field.name] = [None] * rows
+            continue
+        raw[field.name] = raw_cells(frame, position)
+        values, problems = normalise_column(raw[field.name], field)
+        columns[field.name] = values
+        errors += [RowError(i, field.label, raw[field.name][i], m) for i, m in problems]
+        if field.required and None in values:
+            failed = {i for i, _ in problems}
+            errors += [RowError(i, field.label, None, f"{field.label} is required.")
+                       for i, v in enumerate(values) if v is None and i not in failed]
+
+    if schema.rules:
+        normalised = pd.DataFrame(columns)
+        for rule in schema.rules:
+            broken = np.flatnonzero(rule.check(normalised).to_numpy(dtype=bool))
+            label = schema.field(rule.column).label
+            errors += [RowError(int(i), label, raw.get(rule.column, [None] * rows)[i],
+                                rule.message) for i in broken]
+
+    duplicates = 0
+    if seen is not None:
+        usable, repeated = _claim(schema, columns, rows, seen)
+        label = "/".join(f.label for f in schema.key_fields)
+        for i in compress(usable, repeated):
+            key = ", ".join(str(columns[name][i]) for name in schema.natural_key)
+            errors.append(RowError(i, label, key, f"Duplicate {label} {key!r}: an earlier row "
+                                                  "of this file has the same value."))
+            duplicates += 1
+
+    errors.sort(key=lambda e: e.position)
+    invalid = sorted({e.position for e in errors})
+    if invalid:
+        keep = np.ones(rows, dtype=bool)
+        keep[invalid] = False
+        keep_list = keep.tolist()
+        columns = {name: list(compress(values, keep_list)) for name, values in columns.items()}
+    return ChunkOutcome(columns=columns, valid=rows - len(invalid), invalid_positions=invalid,
+                        errors=errors, duplicates=duplicates)

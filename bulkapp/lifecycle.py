@@ -1,0 +1,236 @@
+"""Actions on an import job's life: cancel, retry, requeue, clean up, and what the queue reports.
+
+Every function works on ``ImportJob`` rows (the durable truth) and keeps the RQ job in step.
+Views and the API check ``can_act`` first; these functions check the job's state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import or_, select
+
+from . import queues
+from .extensions import db, get_redis
+from .models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, ImportJob,
+                     User, utcnow)
+from .notifications import notify_job_finished
+
+log = logging.getLogger(__name__)
+
+MAX_GRACE_HOURS = 87_600  # ten years
+
+LIVE_RQ_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                              JobStatus.DEFERRED})
+
+
+class JobActionError(Exception):
+    """An action the job's state does not allow; ``str()`` is the message for the user."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def can_act(user: User, job: ImportJob) -> bool:
+    """Whether ``user`` may cancel or retry ``job``: its uploader, its organisation's admins,
+    or a super admin."""
+    if user.is_super_admin:
+        return True
+    if job.organisation_id != user.organisation_id:
+        return False
+    return user.is_admin or job.user_id == user.id
+
+
+def cancel_job(job: ImportJob) -> ImportJob:
+    """Cancel ``job``: a waiting job ends ``canceled`` now; a running one stops at its next
+    chunk boundary, keeping the chunks it committed.
+
+    Raises:
+        JobActionError: the job has already finished (409).
+    """
+    if job.is_finished:
+        raise JobActionError("job_finished", f"This job has already {_past(job.status)}; "
+                                             "there is nothing to cancel.")
+    job.cancel_requested = True
+    if job.status == PROCESSING:
+        db.session.commit()
+        return job
+    job.status, job.stage, job.finished_at = CANCELED, "done", utcnow()
+    db.session.commit()
+    try:
+        _cancel_rq_job(get_redis(), job.id)
+    except RedisError as exc:
+        log.warning("job %s canceled; its queue entry stays until Redis is back: %s", job.id, exc)
+    notify_job_finished(job)
+    return job
+
+
+def retry_job(job: ImportJob) -> ImportJob:
+    """Put a failed or canceled ``job`` back on its queue; it resumes from its checkpoint.
+
+    When Redis is down the job stays ``queued`` and the sweeper enqueues it later.
+
+    Raises:
+        JobActionError: the job is waiting, running or completed, or its file is gone (409).
+    """
+    if job.status == PROCESSING:
+        raise JobActionError("job_running", "This job is running. It can be retried once it "
+                                            "has failed or been canceled.")
+    if job.status == QUEUED:
+        raise JobActionError("job_queued", "This job is already waiting for a worker.")
+    if job.status == COMPLETED:
+        raise JobActionError("not_retryable", "This job completed. Upload the file again to "
+                                              "import it again.")
+    if not job.stored_path or not Path(job.stored_path).is_file():
+        raise JobActionError("file_gone", "The uploaded file is no longer stored, so this job "
+                                          "cannot be retried. Upload the file again.")
+    job.status, job.stage = QUEUED, "queued"
+    job.cancel_requested = False
+    job.error_message = job.error_traceback = None
+    job.finished_at = None
+    db.session.commit()
+    enqueue_again(job)
+    return job
+
+
+def requeue_failed(organisation_id: int | None) -> int:
+    """Retry every failed job of the organisation (``None``: of all); returns how many."""
+    query = select(ImportJob).where(ImportJob.status == FAILED)
+    if organisation_id is not None:
+        query = query.where(ImportJob.organisation_id == organisation_id)
+    requeued = 0
+    for job in db.session.scalars(query.order_by(ImportJob.created_at)).all():
+        try:
+            retry_job(job)
+        except JobActionError as exc:
+            log.info("job %s not requeued: %s", job.id, exc)
+            continue
+        requeued += 1
+    return requeued
+
+
+def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[str, int]:
+    """Remove what jobs finished more than ``grace_period_hours`` ago left behind: their RQ
+    jobs, stored uploads and error reports. The ImportJob rows stay as the audit trail.
+
+    Raises:
+        JobActionError: the grace period is negative or absurd (400).
+    """
+    if not (math.isfinite(grace_period_hours) and 0 <= grace_period_hours <= MAX_GRACE_HOURS):
+        raise JobActionError("invalid_grace_period", "The grace period must be between 0 and "
+                                                     f"{MAX_GRACE_HOURS:,} hours.", status=400)
+    cutoff = utcnow() - timedelta(hours=grace_period_hours)
+    query = select(ImportJob).where(
+        ImportJob.status.in_(FINISHED_STATUSES), ImportJob.finished_at <= cutoff,
+        or_(ImportJob.stored_path.is_not(None), ImportJob.report_path.is_not(None),
+            ImportJob.rq_job_id.is_not(None)))
+    if organisation_id is not None:
+        query = query.where(ImportJob.organisation_id == organisation_id)
+    counts = {"jobs": 0, "rq_jobs_removed": 0, "files_deleted": 0, "reports_deleted": 0}
+    connection = get_redis()
+    for job in db.session.scalars(query).all():
+        counts["jobs"] += 1
+        try:
+            counts["rq_jobs_removed"] += _delete_rq_job(connection, job.id)
+            job.rq_job_id = None
+        except RedisError as exc:
+            log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
+        counts["files_deleted"] += _delete_file(job.stored_path, "UPLOAD_DIR")
+        counts["reports_deleted"] += _delete_file(job.report_path, "REPORT_DIR")
+        job.stored_path = job.report_path = None
+    db.session.commit()
+    return counts
+
+
+def enqueue_again(job: ImportJob) -> bool:
+    """Enqueue ``job`` afresh (its old RQ job, if any, is dropped). False when Redis is down."""
+    connection = get_redis()
+    try:
+        _delete_rq_job(connection, job.id)
+        queues.enqueue_import(connection, job.queue_name or queues.queue_name_for(job.entity_type),
+                              job.id)
+    except RedisError as exc:
+        log.warning("job %s stays queued until Redis is back: %s", job.id, exc)
+        job.rq_job_id = None
+        db.session.commit()
+        return False
+    job.rq_job_id = job.id
+    db.session.commit()
+    return True
+
+
+def rq_job_is_live(connection: Redis, job_id: str) -> bool:
+    """Whether RQ still holds ``job_id`` waiting, scheduled or running."""
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() in LIVE_RQ_STATUSES
+    except NoSuchJobError:
+        return False
+
+
+def record_attempt_failure(job_id: str, *, will_retry: bool, message: str) -> None:
+    """Record an attempt that ended without the import recording it (its worker died).
+
+    A job still marked ``processing`` goes back to ``queued`` when RQ retries it, else it
+    ends ``failed`` with ``message``. Either way, a job that has now ended is notified.
+    """
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        return
+    if job.status == PROCESSING:
+        if will_retry:
+            job.status, job.stage, job.error_message = QUEUED, "retrying", message
+        else:
+            job.status, job.stage, job.error_message = FAILED, "done", message
+            job.finished_at = utcnow()
+        db.session.commit()
+    if job.status == FAILED:
+        notify_job_finished(job)
+
+
+def _past(status: str) -> str:
+    return {CANCELED: "been canceled", COMPLETED: "completed", FAILED: "failed"}.get(status, status)
+
+
+def _cancel_rq_job(connection: Redis, job_id: str) -> None:
+    try:
+        rq_job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return
+    if rq_job.get_status() in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        try:
+            rq_job.cancel()
+        except InvalidJobOperation:
+            pass
+
+
+def _delete_rq_job(connection: Redis, job_id: str) -> int:
+    try:
+        Job.fetch(job_id, connection=connection).delete(remove_from_queue=True)
+    except NoSuchJobError:
+        return 0
+    return 1
+
+
+def _delete_file(path: str | None, allowed_dir_setting: str) -> int:
+    """Delete ``path`` if it lies inside the configured directory; 1 when a file went."""
+    if not path:
+        return 0
+    target = Path(path).resolve()
+    if not target.is_relative_to(Path(current_app.config[allowed_dir_setting]).resolve()):
+        log.warning("not deleting %s: outside %s", target, allowed_dir_setting)
+        return 0
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return 0
+    return 1

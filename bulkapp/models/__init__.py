@@ -1,0 +1,13 @@
+"""Database models. Import from here: ``from bulkapp.models import ImportJob``."""
+
+from .accounts import ADMIN_ROLES, ROLES, Organisation, User, utcnow
+from .api_token import ApiToken
+from .entity_tables import ENTITY_TABLES
+from .import_job import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, MODES, PROCESSING,
+                         QUEUED, STATUSES, ImportJob, new_job_id)
+
+__all__ = [
+    "ADMIN_ROLES", "ROLES", "Organisation", "User", "utcnow", "ENTITY_TABLES", "ImportJob",
+    "new_job_id", "CANCELED", "COMPLETED", "FAILED", "FINISHED_STATUSES", "MODES", "PROCESSING",
+    "QUEUED", "STATUSES", "ApiToken",
+]

@@ -1,0 +1,179 @@
+"""Monitoring figures as plain dicts: queues and workers from Redis, jobs from the database.
+
+Registries are read with ``cleanup=False`` (plain ZCARD/LLEN): cleaning would run failure
+callbacks inside the web process.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from redis import Redis
+from rq import Queue, Worker
+from rq.registry import (CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry,
+                         ScheduledJobRegistry, StartedJobRegistry)
+from rq.suspension import is_suspended
+from sqlalchemy import func, select
+
+from .extensions import db, get_redis
+from .models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED,
+                     ImportJob, utcnow)
+from .queues import (ENTITY_QUEUES, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, base_queue_name,
+                     tier_queue_names, worker_queue_names)
+
+STAT_KEYS = ("waiting", "active", "delayed", "paused", "completed", "failed", "canceled")
+_REGISTRIES = {
+    "active": StartedJobRegistry,
+    "delayed": ScheduledJobRegistry,
+    "completed": FinishedJobRegistry,
+    "failed": FailedJobRegistry,
+    "canceled": CanceledJobRegistry,
+}
+
+
+def _empty() -> dict[str, int]:
+    return {key: 0 for key in (*STAT_KEYS, "total")}
+
+
+def _add(total: dict[str, Any], counts: dict[str, int]) -> None:
+    for key in (*STAT_KEYS, "total"):
+        total[key] += counts[key]
+
+
+def sum_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """The figures of several queues added up (extra keys such as ``tiers`` ignored)."""
+    total = _empty()
+    for one in counts:
+        _add(total, one)
+    return total
+
+
+def _counts(connection: Redis, names: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Counts of each queue in ``names``, read in one round trip."""
+    names = list(names)
+    suspended = bool(is_suspended(connection))
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.llen(Queue(name, connection=connection).key)
+            for registry in _REGISTRIES.values():
+                pipe.zcard(registry(name, connection=connection).key)
+        replies = iter(pipe.execute())
+    result = {}
+    for name in names:
+        waiting = next(replies)
+        counts = {key: next(replies) for key in _REGISTRIES}
+        counts["waiting"], counts["paused"] = (0, waiting) if suspended else (waiting, 0)
+        counts["total"] = sum(counts[key] for key in STAT_KEYS)
+        result[name] = counts
+    return result
+
+
+def _names_for(queue_name: str | None) -> list[str]:
+    if queue_name is None:
+        return worker_queue_names()
+    if queue_name in ENTITY_QUEUES.values():
+        return tier_queue_names(queue_name)
+    return [queue_name]
+
+
+def queue_stats(queue_name: str | None = None, connection: Redis | None = None) -> dict[str, int]:
+    """Counts of one base queue (all its tiers), one queue, or (``None``) every queue.
+
+    Keys: waiting, active, delayed (scheduled, e.g. a retry's backoff), paused (waiting while
+    workers are suspended with ``rq suspend``), completed, failed, canceled, total.
+    """
+    return sum_counts(_counts(connection or get_redis(), _names_for(queue_name)).values())
+
+
+def all_queue_stats(connection: Redis | None = None) -> dict[str, dict]:
+    """Counts per base queue (summed over tiers) with each tier's counts under ``tiers``."""
+    counts = _counts(connection or get_redis(), worker_queue_names())
+    result: dict[str, dict] = {}
+    for name, one in counts.items():
+        base = base_queue_name(name)
+        entry = result.setdefault(base, {**_empty(), "tiers": {}})
+        _add(entry, one)
+        entry["tiers"][name] = one
+    return {name: result[name] for name in _display_order()}
+
+
+def _display_order() -> list[str]:
+    return [*ENTITY_QUEUES.values(), NOTIFICATIONS_QUEUE, MAINTENANCE_QUEUE]
+
+
+def organisation_queue_stats(organisation_id: int, hours: int = 24) -> dict[str, dict]:
+    """The same figures for one organisation, from its ImportJobs: waiting, delayed (awaiting
+    a retry) and active now; completed, failed and canceled within the last ``hours``."""
+    since = utcnow() - timedelta(hours=hours)
+    rows = db.session.execute(
+        select(ImportJob.queue_name, ImportJob.status, ImportJob.stage, func.count())
+        .where(ImportJob.organisation_id == organisation_id,
+               (ImportJob.status.in_((QUEUED, PROCESSING))) | (ImportJob.finished_at >= since))
+        .group_by(ImportJob.queue_name, ImportJob.status, ImportJob.stage)).all()
+    result = {base: {**_empty(), "tiers": {name: _empty() for name in tier_queue_names(base)}}
+              for base in ENTITY_QUEUES.values()}
+    key_of = {PROCESSING: "active", COMPLETED: "completed", FAILED: "failed",
+              CANCELED: "canceled"}
+    for queue_name, status, stage, count in rows:
+        base = base_queue_name(queue_name or "")
+        if base not in result:
+            continue
+        if status == QUEUED:
+            key = "delayed" if stage == "retrying" else "waiting"
+        else:
+            key = key_of[status]
+        for entry in (result[base], result[base]["tiers"][queue_name]):
+            entry[key] += count
+            entry["total"] += count
+    return result
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def workers(connection: Redis | None = None) -> list[dict[str, Any]]:
+    """Every registered worker: name, host, pid, queues, state, current job, heartbeats."""
+    found = Worker.all(connection=connection or get_redis())
+    return [{
+        "name": worker.name,
+        "hostname": worker.hostname,
+        "pid": worker.pid,
+        "queues": worker.queue_names(),
+        "state": worker.get_state(),
+        "current_job_id": worker.get_current_job_id(),
+        "last_heartbeat": _iso(worker.last_heartbeat),
+        "birth": _iso(worker.birth_date),
+        "successful_jobs": worker.successful_job_count,
+        "failed_jobs": worker.failed_job_count,
+    } for worker in sorted(found, key=lambda w: (w.hostname or "", w.name))]
+
+
+def throughput(organisation_id: int | None, hours: int = 24,
+               now: datetime | None = None) -> list[dict[str, Any]]:
+    """Jobs completed and failed (and rows processed) per hour over the last ``hours``,
+    oldest first; ``organisation_id=None`` counts every organisation."""
+    end = (now or utcnow()).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    query = select(ImportJob.finished_at, ImportJob.status, ImportJob.processed_rows).where(
+        ImportJob.status.in_((COMPLETED, FAILED)), ImportJob.finished_at >= start,
+        ImportJob.finished_at < end)
+    if organisation_id is not None:
+        query = query.where(ImportJob.organisation_id == organisation_id)
+    buckets = [{"hour": start + timedelta(hours=i), "completed": 0, "failed": 0, "rows": 0}
+               for i in range(hours)]
+    for finished_at, status, rows in db.session.execute(query):
+        bucket = buckets[int((finished_at - start).total_seconds() // 3600)]
+        bucket[status] += 1
+        bucket["rows"] += rows or 0
+    return buckets
+
+
+def job_progress(jobs: Iterable[ImportJob]) -> dict[str, dict[str, Any]]:
+    """Status and progress of each of ``jobs``, by id, for the monitor's live table."""
+    return {job.id: {"status": job.status, "stage": job.stage, "progress": job.progress,
+                     "processed": job.processed_rows, "total": job.total_rows,
+                     "finished": job.status in FINISHED_STATUSES,
+                     "cancel_requested": job.cancel_requested}
+            for job in jobs}

@@ -1,0 +1,136 @@
+"""Tell people an import ended: an e-mail to the uploader and, when the organisation has a
+webhook URL, a JSON summary POSTed to it. Both run as jobs on the ``notifications`` queue.
+
+Without ``SMTP_HOST`` (development) e-mails are written to ``OUTBOX_DIR`` as ``.eml`` files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import Retry
+
+from .extensions import db, get_redis
+from .models import CANCELED, COMPLETED, ImportJob, utcnow
+from .queues import NOTIFICATIONS_QUEUE, get_queue
+from .serializers import job_state
+
+log = logging.getLogger(__name__)
+
+SEND_EMAIL = "bulkapp.jobs.send_job_email"
+POST_WEBHOOK = "bulkapp.jobs.post_job_webhook"
+EMAIL_RETRY_INTERVALS = [60, 300, 900]
+NOTIFICATION_RESULT_TTL = 3600
+
+
+class WebhookDeliveryFailed(Exception):
+    """The webhook did not accept the summary; the job is retried."""
+
+
+def notify_job_finished(job: ImportJob) -> None:
+    """Enqueue the notifications of a finished ``job`` (nothing for a job still running)."""
+    if not job.is_finished:
+        return
+    try:
+        queue = get_queue(NOTIFICATIONS_QUEUE, get_redis())
+        if job.user is not None:
+            queue.enqueue(SEND_EMAIL, job.id, result_ttl=NOTIFICATION_RESULT_TTL,
+                          retry=Retry(max=len(EMAIL_RETRY_INTERVALS),
+                                      interval=EMAIL_RETRY_INTERVALS))
+        if job.organisation.webhook_url:
+            intervals = list(current_app.config["WEBHOOK_RETRY_INTERVALS"])
+            retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+            queue.enqueue(POST_WEBHOOK, job.id, result_ttl=NOTIFICATION_RESULT_TTL, retry=retry)
+    except RedisError as exc:
+        log.warning("notifications for job %s not sent, Redis is unavailable: %s", job.id, exc)
+
+
+def _outcome(job: ImportJob) -> str:
+    return {COMPLETED: "completed", CANCELED: "was canceled"}.get(job.status, "failed")
+
+
+def build_email(job: ImportJob) -> EmailMessage:
+    """The e-mail telling ``job``'s uploader how the import ended."""
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = f"Import of {job.original_filename} {_outcome(job)}"
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = job.user.email
+    lines = [
+        f"Your import of {job.original_filename} ({job.entity_type}) {_outcome(job)}.",
+        "",
+        f"Rows: {job.total_rows} · valid {job.valid_rows} · rejected {job.invalid_rows}",
+        f"Stored: {job.inserted_rows} new · {job.updated_rows} updated · "
+        f"{job.unchanged_rows} unchanged",
+    ]
+    if job.error_message:
+        lines += ["", job.error_message]
+    if config["PUBLIC_URL"]:
+        lines += ["", f"Details: {config['PUBLIC_URL']}/jobs/{job.id}"]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def send_job_email(job_id: str) -> str:
+    """Send (or, without SMTP_HOST, write to the outbox) the e-mail about ImportJob ``job_id``."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.user is None:
+        return "no recipient"
+    message = build_email(job)
+    config = current_app.config
+    if not config["SMTP_HOST"]:
+        outbox = Path(config["OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{job.id}.eml"
+        path.write_bytes(bytes(message))
+        log.info("e-mail to %s written to %s (no SMTP_HOST)", message["To"], path)
+        return str(path)
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["SMTP_USER"]:
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        smtp.send_message(message)
+    log.info("e-mail to %s sent about job %s", message["To"], job.id)
+    return message["To"]
+
+
+def webhook_payload(job: ImportJob) -> dict:
+    """The JSON summary a webhook receives."""
+    return {"event": "import.finished", "organisation": job.organisation.slug,
+            "job": job_state(job)}
+
+
+def post_job_webhook(job_id: str) -> int:
+    """POST ImportJob ``job_id``'s summary to its organisation's webhook; returns the status.
+
+    Raises:
+        WebhookDeliveryFailed: the endpoint is unreachable or did not answer 2xx (RQ retries).
+    """
+    job = db.session.get(ImportJob, job_id)
+    url = job.organisation.webhook_url if job is not None else None
+    if not url:
+        return 0
+    if urlsplit(url).scheme not in ("http", "https"):
+        log.warning("webhook of %s ignored: %r is not an http(s) URL", job.organisation.slug, url)
+        return 0
+    request = urllib.request.Request(
+        url, data=json.dumps(webhook_payload(job)).encode(), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "bulkapp-webhook/1"})
+    timeout = current_app.config["WEBHOOK_TIMEOUT"]
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        raise WebhookDeliveryFailed(f"{url} answered {exc.code}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise WebhookDeliveryFailed(f"{url} unreachable: {exc}") from exc

@@ -1,0 +1,85 @@
+"""Web blueprints (thin: parse the request, call a service, render) and app-wide hooks."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from flask import Flask, current_app, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import db, login_manager
+from ..models import User
+
+
+# Each module in bulkapp/web/ with a ``bp`` blueprint, in registration order.
+BLUEPRINT_MODULES = ("auth", "uploads", "jobs", "account", "api", "job_actions", "admin",
+                     "files")
+
+# The JSON API authenticates with Bearer tokens and answers errors as JSON itself.
+API_PATH_PREFIX = "/api/"
+
+
+def public(view: Callable) -> Callable:
+    """Mark ``view`` as reachable without signing in."""
+    view.is_public = True
+    return view
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _require_login():
+    """Every page but the public ones needs a signed-in user (the API checks its tokens)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.endpoint == "static" or getattr(view, "is_public", False):
+        return None
+    if request.path.startswith(API_PATH_PREFIX):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+    return response
+
+
+def _error_page(status: int, title: str, message: str):
+    if request.path.startswith(API_PATH_PREFIX):
+        from .api.errors import error_response
+
+        return error_response(status, message)
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def register_web(app: Flask) -> None:
+    """Register blueprints, the login guard, security headers and friendly error pages."""
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    app.before_request(_require_login)
+    app.after_request(_security_headers)
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(f"{__name__}.{module}").bp)
+
+    app.register_error_handler(404, lambda e: _error_page(
+        404, "Not found", "There is nothing here, or you do not have access to it."))
+    app.register_error_handler(413, lambda e: _error_page(
+        413, "File too large",
+        f"Uploads are limited to {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB. "
+        "Split the file into smaller parts and upload each."))
+    app.register_error_handler(CSRFError, lambda e: _error_page(
+        400, "Form expired", "The form was missing its security token or it expired. "
+        "Reload the page and try again."))
+    app.register_error_handler(500, lambda e: _error_page(
+        500, "Something went wrong", "The error was logged. Please try again."))

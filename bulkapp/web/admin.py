@@ -1,0 +1,112 @@
+"""The admin monitor: queue and worker figures, throughput, the jobs table and bulk actions.
+
+Admins see their organisation; a super admin sees every organisation, the Redis-wide queue
+figures, the workers and rq-dashboard (mounted at /admin/rq by ``bulkapp.web.dashboard``).
+Everyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from redis.exceptions import RedisError
+
+from .. import monitor
+from ..access import jobs_visible_to
+from ..extensions import db
+from ..job_filters import filter_choices, parse_job_filters, search_jobs
+from ..lifecycle import JobActionError, clean_jobs, requeue_failed
+from ..models import ImportJob, utcnow
+from . import dashboard
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.record_once(dashboard.mount)
+
+PAGE_SIZE = 25
+MAX_POLLED_JOBS = 100
+REDIS_DOWN = "The job queue (Redis) is not reachable, so its figures are unavailable."
+
+
+@bp.before_request
+def _admins_only():
+    if not current_user.is_authenticated or not current_user.is_admin:
+        abort(404)
+
+
+def _scope() -> int | None:
+    """The organisation the viewer's figures cover; None for a super admin (all)."""
+    return None if current_user.is_super_admin else current_user.organisation_id
+
+
+def _figures() -> dict[str, Any]:
+    """Queue figures (and workers, for a super admin); Redis being down is reported."""
+    organisation_id = _scope()
+    if organisation_id is not None:
+        figures = {"scope": "organisation", "redis_error": None, "workers": None,
+                   "queues": monitor.organisation_queue_stats(organisation_id)}
+    else:
+        try:
+            figures = {"scope": "all", "redis_error": None, "queues": monitor.all_queue_stats(),
+                       "workers": monitor.workers()}
+        except RedisError:
+            figures = {"scope": "all", "redis_error": REDIS_DOWN, "queues": {}, "workers": []}
+    figures["totals"] = monitor.sum_counts(figures["queues"].values())
+    return figures
+
+
+@bp.route("/")
+def index():
+    """The monitor page."""
+    filters, filter_errors = parse_job_filters(request.args)
+    page = request.args.get("page", 1, type=int)
+    pagination = db.paginate(search_jobs(current_user, filters), page=max(page, 1),
+                             per_page=PAGE_SIZE, error_out=False)
+    return render_template(
+        "admin/monitor.html", figures=_figures(), pagination=pagination, filters=filters,
+        filter_errors=filter_errors, choices=filter_choices(current_user),
+        chart=monitor.throughput(_scope()))
+
+
+@bp.route("/monitor.json")
+def figures():
+    """Live figures for ``static/monitor.js``; ``?jobs=id,id`` adds those jobs' progress."""
+    wanted = [i for i in request.args.get("jobs", "").split(",") if i][:MAX_POLLED_JOBS]
+    jobs = db.session.scalars(jobs_visible_to(current_user).where(ImportJob.id.in_(wanted))) \
+        if wanted else []
+    response = jsonify({**_figures(), "jobs": monitor.job_progress(jobs),
+                        "generated_at": utcnow().isoformat() + "Z"})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _back():
+    return redirect(url_for("admin.index", **request.args))
+
+
+@bp.route("/requeue-failed", methods=["POST"])
+def requeue_all_failed():
+    """Retry every failed job the admin is responsible for."""
+    count = requeue_failed(_scope())
+    flash(f"{count} failed job{'s' if count != 1 else ''} queued again." if count
+          else "There were no failed jobs to queue again.", "info")
+    return _back()
+
+
+@bp.route("/clean", methods=["POST"])
+def clean():
+    """Delete files, reports and RQ jobs of jobs finished longer ago than the grace period."""
+    raw = request.form.get("grace_hours", "").strip()
+    try:
+        counts = clean_jobs(float(raw), _scope())
+    except ValueError:
+        flash("The grace period must be a number of hours, such as 24.", "error")
+        return _back()
+    except JobActionError as exc:
+        flash(str(exc), "error")
+        return _back()
+    flash(f"Cleaned {counts['jobs']} job(s): {counts['files_deleted']} upload(s), "
+          f"{counts['reports_deleted']} report(s) and {counts['rq_jobs_removed']} queue "
+          "entries removed. The jobs stay listed.", "info")
+    return _back()

@@ -1,0 +1,38 @@
+"""Files: a job's error report and the per-entity upload templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, send_file
+
+from ...entities import UnknownEntity, get_entity
+from ...ingest.templates import MEDIA_TYPES, template_file, template_filename
+from . import bp
+from .errors import ApiError
+from .jobs import visible_job
+
+
+@bp.get("/bulk-upload/<job_id>/errors")
+def error_report(job_id: str):
+    """The CSV of the job's rejected rows (row number, columns, messages)."""
+    job = visible_job(job_id)
+    path = Path(job.report_path) if job.report_path else None
+    if path is None or not path.is_file():
+        raise ApiError(404, "This job has no error report: no rows were rejected, or the "
+                       "report has been cleaned up.", "no_error_report")
+    stem = Path(job.original_filename).stem or "upload"
+    return send_file(path, mimetype="text/csv", as_attachment=True,
+                     download_name=f"{stem}-errors.csv", max_age=0)
+
+
+@bp.get("/templates/<entity>.csv", defaults={"fmt": "csv"})
+@bp.get("/templates/<entity>.xlsx", defaults={"fmt": "xlsx"})
+def upload_template(entity: str, fmt: str):
+    """The entity's upload template: its columns and an example row."""
+    try:
+        schema = get_entity(entity)
+    except UnknownEntity as exc:
+        raise ApiError(404, str(exc), "unknown_entity") from None
+    return Response(template_file(schema, fmt), mimetype=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{template_filename(schema, fmt)}"'})

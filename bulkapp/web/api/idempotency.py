@@ -1,0 +1,99 @@
+"""Idempotent uploads: the same ``Idempotency-Key`` from the same user returns the same job.
+
+The key is stored on the job (unique per organisation and user). A short Redis lock keeps two
+simultaneous requests with one key from both creating a job; if Redis is down the database's
+unique constraint, checked in the same commit that records the job, is the last guard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from ...access import jobs_visible_to
+from ...extensions import db, get_redis
+from ...ingest.service import IdempotencyKeyUsed, start_import
+from ...models import ImportJob, User
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 200
+LOCK_SECONDS = 60
+_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+
+
+def parse_key(raw: str | None) -> str | None:
+    """The ``Idempotency-Key`` header's value, validated; None when absent."""
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not _VISIBLE_ASCII.match(key):
+        raise ApiError(422, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII "
+                       "characters (a UUID is a good choice).", "invalid_idempotency_key")
+    return key
+
+
+def _job_with_key(user: User, key: str) -> ImportJob | None:
+    return db.session.scalar(jobs_visible_to(user).where(
+        ImportJob.organisation_id == user.organisation_id, ImportJob.user_id == user.id,
+        ImportJob.idempotency_key == key))
+
+
+def _lock_name(user: User, key: str) -> str:
+    return f"bulkapp:idempotency:{user.id}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _acquire(name: str) -> bool | None:
+    """True when locked, False when someone else holds it, None when Redis is unreachable."""
+    try:
+        return bool(get_redis().set(name, "1", nx=True, ex=LOCK_SECONDS))
+    except RedisError as exc:
+        log.warning("idempotency lock unavailable (%s); relying on the unique key", exc)
+        return None
+
+
+def _release(name: str) -> None:
+    try:
+        get_redis().delete(name)
+    except RedisError:
+        log.warning("could not release idempotency lock %s; it expires by itself", name)
+
+
+def start_import_once(*, user: User, key: str | None,
+                      **upload: Any) -> tuple[ImportJob, bool, bool]:
+    """``start_import`` unless ``user`` already sent ``key``.
+
+    Returns:
+        (job, enqueued, replayed): ``replayed`` is True when the job already existed.
+
+    Raises:
+        ApiError: 409 while another request with the same key is still being handled.
+    """
+    if key is None:
+        job, enqueued = start_import(user=user, **upload)
+        return job, enqueued, False
+    existing = _job_with_key(user, key)
+    if existing is not None:
+        return existing, True, True
+    lock = _lock_name(user, key)
+    locked = _acquire(lock)
+    if locked is False:
+        raise ApiError(409, "A request with this Idempotency-Key is still being handled. "
+                       "Retry in a moment.", "idempotency_conflict", {"Retry-After": "1"})
+    try:
+        existing = _job_with_key(user, key)
+        if existing is not None:
+            return existing, True, True
+        try:
+            job, enqueued = start_import(user=user, idempotency_key=key, **upload)
+        except IdempotencyKeyUsed:  # a request raced this one while Redis (the lock) was down
+            return _job_with_key(user, key), True, True
+        return job, enqueued, False
+    finally:
+        if locked:
+            _release(lock)

@@ -1,0 +1,105 @@
+"""Component schemas and shared responses of the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...models import MODES, STATUSES
+
+Schema = dict[str, Any]
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+INTEGER = {"type": "integer"}
+PROGRESS = {"type": "integer", "minimum": 0, "maximum": 100}
+STATS = {"type": "object", "additionalProperties": True}
+JOB_STATUS = {"type": "string", "enum": list(STATUSES)}
+GUIDE_JOB_STATUS = {"type": "string", "enum": ["pending", *STATUSES[1:]]}
+MODE = {"type": "string", "enum": list(MODES), "default": "partial"}
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    """An object schema; every property is required unless ``required`` says otherwise."""
+    return {"type": "object", "properties": properties,
+            "required": list(properties) if required is None else required}
+
+
+def ref(name: str) -> Schema:
+    """A reference to ``components/schemas/name``."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+QUEUE_FIGURES = ("waiting", "active", "completed", "failed", "delayed", "paused", "total")
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj({"success": {"const": False}, "error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": STRING, "message": STRING}}}),
+    "Record": {"type": "object", "minProperties": 1, "additionalProperties": {
+        "type": ["string", "number", "boolean", "null"]}},
+    "JobAccepted": obj({
+        "jobId": STRING, "status": JOB_STATUS, "queueName": STRING, "statusUrl": STRING,
+        "message": STRING}),
+    "ProcessAccepted": obj({
+        "job_id": STRING, "status": GUIDE_JOB_STATUS, "file_name": STRING, "status_url": STRING,
+        "message": STRING}),
+    "UploadStatus": obj({
+        "job_id": STRING, "status": GUIDE_JOB_STATUS, "entity": STRING, "mode": STRING,
+        "file_name": STRING, "uploaded_by": NULLABLE_STRING,
+        "processing_duration_ms": {"type": ["integer", "null"]},
+        "validation_stats": STATS, "database_stats": STATS, "progress": PROGRESS,
+        "stage": STRING, "counts": {"type": "object", "additionalProperties": INTEGER},
+        "warnings": {"type": "array", "items": STRING}, "error_message": NULLABLE_STRING,
+        "errors_url": NULLABLE_STRING, "created_at": TIMESTAMP, "started_at": TIMESTAMP,
+        "finished_at": TIMESTAMP}),
+    "JobResult": {"type": ["object", "null"], "required": ["success", "uploaded", "message"],
+                  "properties": {"success": {"type": "boolean"}, "uploaded": INTEGER,
+                                 "message": STRING}},
+    "QueueJobStatus": obj({
+        "jobId": STRING, "queueName": NULLABLE_STRING, "status": JOB_STATUS,
+        "progress": PROGRESS, "stage": STRING, "result": ref("JobResult"),
+        "createdAt": TIMESTAMP, "completedAt": TIMESTAMP}),
+    "JobSummary": obj({
+        "jobId": STRING, "queueName": NULLABLE_STRING, "entity": STRING, "fileName": STRING,
+        "status": JOB_STATUS, "progress": PROGRESS, "stage": STRING, "attempts": INTEGER,
+        "createdAt": TIMESTAMP, "completedAt": TIMESTAMP, "statusUrl": STRING}),
+    "JobList": obj({"jobs": {"type": "array", "items": ref("JobSummary")},
+                    "limit": INTEGER, "nextCursor": NULLABLE_STRING}),
+    "QueueStats": {"type": "object", "required": list(QUEUE_FIGURES),
+                   "properties": {name: INTEGER for name in QUEUE_FIGURES}},
+    "ActionResult": obj({"jobId": STRING, "status": JOB_STATUS, "attempts": INTEGER,
+                         "statusUrl": STRING, "message": STRING}),
+    "Health": obj({"status": STRING}),
+    "Ready": obj({"status": STRING, "checks": {"type": "object",
+                                               "additionalProperties": STRING}}),
+}
+
+
+def envelope(data: Schema) -> Schema:
+    """``{"success": true, "data": <data>}``."""
+    return obj({"success": {"const": True}, "data": data})
+
+
+def json_content(schema: Schema) -> dict[str, Any]:
+    """A JSON ``content`` mapping."""
+    return {"application/json": {"schema": schema}}
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Malformed JSON or request.",
+    "401": "No token, or an invalid or revoked token.",
+    "403": "The user's role does not allow this.",
+    "404": "No such object, or it belongs to another organisation.",
+    "409": "The job's state does not allow this now (e.g. retrying a running job).",
+    "413": "The body is larger than the upload limit.",
+    "415": "Unsupported content type or file type.",
+    "422": "The body or a parameter has the wrong shape or value.",
+    "429": "Too many uploads; see the Retry-After header.",
+    "503": "The database or the job queue is unavailable.",
+}
+
+RESPONSES = {code: {"description": text, "content": json_content(ref("Error"))}
+             for code, text in ERROR_DESCRIPTIONS.items()}
+RESPONSES["429"]["headers"] = {"Retry-After": {
+    "description": "Seconds to wait.", "schema": {"type": "integer"}}}

@@ -1,0 +1,158 @@
+"""Job creation: ``POST /bulk-upload/<entity>`` (JSON array or file) and ``/process``."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from flask import current_app, request, url_for
+
+from ...entities import UnknownEntity, get_entity
+from ...extensions import limiter
+from ...ingest import service
+from ...ingest.service import UploadRejected
+from ...models import MODES, ImportJob
+from . import bp
+from .auth import api_user
+from .errors import ApiError, ok
+from .idempotency import parse_key, start_import_once
+from .shapes import guide_status, status_url
+
+SCALARS = (str, int, float, bool, type(None))
+QUEUE_DOWN_MESSAGE = ("The job is stored, but the job queue is unavailable right now; "
+                      "processing will start automatically when it is back.")
+
+
+def _rate() -> str:
+    return current_app.config["API_UPLOAD_RATE_LIMIT"]
+
+
+def _per_user() -> str:
+    return f"user:{api_user().id}"
+
+
+def _rate_message() -> str:
+    return (f"Too many uploads: the limit is {_rate()} per user. "
+            "Wait for the time given in Retry-After and try again.")
+
+
+upload_limit = limiter.shared_limit(_rate, scope="api-uploads", key_func=_per_user,
+                                    error_message=_rate_message)
+
+
+def _mode(raw: str | None) -> str:
+    mode = (raw or "partial").strip()
+    if mode not in MODES:
+        raise ApiError(422, f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.",
+                       "invalid_mode")
+    return mode
+
+
+def _check_records(records: Any) -> None:
+    """Raise 422 unless ``records`` is a non-empty array of flat objects."""
+    if not isinstance(records, list):
+        raise ApiError(422, "The body must be a JSON array of records, e.g. "
+                       '[{"firstName": "John", "lastName": "Doe"}].', "not_an_array")
+    if not records:
+        raise ApiError(422, "The array is empty: send at least one record.", "empty_array")
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict) or not record:
+            raise ApiError(422, f"Record {number} is not an object with fields: each record "
+                           'must be {"field": value, ...}.', "invalid_record")
+        for field, value in record.items():
+            if not isinstance(value, SCALARS):
+                raise ApiError(422, f"Record {number}, field {field!r}: values must be text, "
+                               "numbers, true/false or null.", "invalid_record")
+
+
+def _json_records() -> bytes:
+    """The request's JSON array, checked and serialised again as a ``.json`` file."""
+    try:
+        records = json.loads(request.get_data(cache=False))
+    except RecursionError:
+        raise ApiError(422, "The JSON is nested too deeply: send a flat array of records.",
+                       "invalid_record") from None
+    except ValueError as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}.", "malformed_json") from None
+    _check_records(records)
+    return json.dumps(records, ensure_ascii=False).encode("utf-8")
+
+
+def _uploaded_file() -> tuple[BinaryIO, str]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(422, "Send the file in a multipart/form-data field called 'file'.",
+                       "missing_file")
+    extension = Path(upload.filename).suffix.lower()
+    if extension not in service.ALLOWED_EXTENSIONS:
+        raise ApiError(415, f"{upload.filename} is not a supported file type. "
+                       f"Upload one of: {', '.join(service.ALLOWED_EXTENSIONS)}.",
+                       "unsupported_file_type")
+    return upload.stream, upload.filename
+
+
+def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool, bool]:
+    """Read the upload in whichever form it came, then start (or replay) its import."""
+    if request.mimetype == "multipart/form-data":
+        stream, filename = _uploaded_file()
+        mode = _mode(request.form.get("mode") or request.args.get("mode"))
+    elif allow_json and request.is_json:
+        stream = io.BytesIO(_json_records())
+        filename = f"{entity_type}.json"
+        mode = _mode(request.args.get("mode"))
+    else:
+        accepted = ("a JSON array (Content-Type: application/json) or " if allow_json else "")
+        raise ApiError(415, f"Send {accepted}a multipart/form-data upload with a 'file' field.",
+                       "unsupported_media_type")
+    key = parse_key(request.headers.get("Idempotency-Key"))
+    try:
+        return start_import_once(user=api_user(), key=key, entity_type=entity_type,
+                                 stream=stream, filename=filename, mode=mode)
+    except (UploadRejected, UnknownEntity) as exc:
+        raise ApiError(422, str(exc), "upload_rejected") from None
+
+
+def _message(job: ImportJob, enqueued: bool, replayed: bool) -> str:
+    if replayed:
+        return "This Idempotency-Key was used before: this is the job it created."
+    if not enqueued:
+        return QUEUE_DOWN_MESSAGE
+    return f"{job.original_filename} was accepted and is waiting for a worker."
+
+
+def _replay_header(replayed: bool) -> dict[str, str]:
+    return {"Idempotent-Replayed": "true"} if replayed else {}
+
+
+@bp.post("/bulk-upload/<entity>")
+@upload_limit
+def upload_entity(entity: str):
+    """Create an import job from a JSON array of records or a multipart ``file``."""
+    try:
+        entity_type = get_entity(entity).name
+    except UnknownEntity as exc:
+        raise ApiError(404, str(exc), "unknown_entity") from None
+    job, enqueued, replayed = _create_job(entity_type, allow_json=True)
+    url = status_url(job)
+    return ok({"jobId": job.id, "status": job.status, "queueName": job.queue_name,
+               "statusUrl": url, "message": _message(job, enqueued, replayed)},
+              202, {"Location": url, **_replay_header(replayed)})
+
+
+@bp.post("/bulk-upload/process")
+@upload_limit
+def process_upload():
+    """Create an import job from a multipart ``file`` (+ ``entity``), as in the members guide."""
+    entity = (request.form.get("entity") or "members").strip()
+    try:
+        entity_type = get_entity(entity).name
+    except UnknownEntity as exc:
+        raise ApiError(422, str(exc), "unknown_entity") from None
+    job, enqueued, replayed = _create_job(entity_type, allow_json=False)
+    url = url_for("api.upload_status", job_id=job.id)
+    return ok({"job_id": job.id, "status": guide_status(job.status),
+               "file_name": job.original_filename, "status_url": url,
+               "message": _message(job, enqueued, replayed)},
+              202, {"Location": url, **_replay_header(replayed)})

@@ -1,0 +1,35 @@
+"""Forms (Flask-WTF: every form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from ..entities import REGISTRY
+from ..models import MODES
+
+MODE_LABELS = {
+    "partial": "Partial: store good rows, report bad ones",
+    "all_or_nothing": "All or nothing: any bad row stores nothing",
+    "validate_only": "Validate only: a dry run that stores nothing",
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class UploadForm(FlaskForm):
+    entity_type = SelectField(
+        "What does the file contain?",
+        choices=[SelectChoice(name, schema.label) for name, schema in sorted(REGISTRY.items())])
+    mode = SelectField("Mode", choices=[SelectChoice(m, MODE_LABELS[m]) for m in MODES], default="partial")
+    file = FileField("File", validators=[FileRequired("Choose a file to upload.")])
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: its CSRF token guards POST-only buttons (logout, cancel, ...)."""

@@ -1,0 +1,33 @@
+"""The upload page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..entities import UnknownEntity
+from ..ingest.service import UploadRejected, start_import
+from .forms import UploadForm
+
+bp = Blueprint("uploads", __name__)
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+def upload():
+    """Pick an entity type and a file; the import runs in the background."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job, enqueued = start_import(user=current_user, entity_type=form.entity_type.data,
+                                         stream=upload.stream, filename=upload.filename or "",
+                                         mode=form.mode.data)
+        except (UploadRejected, UnknownEntity) as exc:
+            flash(str(exc), "error")
+            return render_template("upload.html", form=form), 400
+        if not enqueued:  # when it was, the job page itself shows it queued, then moving
+            flash(f"{job.original_filename} was uploaded. The job queue is unavailable right now; "
+                  "processing will start automatically when it is back.", "warning")
+        return redirect(url_for("jobs.show", job_id=job.id))
+    status = 400 if form.errors else 200
+    return render_template("upload.html", form=form), status

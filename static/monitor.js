@@ -1,0 +1,125 @@
+// The admin monitor's live figures (polls /admin/monitor.json), and the job page's action
+// buttons (shown or hidden as the job's status changes; job.js reports it as "job:state").
+(function () {
+  "use strict";
+  var POLL_MS = 1500;
+
+  function showActionsFor(scope, status) {
+    var forms = scope.querySelectorAll("form[data-when]");
+    Array.prototype.forEach.call(forms, function (form) {
+      form.hidden = form.getAttribute("data-when").split(" ").indexOf(status) < 0;
+    });
+  }
+
+  document.addEventListener("job:state", function (event) {
+    var block = document.getElementById("job-actions");
+    if (!block) { return; }
+    var state = event.detail;
+    showActionsFor(block, state.status);
+    var attempts = document.getElementById("job-attempts");
+    if (attempts && state.attempts !== undefined) { attempts.textContent = state.attempts; }
+  });
+
+  var root = document.getElementById("monitor");
+  if (!root) { return; }
+  var url = root.getAttribute("data-figures-url");
+
+  function setStat(key, value) {
+    var cell = document.querySelector('[data-stat="' + key + '"]');
+    if (cell) { cell.textContent = value; }
+  }
+
+  function renderQueues(queues, totals) {
+    Object.keys(queues || {}).forEach(function (base) {
+      var counts = queues[base];
+      Object.keys(counts).forEach(function (key) {
+        if (key !== "tiers") { setStat(base + "|" + key, counts[key]); }
+      });
+      Object.keys(counts.tiers || {}).forEach(function (name) {
+        var tier = counts.tiers[name];
+        Object.keys(tier).forEach(function (key) { setStat(base + "|" + name + "|" + key, tier[key]); });
+      });
+    });
+    Object.keys(totals || {}).forEach(function (key) { setStat("total|" + key, totals[key]); });
+  }
+
+  function cell(text, child) {
+    var td = document.createElement("td");
+    if (child) { td.appendChild(child); } else { td.textContent = text; }
+    return td;
+  }
+
+  function renderWorkers(workers) {
+    var body = document.getElementById("workers-body");
+    if (!body || !workers) { return; }
+    var jobUrl = body.getAttribute("data-job-url");
+    body.textContent = "";
+    workers.forEach(function (worker) {
+      var row = document.createElement("tr");
+      var name = document.createElement("code");
+      name.textContent = worker.name;
+      row.appendChild(cell(null, name));
+      row.appendChild(cell(worker.hostname + " · pid " + worker.pid));
+      var queues = cell(worker.queues.length + " queues");
+      queues.title = worker.queues.join(", ");
+      row.appendChild(queues);
+      var state = document.createElement("span");
+      state.className = "status status-" + worker.state;
+      state.textContent = worker.state;
+      row.appendChild(cell(null, state));
+      if (worker.current_job_id) {
+        var link = document.createElement("a");
+        link.href = jobUrl.replace("JOB_ID", encodeURIComponent(worker.current_job_id));
+        link.textContent = worker.current_job_id;
+        row.appendChild(cell(null, link));
+      } else {
+        row.appendChild(cell("–"));
+      }
+      row.appendChild(cell(worker.last_heartbeat || "–"));
+      body.appendChild(row);
+    });
+  }
+
+  function renderJobs(jobs) {
+    Object.keys(jobs || {}).forEach(function (id) {
+      var row = document.querySelector('tr[data-job-id="' + id + '"]');
+      if (!row) { return; }
+      var job = jobs[id];
+      var status = row.querySelector("[data-job-status]");
+      status.textContent = job.status;
+      status.className = "status status-" + job.status;
+      row.querySelector("[data-job-progress]").value = job.progress;
+      row.querySelector("[data-job-rows]").textContent =
+        job.processed + (job.total ? " / " + job.total : "");
+      row.setAttribute("data-finished", job.finished ? "true" : "false");
+      showActionsFor(row, job.status);
+    });
+  }
+
+  function render(data) {
+    renderQueues(data.queues, data.totals);
+    renderWorkers(data.workers);
+    renderJobs(data.jobs);
+    var error = document.getElementById("monitor-redis-error");
+    error.textContent = data.redis_error || "";
+    error.hidden = !data.redis_error;
+    document.getElementById("monitor-updated").textContent = data.generated_at;
+  }
+
+  function runningJobIds() {
+    var rows = document.querySelectorAll('tr[data-job-id][data-finished="false"]');
+    return Array.prototype.map.call(rows, function (row) { return row.getAttribute("data-job-id"); });
+  }
+
+  function poll() {
+    var ids = runningJobIds();
+    var target = url + (ids.length ? "?jobs=" + encodeURIComponent(ids.join(",")) : "");
+    fetch(target, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) { render(data); } })
+      .catch(function () { return null; })
+      .then(function () { window.setTimeout(poll, POLL_MS); });
+  }
+
+  window.setTimeout(poll, POLL_MS);
+})();

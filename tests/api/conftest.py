@@ -1,0 +1,134 @@
+"""API fixtures: tokens for the shared test users and a client that sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from bulkapp import create_app
+from bulkapp.accounts import create_organisation, create_user
+from bulkapp.config import test_config
+from bulkapp.extensions import db
+from bulkapp.tokens import create_token
+from tests.conftest import PASSWORD, database_url
+
+# The e2e harness's fixtures (a migrated database, accounts made with the real CLI), for
+# the live tests in test_live.py.
+from tests.e2e.conftest import e2e_accounts, e2e_env, e2e_root, flask_cli  # noqa: F401
+from tests.e2e.harness import LiveStack, running_stack
+
+API = "/api/v1"
+
+
+def make_token(app, account, name: str = "tests") -> str:
+    """A fresh API token for ``account`` (the raw value, as the user sees it once)."""
+    with app.app_context():
+        _, raw_token = create_token(account.load(), name)
+        return raw_token
+
+
+class ApiClient:
+    """A Flask test client that sends ``Authorization: Bearer <token>`` on every request."""
+
+    def __init__(self, client: FlaskClient, token: str | None) -> None:
+        self.client = client
+        self.token = token
+
+    def open(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any):
+        """Call ``API + path`` (or ``path`` when it is absolute already) with the token."""
+        sent = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        sent.update(headers or {})
+        url = path if path.startswith(API) else API + path
+        return self.client.open(url, method=method, headers=sent, **kwargs)
+
+    def get(self, path: str, **kwargs: Any):
+        return self.open("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any):
+        return self.open("POST", path, **kwargs)
+
+
+@pytest.fixture
+def token_a(app, user_a) -> str:
+    return make_token(app, user_a)
+
+
+@pytest.fixture
+def api_a(app, token_a) -> ApiClient:
+    """Organisation A's member."""
+    return ApiClient(app.test_client(), token_a)
+
+
+@pytest.fixture
+def api_b(app, user_b) -> ApiClient:
+    """Organisation B's member."""
+    return ApiClient(app.test_client(), make_token(app, user_b))
+
+
+@pytest.fixture
+def api_admin_a(app, admin_a) -> ApiClient:
+    """Organisation A's national admin."""
+    return ApiClient(app.test_client(), make_token(app, admin_a))
+
+
+@pytest.fixture
+def api_anonymous(app) -> ApiClient:
+    """A client without a token."""
+    return ApiClient(app.test_client(), None)
+
+
+@pytest.fixture
+def make_api_app(tmp_path, redis_server):
+    """Build a separate app with config ``overrides`` (e.g. a dead Redis or database).
+
+    Returns (app, ApiClient) for a user with ``role`` in a fresh organisation. With
+    ``create_tables=False`` (an unreachable database) the client's token is made up.
+    """
+    built = []
+
+    def make(create_tables: bool = True, role: str = "member",
+             **overrides: Any) -> tuple[Any, ApiClient]:
+        config = test_config(tmp_path / f"app-{len(built)}", REDIS_URL=redis_server.url,
+                             SQLALCHEMY_DATABASE_URI=database_url(tmp_path))
+        config.update(overrides)
+        app = create_app(config)
+        built.append((app, create_tables))
+        if not create_tables:
+            return app, ApiClient(app.test_client(), "bk_" + "x" * 43)
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+            organisation = create_organisation("Org C", "org-c")
+            user, _ = create_user(organisation=organisation, email="user@c.example", role=role,
+                                  password=PASSWORD)
+            _, raw_token = create_token(user)
+        return app, ApiClient(app.test_client(), raw_token)
+
+    yield make
+    for app, created in built:
+        with app.app_context():
+            db.session.remove()
+            if created:
+                db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_live_stack(e2e_root, e2e_env, e2e_accounts):  # noqa: F811 (fixtures)
+    """The e2e harness's gunicorn + ``rq worker``, with a job-creation rate limit high enough
+    for schemathesis to reach the upload logic instead of mostly hearing 429."""
+    env = {**e2e_env, "API_UPLOAD_RATE_LIMIT": "6000 per minute"}
+    with running_stack(env, e2e_root / "api-logs") as stack:
+        yield stack
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed live test, add gunicorn's and the worker's log tails to its report."""
+    report = yield
+    stack = item.funcargs.get("api_live_stack") if report.when == "call" else None
+    if report.failed and isinstance(stack, LiveStack):
+        report.sections.extend(stack.log_tails())
+    return report

@@ -1,0 +1,228 @@
+"""Fixtures: a real redis-server for the session, the app on SQLite (or TEST_DATABASE_URL),
+users in two organisations, a signed-in client and a burst worker."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from redis import Redis
+from rq import SimpleWorker
+
+from bulkapp import create_app
+from bulkapp.accounts import create_organisation, create_user
+from bulkapp.config import normalise_database_url, test_config
+from bulkapp.devtools import redis_server_args
+from bulkapp.extensions import db, get_redis
+from bulkapp.queues import get_queue, worker_queue_names
+
+PASSWORD = "correct-horse-battery"
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RedisServer:
+    """A redis-server process started for the tests."""
+
+    port: int
+    data_dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, appendonly: bool = False) -> None:
+        """Start (or restart) the server and wait until it answers."""
+        args = redis_server_args(data_dir=self.data_dir, port=self.port, appendonly=appendonly)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server on port {self.port} did not start")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM: it writes its append-only file and exits)."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(port=free_port(), data_dir=tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def database_url(tmp_path: Path) -> str:
+    """PostgreSQL when TEST_DATABASE_URL is set, else a SQLite file under ``tmp_path``."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@contextmanager
+def built_app(tmp_path: Path, redis_url: str, **overrides) -> Iterator[Flask]:
+    """An app with fresh tables (SQLite under ``tmp_path`` or TEST_DATABASE_URL), dropped after."""
+    config = test_config(tmp_path, REDIS_URL=redis_url,
+                         SQLALCHEMY_DATABASE_URI=database_url(tmp_path))
+    config.update(overrides)
+    app = create_app(config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, redis_server):
+    with built_app(tmp_path, redis_server.url) as app:
+        with app.app_context():
+            get_redis().flushdb()
+        yield app
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services directly (not with clients:
+    a test client reuses an outer app context, and with it the signed-in user)."""
+    with app.app_context():
+        yield app
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user created for a test, as plain data usable inside and outside app contexts."""
+
+    id: int
+    email: str
+    role: str
+    organisation_id: int
+
+    def load(self):
+        """The User row, in the current app context's session."""
+        from bulkapp.models import User
+
+        return db.session.get(User, self.id)
+
+
+def make_account(app, org_slug: str, email: str, role: str = "member") -> Account:
+    """Create ``email`` (and its organisation when new) and return it as an Account."""
+    from bulkapp.accounts import find_organisation
+
+    with app.app_context():
+        organisation = find_organisation(org_slug) or create_organisation(
+            org_slug.replace("-", " ").title(), org_slug)
+        user, _ = create_user(organisation=organisation, email=email, role=role,
+                              password=PASSWORD)
+        return Account(user.id, user.email, user.role, user.organisation_id)
+
+
+@pytest.fixture
+def user_a(app):
+    return make_account(app, "org-a", "member@a.example")
+
+
+@pytest.fixture
+def admin_a(app):
+    return make_account(app, "org-a", "admin@a.example", "national_admin")
+
+
+@pytest.fixture
+def user_b(app):
+    return make_account(app, "org-b", "member@b.example")
+
+
+@pytest.fixture
+def super_admin(app):
+    return make_account(app, "operators", "root@ops.example", "super_admin")
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in ``html``."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Sign ``client`` in through the real login form."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"csrf_token": token, "email": email,
+                                           "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def client_a(app, user_a):
+    return login(app.test_client(), user_a.email)
+
+
+@pytest.fixture
+def client_b(app, user_b):
+    return login(app.test_client(), user_b.email)
+
+
+def web_upload(client, data: bytes, filename: str = "mechanics.csv", entity: str = "mechanics",
+               mode: str = "partial"):
+    """POST a file through the real upload form (with its CSRF token); returns the response."""
+    token = csrf_token(client.get("/upload").get_data(as_text=True))
+    form = {"csrf_token": token, "entity_type": entity, "mode": mode,
+            "file": (io.BytesIO(data), filename)}
+    return client.post("/upload", data=form, content_type="multipart/form-data")
+
+
+def uploaded_job_id(response) -> str:
+    """The job id an accepted upload form redirected to."""
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def fetch_job(app, job_id: str):
+    """The ImportJob as the database has it now, detached from any session."""
+    from bulkapp.models import ImportJob
+
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        db.session.expunge(job)
+        return job
+
+
+def run_worker(app) -> None:
+    """Process every queued job with a real RQ SimpleWorker in burst mode."""
+    with app.app_context():
+        connection = get_redis()
+        queues = [get_queue(name, connection) for name in worker_queue_names()]
+        SimpleWorker(queues, connection=connection).work(burst=True)

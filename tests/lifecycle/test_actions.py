@@ -1,0 +1,181 @@
+"""Cancel, retry, requeue all failed and clean up: ImportJob rows and RQ jobs kept in step."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rq import Queue
+from rq.job import Job
+
+from bulkapp.extensions import db, get_redis
+from bulkapp.lifecycle import (JobActionError, can_act, cancel_job, clean_jobs,
+                               record_attempt_failure, requeue_failed, retry_job)
+from bulkapp.models import ImportJob, utcnow
+from tests.conftest import make_account, run_worker
+from tests.lifecycle.conftest import (fetch, mechanics_csv, stored_count, stored_emails, upload,
+                                      wait_for)
+
+ROWS = 6000
+
+
+def outbox(app) -> list[str]:
+    directory = Path(app.config["OUTBOX_DIR"])
+    return sorted(p.read_text() for p in directory.glob("*.eml")) if directory.exists() else []
+
+
+def set_status(job_id: str, status: str, **fields) -> ImportJob:
+    """Put a job in ``status`` as a worker would have left it."""
+    job = db.session.get(ImportJob, job_id)
+    job.status = status
+    for name, value in fields.items():
+        setattr(job, name, value)
+    db.session.commit()
+    return job
+
+
+def test_canceling_a_waiting_job_cancels_its_rq_job_and_nothing_is_imported(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(5))
+    job = cancel_job(db.session.get(ImportJob, job_id))
+    assert (job.status, job.stage) == ("canceled", "done") and job.finished_at
+    connection = get_redis()
+    assert Job.fetch(job_id, connection=connection).get_status() == "canceled"
+    assert job_id in Queue("bulk-upload-mechanics", connection=connection).canceled_job_registry
+    run_worker(app)
+    assert fetch(app, job_id).status == "canceled"
+    assert stored_count(app) == 0
+    assert any("was canceled" in mail for mail in outbox(app)), "the uploader is told"
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "canceled"])
+def test_a_finished_job_cannot_be_canceled(app, ctx, user_a, status):
+    job = set_status(upload(app, user_a, mechanics_csv(1)), status)
+    with pytest.raises(JobActionError) as error:
+        cancel_job(job)
+    assert (error.value.code, error.value.status) == ("job_finished", 409)
+    assert "nothing to cancel" in str(error.value)
+
+
+def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_it(
+        app, user_a, processes):
+    processes.worker(IMPORT_CHUNK_ROWS="20")
+    job_id = upload(app, user_a, mechanics_csv(ROWS))
+    wait_for(lambda: fetch(app, job_id).processed_rows > 0, 90, "the import to be under way")
+    with app.app_context():
+        job = cancel_job(db.session.get(ImportJob, job_id))
+        assert job.status == "processing" and job.cancel_requested
+
+    stopped = wait_for(lambda: (job := fetch(app, job_id)).is_finished and job, 60,
+                       "the import to stop")
+    assert stopped.status == "canceled"
+    assert 0 < stopped.processed_rows < ROWS
+    assert stored_count(app) == stopped.inserted_rows, "committed chunks are kept and counted"
+
+    with app.app_context():
+        job = retry_job(db.session.get(ImportJob, job_id))
+        assert (job.status, job.cancel_requested, job.rq_job_id) == ("queued", False, job_id)
+    done = wait_for(lambda: (job := fetch(app, job_id)).is_finished and job, 120,
+                    "the retried import to finish")
+    assert done.status == "completed" and done.attempts == 2
+    assert (done.inserted_rows, done.unchanged_rows) == (ROWS, 0)
+    assert stored_emails(app) == {f"user{i}@example.com" for i in range(ROWS)}
+
+
+@pytest.mark.parametrize("status, code", [("queued", "job_queued"), ("processing", "job_running"),
+                                          ("completed", "not_retryable")])
+def test_only_failed_or_canceled_jobs_can_be_retried(app, ctx, user_a, status, code):
+    job = set_status(upload(app, user_a, mechanics_csv(1)), status)
+    with pytest.raises(JobActionError) as error:
+        retry_job(job)
+    assert (error.value.code, error.value.status) == (code, 409)
+
+
+def test_a_job_whose_file_is_gone_cannot_be_retried(app, ctx, user_a):
+    job = set_status(upload(app, user_a, mechanics_csv(1)), "failed")
+    os.unlink(job.stored_path)
+    with pytest.raises(JobActionError, match="Upload the file again") as error:
+        retry_job(job)
+    assert error.value.code == "file_gone"
+
+
+def test_retrying_a_failed_job_runs_the_same_job_again(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(3))
+    set_status(job_id, "failed", error_message="boom", finished_at=utcnow())
+    job = retry_job(db.session.get(ImportJob, job_id))
+    assert (job.id, job.status, job.error_message) == (job_id, "queued", None)
+    assert job.finished_at is None
+    assert Queue("bulk-upload-mechanics", connection=get_redis()).job_ids == [job_id]
+    run_worker(app)
+    again = fetch(app, job_id)
+    assert again.status == "completed" and again.attempts == 1
+    assert stored_count(app) == 3
+
+
+def test_requeue_failed_is_scoped_to_the_organisation(app, ctx, user_a, user_b):
+    failed_a = [upload(app, user_a, mechanics_csv(1)) for _ in range(2)]
+    failed_b = upload(app, user_b, mechanics_csv(1))
+    done_a = upload(app, user_a, mechanics_csv(1))
+    for job_id in (*failed_a, failed_b):
+        set_status(job_id, "failed")
+    set_status(done_a, "completed")
+    assert requeue_failed(user_a.organisation_id) == 2
+    assert [fetch(app, j).status for j in failed_a] == ["queued", "queued"]
+    assert fetch(app, failed_b).status == "failed"
+    assert requeue_failed(None) == 1
+    assert fetch(app, failed_b).status == "queued" and fetch(app, done_a).status == "completed"
+
+
+def test_clean_jobs_removes_files_reports_and_rq_jobs_of_old_jobs_but_keeps_their_rows(
+        app, ctx, user_a, user_b):
+    old, recent, running, other_org = (upload(app, user, mechanics_csv(1))
+                                       for user in (user_a, user_a, user_a, user_b))
+    report = Path(app.config["REPORT_DIR"]) / "old-report.csv"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("row,column,message\n")
+    week_ago = utcnow() - timedelta(days=7)
+    old_job = set_status(old, "completed", finished_at=week_ago, report_path=str(report))
+    old_file = Path(old_job.stored_path)
+    set_status(recent, "failed", finished_at=utcnow() - timedelta(hours=1))
+    set_status(running, "processing")
+    set_status(other_org, "completed", finished_at=week_ago)
+
+    counts = clean_jobs(24, user_a.organisation_id)
+
+    assert counts == {"jobs": 1, "rq_jobs_removed": 1, "files_deleted": 1, "reports_deleted": 1}
+    cleaned = fetch(app, old)
+    assert cleaned.status == "completed" and cleaned.stored_path is None
+    assert cleaned.report_path is None and cleaned.rq_job_id is None
+    assert not old_file.exists() and not report.exists()
+    assert Path(fetch(app, recent).stored_path).exists()
+    assert Path(fetch(app, running).stored_path).exists()
+    assert Path(fetch(app, other_org).stored_path).exists(), "other organisations are untouched"
+    assert not Job.exists(old, connection=get_redis())
+
+
+@pytest.mark.parametrize("hours", [-1, float("nan"), float("inf"), 1e12])
+def test_clean_jobs_refuses_a_nonsensical_grace_period(ctx, hours):
+    with pytest.raises(JobActionError) as error:
+        clean_jobs(hours, None)
+    assert (error.value.code, error.value.status) == ("invalid_grace_period", 400)
+
+
+def test_who_may_act_on_a_job(app, ctx, user_a, admin_a, user_b, super_admin):
+    colleague = make_account(app, "org-a", "colleague@a.example")
+    job = db.session.get(ImportJob, upload(app, user_a, mechanics_csv(1)))
+    assert can_act(user_a.load(), job), "the uploader"
+    assert can_act(admin_a.load(), job), "an admin of the organisation"
+    assert can_act(super_admin.load(), job)
+    assert not can_act(colleague.load(), job), "a member who did not upload it"
+    assert not can_act(user_b.load(), job), "another organisation"
+
+
+def test_an_attempt_whose_worker_died_is_recorded_on_the_job(app, ctx, user_a):
+    retried = upload(app, user_a, mechanics_csv(1))
+    given_up = upload(app, user_a, mechanics_csv(1))
+    for job_id in (retried, given_up):
+        set_status(job_id, "processing")
+    record_attempt_failure(retried, will_retry=True, message="worker died")
+    record_attempt_failure(given_up, will_retry=False, message="worker died")
+    assert (fetch(app, retried).status, fetch(app, retried).stage) == ("queued", "retrying")
+    failed = fetch(app, given_up)
+    assert (failed.status, failed.error_message) == ("failed", "worker died") and failed.finished_at

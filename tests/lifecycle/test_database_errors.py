@@ -1,0 +1,125 @@
+"""A database that refuses writes mid-job: retries with backoff, then failed; `rq requeue`
+brings the job back once the database is fixed. Real ``python worker.py`` and ``rq`` CLI."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import text
+
+from bulkapp.extensions import db
+from tests.conftest import login
+from tests.lifecycle.conftest import fetch, mechanics_csv, stored_count, upload, wait_for
+
+ROWS = 3000
+ALLOWED = 100  # the database accepts this many rows, then refuses every write
+WORKER = {"IMPORT_CHUNK_ROWS": "50"}
+BACKOFF = (1, 2, 3)  # seconds; the process that enqueues a job sets its retries
+SQLITE_TRIGGER = f"""
+CREATE TRIGGER refuse_writes BEFORE INSERT ON mechanics
+WHEN (SELECT count(*) FROM mechanics) >= {ALLOWED}
+BEGIN SELECT RAISE(ABORT, 'database refuses writes: disk quota exceeded'); END
+"""
+POSTGRES_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT count(*) FROM mechanics) >= {ALLOWED} THEN
+    RAISE EXCEPTION 'database refuses writes: disk quota exceeded';
+  END IF;
+  RETURN NEW;
+END $$
+"""
+POSTGRES_TRIGGER = ("CREATE TRIGGER refuse_writes BEFORE INSERT ON mechanics "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_writes()")
+
+
+@pytest.fixture
+def refusing_database(app):
+    """Make the mechanics table refuse inserts beyond ALLOWED rows; yields a repair function."""
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        statements = [POSTGRES_FUNCTION, POSTGRES_TRIGGER] if postgres else [SQLITE_TRIGGER]
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+
+    def repair():
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER refuse_writes ON mechanics" if postgres
+                                    else "DROP TRIGGER refuse_writes"))
+
+    yield repair
+    if postgres:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(text("DROP FUNCTION IF EXISTS refuse_writes() CASCADE"))
+
+
+def rq_status(connection: Redis, job_id: str) -> str | None:
+    try:
+        return Job.fetch(job_id, connection=connection).get_status()
+    except NoSuchJobError:
+        return None
+
+
+def fail_for_good(app, user_a, processes) -> tuple[str, set[str]]:
+    """Run an import against the refusing database until its retries are used up."""
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    app.config["IMPORT_RETRY_INTERVALS"] = BACKOFF
+    worker = processes.worker(**WORKER)
+    job_id = upload(app, user_a, mechanics_csv(ROWS))
+    seen: set[str] = set()
+
+    def failed():
+        worker.ensure_running()
+        seen.add(rq_status(connection, job_id))
+        return fetch(app, job_id).status == "failed"
+
+    wait_for(failed, 120, "the job to fail after its retries", interval=0.05)
+    registry = Queue("bulk-upload-mechanics", connection=connection).failed_job_registry
+    wait_for(lambda: job_id in registry, 10, "RQ to record the failure")
+    return job_id, seen
+
+
+def test_database_error_is_retried_with_backoff_then_fails_keeping_committed_chunks(
+        app, user_a, processes, refusing_database):
+    job_id, seen = fail_for_good(app, user_a, processes)
+
+    job = fetch(app, job_id)
+    assert job.attempts == 4, "one attempt and three retries"
+    assert "scheduled" in seen, "retries wait out their backoff in the scheduled registry"
+    assert "refuses writes" in job.error_message
+    assert job.error_traceback
+    assert stored_count(app) == ALLOWED
+    assert (job.processed_rows, job.inserted_rows) == (ALLOWED, ALLOWED)
+
+
+def test_rq_requeue_on_the_command_line_brings_a_failed_job_back_and_the_page_follows(
+        app, user_a, processes, refusing_database):
+    job_id, _ = fail_for_good(app, user_a, processes)
+    refusing_database()
+    client = login(app.test_client(), user_a.email)
+    assert client.get(f"/jobs/{job_id}/state").get_json()["status"] == "failed"
+
+    requeue = subprocess.run(
+        [str(Path(sys.executable).parent / "rq"), "requeue", "--url", app.config["REDIS_URL"],
+         "--queue", "bulk-upload-mechanics", "--all"], capture_output=True, text=True, timeout=60)
+    assert requeue.returncode == 0, requeue.stderr
+    statuses: list[str] = []
+
+    def finished():
+        state = client.get(f"/jobs/{job_id}/state").get_json()
+        if not statuses or statuses[-1] != state["status"]:
+            statuses.append(state["status"])
+        return state["finished"] and state["status"] != "failed"
+
+    wait_for(finished, 120, "the requeued job to finish", interval=0.05)
+    assert statuses[-1] == "completed"
+    assert "processing" in statuses, statuses
+    assert stored_count(app) == ROWS
+    job = fetch(app, job_id)
+    assert job.attempts == 5 and job.inserted_rows == ROWS and job.error_message is None

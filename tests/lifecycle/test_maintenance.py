@@ -1,0 +1,105 @@
+"""The periodic jobs: sweeper, reaper, registry trimming, nightly clean-up, and `rq cron`."""
+
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from rq import Queue
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+
+from bulkapp.extensions import db, get_redis
+from bulkapp.maintenance import (nightly_clean_up, reap_abandoned_jobs, sweep_queued_jobs,
+                                 trim_job_registries)
+from bulkapp.models import ImportJob, utcnow
+from bulkapp.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
+from tests.conftest import run_worker
+from tests.lifecycle.conftest import fetch, mechanics_csv, stored_count, upload, wait_for
+
+
+def age(job_id: str, seconds: int, **fields) -> None:
+    """Make the job look ``seconds`` old (and set ``fields``), as time passing would."""
+    job = db.session.get(ImportJob, job_id)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    db.session.flush()
+    db.session.execute(db.update(ImportJob).where(ImportJob.id == job_id)
+                       .values(updated_at=utcnow() - timedelta(seconds=seconds)))
+    db.session.commit()
+
+
+def test_sweeper_enqueues_queued_jobs_that_never_reached_redis(app, ctx, user_a):
+    lost = upload(app, user_a, mechanics_csv(2))
+    fresh = upload(app, user_a, mechanics_csv(2))
+    get_redis().flushdb()  # as if Redis was down at upload, or lost its data
+    age(lost, 120)
+
+    assert sweep_queued_jobs(grace_seconds=60) == 1
+    assert Queue("bulk-upload-mechanics", connection=get_redis()).job_ids == [lost]
+    assert fetch(app, fresh).status == "queued", "young jobs are left to the web process"
+    assert sweep_queued_jobs(grace_seconds=60) == 0, "a job with a live RQ job is left alone"
+    run_worker(app)
+    assert fetch(app, lost).status == "completed"
+
+
+def test_reaper_fails_over_a_job_whose_worker_stopped_heartbeating(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(2))
+    connection = get_redis()
+    queue = get_queue("bulk-upload-mechanics", connection)
+    rq_job = queue.fetch_job(job_id)
+    queue.remove(rq_job)
+    age(job_id, 0, status="processing", attempts=1)
+    # A worker took the job and then vanished: its heartbeat expired a minute ago.
+    rq_job.set_status("started")
+    connection.zadd(StartedJobRegistry(queue=queue).key, {f"{job_id}:lost": time.time() - 60})
+
+    assert reap_abandoned_jobs()["abandoned"] == 1
+    job = fetch(app, job_id)
+    assert (job.status, job.stage) == ("queued", "retrying")
+    assert "stopped unexpectedly" in job.error_message
+    assert Job.fetch(job_id, connection=connection).get_status() == "scheduled"
+
+
+def test_reaper_requeues_a_processing_job_whose_rq_job_is_gone(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(2))
+    get_redis().flushdb()
+    age(job_id, 600, status="processing")
+    assert reap_abandoned_jobs()["requeued"] == 1
+    run_worker(app)
+    assert fetch(app, job_id).status == "completed" and stored_count(app) == 2
+
+
+def test_trimming_keeps_the_newest_completed_and_failed_rq_jobs(ctx):
+    connection = get_redis()
+    for number in range(5):
+        enqueue_import(connection, "bulk-upload-mechanics", f"done-{number}")
+    queue = get_queue("bulk-upload-mechanics", connection)
+    for number in range(3):
+        queue.enqueue("bulkapp.no_such_module.function", job_id=f"broken-{number}")
+    run_worker(ctx)
+    assert trim_job_registries(keep_completed=2, keep_failed=1) == {"completed": 3, "failed": 2}
+    assert sorted(queue.finished_job_registry.get_job_ids(cleanup=False)) == ["done-3", "done-4"]
+    assert queue.failed_job_registry.get_job_ids(cleanup=False) == ["broken-2"]
+    assert not Job.exists("done-0", connection=connection)
+
+
+def test_nightly_clean_up_uses_the_retention_setting(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(1))
+    ctx.config["JOB_RETENTION_HOURS"] = 48
+    job = db.session.get(ImportJob, job_id)
+    job.status, job.finished_at = "completed", utcnow() - timedelta(hours=49)
+    db.session.commit()
+    stored = Path(job.stored_path)
+    assert nightly_clean_up()["files_deleted"] == 1
+    assert not stored.exists() and fetch(app, job_id).status == "completed"
+
+
+def test_rq_cron_enqueues_the_maintenance_jobs(app, processes):
+    processes.start([str(Path(sys.executable).parent / "rq"), "cron", "--url",
+                     app.config["REDIS_URL"], "bulkapp.cron_config"])
+    with app.app_context():
+        queue = get_queue(MAINTENANCE_QUEUE, get_redis())
+        functions = wait_for(lambda: len(names := {job.func_name for job in queue.jobs}) >= 3
+                             and names, 30, "rq cron to enqueue its interval jobs")
+    assert functions == {"bulkapp.jobs.sweep", "bulkapp.jobs.reap", "bulkapp.jobs.trim"}
