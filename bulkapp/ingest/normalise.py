@@ -28,6 +28,7 @@ INTEGER_LIMIT = 2_147_483_647
 DECIMAL_LIMIT = Decimal("999999999999.99")
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_EMAIL_LINES = re.compile(rf"^{_EMAIL.pattern}$", re.MULTILINE)  # no class matches a newline
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"\+?[0-9]+")
 _PLAIN_PHONE = re.compile(rf"[0-9]{{{PHONE_MIN_DIGITS},{PHONE_MAX_DIGITS}}}")
@@ -80,23 +81,31 @@ def _clean_email(value: str) -> str | None:
     return value if _EMAIL.fullmatch(value) and len(value) <= EMAIL_MAX_LENGTH else None
 
 
+def _one_per_line(values: list[str]) -> str | None:
+    """``values`` joined by newlines, or None when a value holds a newline of its own."""
+    joined = "\n".join(values)
+    return joined if joined.count("\n") == len(values) - 1 else None
+
+
+def _all_emails(values: list[str]) -> bool:
+    """True when every value is a plausible e-mail address: one regex scan of the column."""
+    joined = _one_per_line(values)
+    return (joined is not None and len(_EMAIL_LINES.findall(joined)) == len(values)
+            and max(map(len, values)) <= EMAIL_MAX_LENGTH)
+
+
 def email(values: Sequence[str | None], field: Field) -> Result:
     """Trimmed, lower-cased e-mail addresses of a plausible shape."""
-    if None in values:
-        out = [v.lower() if v is not None else None for v in values]
-        checked = [_EMAIL.fullmatch(v) if v is not None else True for v in out]
-    else:
-        out = list(map(str.lower, values))
-        checked = list(map(_EMAIL.fullmatch, out))
-    if None in checked or max(map(len, filter(None, out)), default=0) > EMAIL_MAX_LENGTH:
-        odd = [i for i, (v, ok) in enumerate(zip(out, checked))
-               if v is not None and (ok is None or len(v) > EMAIL_MAX_LENGTH)]
-    else:
-        odd = []
+    out = [v.lower() if v is not None else None for v in values]
+    present = [v for v in out if v is not None] if None in out else out
+    if _all_emails(present):
+        return out, []
     bad = []
-    for i in odd:
-        out[i] = _clean_email(out[i]) if out[i].strip() else None
-        if out[i] is None and values[i].strip():
+    for i, value in enumerate(out):
+        if value is None or (_EMAIL.fullmatch(value) and len(value) <= EMAIL_MAX_LENGTH):
+            continue
+        out[i] = _clean_email(value) if value.strip() else None
+        if out[i] is None and value.strip():
             bad.append(i)
     return out, _reject(out, bad, f"{field.label} is not a valid e-mail address.")
 
@@ -109,20 +118,27 @@ def _phone_digits(value: str) -> str | None:
     return cleaned if PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS else None
 
 
+def _all_plain_phones(values: list[str]) -> bool:
+    """True when every value is already 9 to 15 ASCII digits, checked in C."""
+    joined = "".join(values)
+    return (joined.isascii() and joined.isdigit() and min(map(len, values)) >= PHONE_MIN_DIGITS
+            and max(map(len, values)) <= PHONE_MAX_DIGITS)
+
+
 def phone(values: Sequence[str | None], field: Field) -> Result:
     """Phone numbers as digits (a leading ``+`` kept), 9 to 15 digits long."""
     out = list(values)
-    if None in out:
-        plain = [_PLAIN_PHONE.fullmatch(v) if v is not None else True for v in out]
-    else:
-        plain = list(map(_PLAIN_PHONE.fullmatch, out))
+    present = [v for v in out if v is not None] if None in out else out
+    if _all_plain_phones(present):
+        return out, []
     bad = []
-    if None in plain:
-        for i in [i for i, ok in enumerate(plain) if ok is None]:
-            trimmed = out[i].strip()
-            out[i] = _phone_digits(trimmed) if trimmed else None
-            if trimmed and out[i] is None:
-                bad.append(i)
+    for i, value in enumerate(out):
+        if value is None or _PLAIN_PHONE.fullmatch(value):
+            continue
+        trimmed = value.strip()
+        out[i] = _phone_digits(trimmed) if trimmed else None
+        if trimmed and out[i] is None:
+            bad.append(i)
     message = (f"{field.label} must be a phone number of {PHONE_MIN_DIGITS} to "
                f"{PHONE_MAX_DIGITS} digits (spaces, dashes and a leading + are fine).")
     return out, _reject(out, bad, message)

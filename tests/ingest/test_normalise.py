@@ -38,6 +38,24 @@ def test_phone_keeps_digits_and_a_leading_plus_and_checks_the_length():
     assert "9 to 15 digits" in errors[3]
 
 
+def test_a_column_of_clean_emails_passes_whole_and_a_hidden_newline_does_not():
+    field = Field("email", "email", "email")
+    clean = [f"person{i}@example.co.za" for i in range(50)]
+    assert run(field, *clean, None) == ([*clean, None], {})
+    values, errors = run(field, *clean, "a@example.com\nb@example.com")
+    assert values == [*clean, None]
+    assert list(errors) == [50]
+
+
+def test_a_column_of_plain_phones_passes_whole_and_one_odd_value_is_still_checked():
+    field = Field("mobile_number", "mobileNumber", "phone")
+    plain = [f"08212345{i:02d}" for i in range(50)]
+    assert run(field, *plain, None) == ([*plain, None], {})
+    values, errors = run(field, *plain, "\u0660821234567", "+27 82 123 4567")
+    assert values == [*plain, None, "+27821234567"]
+    assert list(errors) == [50]
+
+
 @pytest.mark.parametrize("raw, iso", [
     ("2026-01-31", "2026-01-31"), ("31/01/2026", "2026-01-31"), ("2026/01/31", "2026-01-31"),
     ("31-01-2026", "2026-01-31"), ("1 March 2026", "2026-03-01"), ("1 Mar 2026", "2026-03-01"),
