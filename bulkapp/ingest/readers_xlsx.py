@@ -59,27 +59,22 @@ def cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _convert_column(frame: pandas.DataFrame, position: int) -> None:
-    """Turn the cells of one column into text (NaN for empty), in place.
+def _text_column(values: numpy.ndarray) -> numpy.ndarray:
+    """The cells of one column as text (NaN for empty), converted in place where possible.
 
     Columns of text only, or of numbers and empty cells, are converted without a Python
     call per cell; anything else goes through ``cell_text``.
     """
-    values = frame.iloc[:, position].to_numpy()
     kinds = set(map(type, values))
     empty = values == "" if str in kinds else numpy.zeros(len(values), dtype=bool)
     if kinds == {str}:
-        if not empty.any():
-            return
-        values = values.copy()
         values[empty] = _EMPTY
     elif kinds <= {str, float} and set(map(type, values[~empty])) == {float}:
-        values = values.copy()
         values[~empty] = _numbers_text(values[~empty].astype(float))
         values[empty] = _EMPTY
     else:
-        values = [cell_text(value) or _EMPTY for value in values]
-    frame.isetitem(position, pandas.Series(values, index=frame.index, dtype=object))
+        values = numpy.array([cell_text(value) or _EMPTY for value in values], dtype=object)
+    return values
 
 
 def _numbers_text(numbers: numpy.ndarray) -> numpy.ndarray:
@@ -162,12 +157,11 @@ class XlsxReader:
         width = len(self.headers)
         while batch := list(islice(rows, chunk_rows)):
             self._rows_read += len(batch)
-            frame = pandas.DataFrame(batch, dtype=object)
-            if frame.shape[1] > width:
-                frame = frame.iloc[:, :width]
+            # calamine's rows all have the sheet's width, so this is a rows × columns grid.
+            grid = numpy.array(batch, dtype=object)[:, :width]
             for position in range(width):
-                _convert_column(frame, position)
-            yield frame
+                grid[:, position] = _text_column(grid[:, position])
+            yield pandas.DataFrame(grid, dtype=object)
 
     def progress(self) -> float:
         """The fraction of the sheet's rows read so far."""
