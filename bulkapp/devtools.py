@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import ctypes
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
 
+from .processes import signal_when_parent_dies
+
 # Below honcho's 5 s between SIGTERM and SIGKILL: time for the web and workers to let go.
 CLIENTS_GRACE_SECONDS = 4.0
-PR_SET_PDEATHSIG = 1
 
 
 def find_redis_server() -> str | None:
@@ -46,12 +47,6 @@ def redis_server_args(*, data_dir: Path, port: int = 0, unix_socket: Path | None
     return args
 
 
-def _stop_with_parent() -> None:
-    """In the child: receive SIGTERM when the parent dies, so no redis-server is left behind."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def wait_for_clients_to_leave(socket_path: Path, timeout: float) -> None:
     """Wait until no client but this one is connected to the server, at most ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -74,7 +69,8 @@ def run_local_redis(socket_path: Path) -> int:
     data_dir = socket_path.parent / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     args = redis_server_args(data_dir=data_dir, port=0, unix_socket=socket_path)
-    server = subprocess.Popen(args, start_new_session=True, preexec_fn=_stop_with_parent)
+    server = subprocess.Popen(args, start_new_session=True,
+                              preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM))
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())

@@ -15,10 +15,8 @@ On top of RQ's ``Worker`` it:
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import sys
 from typing import Any
 
 from rq import Worker
@@ -26,8 +24,8 @@ from rq.job import Job
 from rq.queue import Queue
 
 from . import jobs
+from .processes import signal_when_parent_dies
 
-PR_SET_PDEATHSIG = 1
 
 # RQ waits ``worker_ttl - 15`` s for work before looking at maintenance again.
 IDLE_WAKE_MARGIN = 15
@@ -88,14 +86,7 @@ class ImportWorker(Worker):
         """In the horse: die with the worker rather than run on unsupervised."""
         parent = os.getppid()
         super().setup_work_horse_signals()
-        _signal_when_parent_dies(signal.SIGKILL)
+        signal_when_parent_dies(signal.SIGKILL)
         if os.getppid() != parent:  # the worker died before the request took effect
             os._exit(1)
 
-
-def _signal_when_parent_dies(signum: int) -> None:
-    """Ask Linux to send ``signum`` to this process when its parent exits (no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
