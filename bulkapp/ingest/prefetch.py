@@ -1,68 +1,122 @@
-"""Run an iterator ahead in a background thread, so reading and validating the next chunk
-overlaps with saving the current one (the database call releases the GIL)."""
+"""Run an iterator ahead in a forked child process, so reading and validating the next chunk
+runs on another core while this process saves the current one.
+
+A thread cannot do that: reading and validating is Python code that holds the GIL, and a
+thread holding it stalls every row the saving thread hands to the database.
+"""
 
 from __future__ import annotations
 
-import queue
-import threading
+import gc
+import os
+import pickle
+import signal
+import traceback
+from multiprocessing.connection import Connection, Pipe
 from typing import Generic, Iterable, Iterator, TypeVar
+
+from ..processes import signal_when_parent_dies
 
 T = TypeVar("T")
 
-_END = object()
+_ITEM, _END, _ERROR = "item", "end", "error"
 
 
 class Prefetcher(Generic[T]):
-    """Iterate ``source`` in a daemon thread, at most ``depth`` items ahead of the consumer.
+    """Iterate ``source`` in a forked child process, one item ahead of the consumer.
 
-    An exception raised by ``source`` is raised again by ``next()`` in the consumer. Use as a
-    context manager: leaving it early stops the thread.
+    The child gets the parent's memory as it is when the prefetcher is made (open readers,
+    the schema, the keys seen so far) and must not touch the parent's database connection.
+    Items and exceptions come back pickled; an exception raised by ``source`` is raised again
+    by ``next()``, with the child's traceback as a note. Use as a context manager or call
+    ``close()``: leaving early stops the child.
     """
 
-    def __init__(self, source: Iterable[T], depth: int = 1) -> None:
-        self._items: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, args=(iter(source),),
-                                        name="bulkapp-prefetch", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
+    def __init__(self, source: Iterable[T]) -> None:
+        self._items, sender = Pipe(duplex=False)
+        parent = os.getpid()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child never returns from here
+            status = 1
             try:
-                self._items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self, source: Iterator[T]) -> None:
-        try:
-            for item in source:
-                if not self._put(item):
-                    return
-            self._put(_END)
-        except BaseException as exc:  # handed to the consumer, who raises it
-            self._put(exc)
+                self._items.close()
+                status = _produce(iter(source), sender, parent)
+            finally:
+                os._exit(status)
+        sender.close()
+        self._finished = False
 
     def __iter__(self) -> Iterator[T]:
         return self
 
     def __next__(self) -> T:
-        item = self._items.get()
-        if item is _END:
-            self._items.put(_END)
+        if self._finished:
             raise StopIteration
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        try:
+            kind, payload = self._items.recv()
+        except EOFError:
+            self._finished = True
+            raise RuntimeError(f"The reading process ended unexpectedly ({self._reap()}).") \
+                from None
+        if kind == _ITEM:
+            return payload
+        self._finished = True
+        self._reap()
+        if kind == _ERROR:
+            raise payload
+        raise StopIteration
+
+    def _reap(self) -> str:
+        """Wait for the child; describe how it ended."""
+        if self._pid is None:
+            return "already reaped"
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        if os.WIFSIGNALED(status):
+            return f"signal {os.WTERMSIG(status)}"
+        return f"exit status {os.waitstatus_to_exitcode(status)}"
 
     def close(self) -> None:
-        """Stop the thread and wait for it."""
-        self._stop.set()
-        self._thread.join()
+        """Stop the child if it is still running, and wait for it."""
+        if self._pid is not None:
+            os.kill(self._pid, signal.SIGKILL)
+            self._reap()
+        self._items.close()
 
     def __enter__(self) -> Prefetcher[T]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _produce(source: Iterator, sender: Connection, parent: int) -> int:
+    """In the child: send every item of ``source``, then the end or the error; exit status."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal_when_parent_dies(signal.SIGKILL)
+    if os.getppid() != parent:
+        return 1
+    try:
+        for item in source:
+            sender.send((_ITEM, item))
+            del item
+            gc.collect(1)  # the parent may have paused automatic collection
+        sender.send((_END, None))
+        return 0
+    except (BrokenPipeError, ConnectionResetError):  # the parent stopped listening
+        return 1
+    except BaseException as exc:  # handed to the parent, who raises it
+        sender.send((_ERROR, _portable(exc)))
+        return 1
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` with the child's traceback as a note, or a RuntimeError if it cannot be pickled."""
+    note = "In the reading process:\n" + "".join(traceback.format_exception(exc))
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+    exc.add_note(note)
+    return exc

@@ -44,14 +44,17 @@ class ErrorReport:
 
     def add(self, frame: pd.DataFrame, first_row: int, positions: Iterable[int],
             errors: Iterable[RowError]) -> None:
-        """Write the rejected rows at ``positions`` of ``frame`` with their messages."""
+        """Write the rejected rows at ``positions`` with their messages.
+
+        ``frame`` holds at least those rows, labelled by their position in the chunk.
+        """
         messages: dict[int, list[str]] = {}
         for error in errors:
             messages.setdefault(error.position, []).append(error.message)
         positions = list(positions)
         if not positions:
             return
-        rejected = frame.iloc[positions].astype(object)
+        rejected = frame.loc[positions].astype(object)
         rejected = rejected.where(rejected.notna(), None)
         for position, cells in zip(positions, rejected.itertuples(index=False, name=None)):
             self._writer.writerow([first_row + position, *map(escape_cell, cells),
