@@ -15,6 +15,9 @@ from ..entities import EntitySchema
 from ..extensions import db
 from ..models import utcnow
 
+SQLITE_CACHE_KIB = 32 * 1024
+SQLITE_CHECKPOINT_PAGES = 10_000  # of 4 KiB
+
 
 @dataclass(frozen=True)
 class Saved:
@@ -30,11 +33,16 @@ def prepare_connection() -> None:
 
     SQLite in WAL mode: ``synchronous=NORMAL`` skips the fsync at each commit (WAL stays
     consistent; a power cut can lose the last chunks, and their checkpoint with them, so the
-    import resumes before them). PostgreSQL needs nothing.
+    import resumes before them); a 32 MiB page cache keeps the unique key's index in memory
+    (the default 2 MiB made every insert read index pages again); and the write-ahead log is
+    copied back into the database every ~40 MB rather than every 4 MB, so the index pages
+    each chunk rewrites are copied once per several chunks. PostgreSQL needs nothing.
     """
     if db.session.get_bind().dialect.name == "sqlite":
         connection = db.session.connection().connection.driver_connection
         connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
 
 
 def _quote(name: str) -> str:
