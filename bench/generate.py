@@ -47,16 +47,31 @@ def write_csv(path: Path, count: int, seed: int = 0) -> Path:
     return path
 
 
-def write_xlsx(path: Path, count: int, seed: int = 2) -> Path:
-    """Write ``count`` mechanics rows to an XLSX sheet (years as numbers, phones as text)."""
-    from openpyxl import Workbook
+def write_xlsx(path: Path, count: int, seed: int = 2, *, shared_strings: bool = True) -> Path:
+    """Write ``count`` mechanics rows to an XLSX sheet (years as numbers, phones as text).
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Mechanics")
-    sheet.append(HEADERS)
-    for row in _rows(count, seed):
-        sheet.append([*row[:5], int(row[5]), *row[6:]])
+    With ``shared_strings`` the text is stored once in a shared-strings table, as Excel,
+    LibreOffice and Google Sheets save it (written with XlsxWriter); without, each cell holds
+    its text inline, as streaming writers such as openpyxl's save it.
+    """
     part = path.with_name(path.name + ".part")
-    workbook.save(part)
+    rows = ([*row[:5], int(row[5]), *row[6:]] for row in _rows(count, seed))
+    if shared_strings:
+        import xlsxwriter
+
+        with xlsxwriter.Workbook(part, {"strings_to_numbers": False}) as workbook:
+            sheet = workbook.add_worksheet("Mechanics")
+            sheet.write_row(0, 0, HEADERS)
+            for number, row in enumerate(rows, start=1):
+                sheet.write_row(number, 0, row)
+    else:
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("Mechanics")
+        sheet.append(HEADERS)
+        for row in rows:
+            sheet.append(row)
+        workbook.save(part)
     part.replace(path)
     return path
