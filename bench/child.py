@@ -1,6 +1,7 @@
 """One benchmark measurement in a process of its own; prints one JSON line.
 
 ``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG``
+· ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
 """
 
 from __future__ import annotations
@@ -207,8 +208,27 @@ def reader_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def generate(kind: str, path: str, rows: int, seed: int) -> dict:
+    """Write a benchmark file: ``csv``, ``xlsx`` (shared strings) or ``xlsx-inline``.
+
+    In a process of its own because Linux carries a process's peak RSS across ``exec``: a
+    file generated in ``run.py`` would raise every later child's peak RSS to run.py's.
+    """
+    from bench.generate import write_csv, write_xlsx
+
+    if kind == "csv":
+        write_csv(Path(path), rows, seed)
+    else:
+        write_xlsx(Path(path), rows, seed, shared_strings=kind == "xlsx")
+    return {"written": path}
+
+
 def main(argv: list[str]) -> None:
     """Dispatch ``argv`` (see the module docstring)."""
+    if argv[0] == "generate":
+        kind, path, rows, seed = argv[1:]
+        print(json.dumps(generate(kind, path, int(rows), int(seed))))
+        return
     command, url, *rest = argv
     chunk_rows = None
     if "--chunk-rows" in rest:

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import child  # noqa: E402
-from bench.generate import write_csv, write_xlsx  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench"
 SMALL_ROWS = 100_000
@@ -81,7 +80,7 @@ def bench_database(label: str, url: str, files: dict[str, Path], rows: int,
 
 def print_table(results: list[dict]) -> None:
     """The measurements as a fixed-width table."""
-    header = (f"{'database':<11} {'run':<34} {'rows':>9} {'seconds':>8} {'CPU s':>6} "
+    header = (f"{'database':<11} {'run':<36} {'rows':>9} {'seconds':>8} {'CPU s':>6} "
               f"{'rows/s':>9} {'× floor':>8} {'RSS MB':>6} {'reader':>6} {'PSS MB':>6} "
               f"{'÷ 100k':>6}  result")
     print(header)
@@ -91,7 +90,7 @@ def print_table(results: list[dict]) -> None:
         memory = [f"{r[key]:.0f}" if key in r else ""
                   for key in ("peak_rss_mb", "reader_peak_rss_mb", "peak_pss_mb")]
         flat = f"{r['pss_vs_100k']:.2f}" if "pss_vs_100k" in r else ""
-        print(f"{r['database']:<11} {r['run']:<34} {r['rows']:>9,} {r['seconds']:>8.2f} "
+        print(f"{r['database']:<11} {r['run']:<36} {r['rows']:>9,} {r['seconds']:>8.2f} "
               f"{r['cpu_seconds']:>6.1f} {r['rows'] / r['seconds']:>9,.0f} {ratio:>8} "
               f"{memory[0]:>6} {memory[1]:>6} {memory[2]:>6} {flat:>6}  {r.get('outcome', '')}")
 
@@ -115,16 +114,14 @@ def main() -> None:
     print(f"Generating files in {workdir} ...", flush=True)
     files = {"csv": workdir / f"mechanics-{args.rows}.csv",
              "small": workdir / f"mechanics-{SMALL_ROWS}.csv"}
-    for path, write in ((files["csv"], lambda p: write_csv(p, args.rows)),
-                        (files["small"], lambda p: write_csv(p, SMALL_ROWS, seed=1))):
-        if not path.exists():
-            write(path)
+    specs = {"csv": ("csv", args.rows, 0), "small": ("csv", SMALL_ROWS, 1)}
     if not args.skip_xlsx:
         files["xlsx"] = workdir / f"mechanics-{SMALL_ROWS}.xlsx"
         files["xlsx_inline"] = workdir / f"mechanics-{SMALL_ROWS}-inline.xlsx"
-        for name, shared in (("xlsx", True), ("xlsx_inline", False)):
-            if not files[name].exists():
-                write_xlsx(files[name], SMALL_ROWS, shared_strings=shared)
+        specs |= {"xlsx": ("xlsx", SMALL_ROWS, 2), "xlsx_inline": ("xlsx-inline", SMALL_ROWS, 2)}
+    for name, (kind, rows, seed) in specs.items():
+        if not files[name].exists():
+            run_child("generate", kind, str(files[name]), str(rows), str(seed))
 
     results = []
     sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
