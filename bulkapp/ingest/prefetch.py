@@ -35,7 +35,12 @@ class Prefetcher(Generic[T]):
     def __init__(self, source: Iterable[T]) -> None:
         self._items, sender = Pipe(duplex=False)
         parent = os.getpid()
-        self._pid = os.fork()
+        try:
+            self._pid = os.fork()
+        except OSError:
+            self._items.close()
+            sender.close()
+            raise
         if self._pid == 0:  # the child never returns from here
             status = 1
             try:
