@@ -213,6 +213,7 @@ class ImportRun:
             yield CheckedChunk(len(chunk.frame), chunk.first_row, outcome,
                                chunk.frame.iloc[outcome.invalid_positions],
                                low + int((high - low) * reader.progress()), seconds)
+            gc.collect(1)  # the reading process's share of the per-chunk collection
 
     def _pass(self, phase: str, low: int, high: int, skip: int) -> str:
         """Read the file once from row ``skip``: validate, and in a write pass, save."""

@@ -7,7 +7,6 @@ thread holding it stalls every row the saving thread hands to the database.
 
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 import signal
@@ -105,8 +104,6 @@ def _produce(source: Iterator, sender: Connection, parent: int) -> int:
     try:
         for item in source:
             sender.send((_ITEM, item))
-            del item
-            gc.collect(1)  # the parent may have paused automatic collection
         sender.send((_END, None))
         return 0
     except (BrokenPipeError, ConnectionResetError):  # the parent stopped listening
