@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import traceback
-import uuid
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,6 +18,7 @@ from ..entities import UnknownEntity, get_entity
 from ..extensions import db, get_redis
 from ..models import (CANCELED, COMPLETED, FAILED, MODES, PROCESSING, QUEUED, ImportJob,
                       Organisation, User, utcnow)
+from ..storage import store_upload
 from .errors import ImportFailed
 from .pipeline import import_file
 
@@ -42,16 +41,6 @@ def _extension(filename: str) -> str:
         allowed = ", ".join(ALLOWED_EXTENSIONS)
         raise UploadRejected(f"{filename or 'The file'} is not a supported file type ({allowed}).")
     return ext
-
-
-def store_upload(stream: BinaryIO, extension: str) -> tuple[Path, int]:
-    """Copy ``stream`` into ``UPLOAD_DIR`` under a random name; returns (path, size)."""
-    upload_dir = Path(current_app.config["UPLOAD_DIR"])
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    path = upload_dir / f"{uuid.uuid4().hex}{extension}"
-    with open(path, "wb") as out:
-        shutil.copyfileobj(stream, out, length=1024 * 1024)
-    return path, path.stat().st_size
 
 
 def start_import(*, user: User, entity_type: str, stream: BinaryIO, filename: str,

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from bulkapp.extensions import db
-from bulkapp.ingest.service import store_upload
+from bulkapp.storage import store_upload
 from bulkapp.models import ImportJob
 
 MECHANICS_HEADER = "firstName,lastName,email,mobileNumber,yearsExperience,city,province\n"
