@@ -15,6 +15,7 @@ from .entities import UnknownEntity
 from .extensions import db
 from .ingest.service import UploadRejected, import_inline, summarise
 from .models import FAILED, MODES, ROLES, User
+from .storage import StorageUnavailable
 from .tokens import TokenError, create_token
 
 orgs = AppGroup("orgs", help="Manage organisations.")
@@ -90,7 +91,7 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
         raise click.ClickException(f"No organisation {org!r}. Create it with: flask orgs create")
     try:
         job = import_inline(organisation=organisation, entity_type=entity, path=file, mode=mode)
-    except (UnknownEntity, UploadRejected) as exc:
+    except (UnknownEntity, UploadRejected, StorageUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     summary = summarise(job)
     stats, saved = summary["validation_stats"], summary["database_stats"]

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..extensions import db, login_manager
 from ..models import User
+from ..storage import StorageUnavailable
 
 
 # Each module in bulkapp/web/ with a ``bp`` blueprint, in registration order.
@@ -54,12 +55,21 @@ def _security_headers(response):
     return response
 
 
-def _error_page(status: int, title: str, message: str):
+def _error_page(status: int, title: str, message: str, headers: dict[str, str] | None = None,
+                upload_link: bool = False):
     if request.path.startswith(API_PATH_PREFIX):
         from .api.errors import error_response
 
-        return error_response(status, message)
-    return render_template("error.html", status=status, title=title, message=message), status
+        return error_response(status, message, headers=headers)
+    page = render_template("error.html", status=status, title=title, message=message,
+                           upload_link=upload_link)
+    return page, status, headers or {}
+
+
+def _storage_unavailable_page(exc: StorageUnavailable):
+    """The upload could not be stored: say so, and that nothing was kept (never a 500)."""
+    return _error_page(503, "Uploads are unavailable right now", str(exc),
+                       {"Retry-After": str(exc.retry_after_seconds)}, upload_link=True)
 
 
 def register_web(app: Flask) -> None:
@@ -81,5 +91,6 @@ def register_web(app: Flask) -> None:
     app.register_error_handler(CSRFError, lambda e: _error_page(
         400, "Form expired", "The form was missing its security token or it expired. "
         "Reload the page and try again."))
+    app.register_error_handler(StorageUnavailable, _storage_unavailable_page)
     app.register_error_handler(500, lambda e: _error_page(
         500, "Something went wrong", "The error was logged. Please try again."))

@@ -73,7 +73,8 @@ def test_live_figures_with_redis_down_are_503(make_api_app):
 def test_healthz_and_readyz(api_anonymous):
     assert data(api_anonymous.get("/healthz")) == {"status": "ok"}
     ready = data(api_anonymous.get("/readyz"))
-    assert ready == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+    assert ready == {"status": "ready", "checks": {"database": "ok", "redis": "ok",
+                                                   "uploads": "ok", "reports": "ok"}}
 
 
 def test_readyz_is_503_when_redis_is_down(make_api_app):
@@ -82,7 +83,8 @@ def test_readyz_is_503_when_redis_is_down(make_api_app):
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["code"] == "not_ready" and "redis" in error["message"]
-    assert error["checks"] == {"database": "ok", "redis": "unreachable"}
+    assert error["checks"] == {"database": "ok", "redis": "unreachable", "uploads": "ok",
+                               "reports": "ok"}
     assert data(api.get("/healthz")) == {"status": "ok"}
 
 
@@ -93,4 +95,5 @@ def test_readyz_is_503_when_the_database_is_down(make_api_app):
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}})
     response = api.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["error"]["checks"] == {"database": "unreachable", "redis": "ok"}
+    assert response.get_json()["error"]["checks"] == {"database": "unreachable", "redis": "ok",
+                                                      "uploads": "ok", "reports": "ok"}

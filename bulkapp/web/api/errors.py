@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from ...extensions import db, limiter
+from ...storage import StorageUnavailable
 from .. import API_PATH_PREFIX
 from . import bp
 
@@ -133,3 +134,10 @@ def _queue_unavailable(exc: RedisError):
     log.warning("API request failed: Redis unavailable: %s", exc)
     return error_response(503, "The job queue is unavailable right now. Try again shortly.",
                           "queue_unavailable", {"Retry-After": "30"})
+
+
+@bp.errorhandler(StorageUnavailable)
+def _storage_unavailable(exc: StorageUnavailable):
+    """The upload could not be stored (already logged with its cause); nothing was kept."""
+    return error_response(503, str(exc), "storage_unavailable",
+                          {"Retry-After": str(exc.retry_after_seconds)})

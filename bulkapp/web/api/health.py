@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...extensions import db, get_redis
+from ...storage import folder_is_writable
 from .. import public
 from . import bp
 from .errors import error_response, ok
@@ -46,11 +48,16 @@ def healthz():
 @bp.get("/readyz")
 @public
 def readyz():
-    """Ready to serve: the database and Redis both answer; 503 naming what is down."""
-    checks = {"database": database_reachable(), "redis": redis_reachable()}
-    report = {name: "ok" if up else "unreachable" for name, up in checks.items()}
-    down = [name for name, up in checks.items() if not up]
-    if down:
-        return error_response(503, f"Not ready: {' and '.join(down)} unreachable.", "not_ready",
+    """Ready to serve: the database and Redis answer, and the upload and report folders take
+    files; else 503 naming what is wrong."""
+    config = current_app.config
+    problems = {"database": None if database_reachable() else "unreachable",
+                "redis": None if redis_reachable() else "unreachable",
+                "uploads": None if folder_is_writable(config["UPLOAD_DIR"]) else "not writable",
+                "reports": None if folder_is_writable(config["REPORT_DIR"]) else "not writable"}
+    report = {name: problem or "ok" for name, problem in problems.items()}
+    failing = [f"{name} {problem}" for name, problem in problems.items() if problem]
+    if failing:
+        return error_response(503, f"Not ready: {'; '.join(failing)}.", "not_ready",
                               {"Retry-After": "10"}, {"checks": report})
     return ok({"status": "ready", "checks": report})

@@ -131,7 +131,8 @@ def _paths() -> dict[str, dict[str, Operation]]:
         "/healthz": {"get": _operation(
             "Liveness: the web process answers.", "200", ref("Health"), (), public_route=True)},
         "/readyz": {"get": _operation(
-            "Readiness: the database and Redis answer.", "200", ref("Ready"), ("503",),
+            "Readiness: the database and Redis answer; the upload and report folders are "
+            "writable.", "200", ref("Ready"), ("503",),
             public_route=True)},
         "/openapi.json": {"get": _operation(
             "This document.", "200", None, (), public_route=True,

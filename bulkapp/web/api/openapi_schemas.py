@@ -35,7 +35,9 @@ QUEUE_FIGURES = ("waiting", "active", "completed", "failed", "delayed", "paused"
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"success": {"const": False}, "error": {
         "type": "object", "required": ["code", "message"],
-        "properties": {"code": STRING, "message": STRING}}}),
+        "properties": {"code": STRING, "message": STRING, "checks": {
+            "type": "object", "additionalProperties": STRING,
+            "description": "Readiness only: each check and its state."}}}}),
     "Record": {"type": "object", "minProperties": 1, "additionalProperties": {
         "type": ["string", "number", "boolean", "null"]}},
     "JobAccepted": obj({
@@ -96,10 +98,14 @@ ERROR_DESCRIPTIONS = {
     "415": "Unsupported content type or file type.",
     "422": "The body or a parameter has the wrong shape or value.",
     "429": "Too many uploads; see the Retry-After header.",
-    "503": "The database or the job queue is unavailable.",
+    "503": "Unavailable for now; see the Retry-After header. The error code says what: "
+           "database_unavailable, queue_unavailable, storage_unavailable (uploads: the "
+           "server's disk is full or its upload folder is not writable; nothing was saved) "
+           "or not_ready (readiness).",
 }
 
 RESPONSES = {code: {"description": text, "content": json_content(ref("Error"))}
              for code, text in ERROR_DESCRIPTIONS.items()}
-RESPONSES["429"]["headers"] = {"Retry-After": {
-    "description": "Seconds to wait.", "schema": {"type": "integer"}}}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+RESPONSES["429"]["headers"] = RETRY_AFTER
+RESPONSES["503"]["headers"] = RETRY_AFTER
