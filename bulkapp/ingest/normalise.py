@@ -3,7 +3,8 @@
 Every function takes the column's raw cells (``str`` or ``None``) and returns the normalised
 values (``None`` where empty or invalid) and the errors as ``(position, message)`` pairs. The
 common case (every cell already clean) takes one pass in C where possible; only odd cells go
-through the slower per-value path.
+through the slower per-value path. Whatever the type, a cell holding a character that no
+database can store (NUL, or half of a UTF-16 surrogate pair) is rejected first.
 """
 
 from __future__ import annotations
@@ -25,16 +26,70 @@ Result = tuple[list, Errors]
 EMAIL_MAX_LENGTH = 254
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 9, 15
 INTEGER_LIMIT = 2_147_483_647
-DECIMAL_LIMIT = Decimal("999999999999.99")
+INTEGER_MAX_DIGITS = 19  # more than any integer column holds; int() refuses over 4,300
+DECIMAL_LIMIT = Decimal("999999999999.99")  # Numeric(14, 2)
+CENT = Decimal("0.01")
+QUOTED_MAX_LENGTH = 40  # how much of a bad value a message repeats
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _EMAIL_LINES = re.compile(rf"^{_EMAIL.pattern}$", re.MULTILINE)  # no class matches a newline
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"\+?[0-9]+")
 _PLAIN_PHONE = re.compile(rf"[0-9]{{{PHONE_MIN_DIGITS},{PHONE_MAX_DIGITS}}}")
-_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+_INTEGER_TEXT = re.compile(r"([+-]?)([0-9]+)(?:\.0*)?")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _NUMBER_NOISE = re.compile(r"[\s,_]")
+# PostgreSQL text cannot hold NUL; UTF-8 (SQLite, PostgreSQL, the error report) cannot encode
+# a lone surrogate, which JSON's "\ud800" escape produces.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def replace_unstorable(text: str) -> str:
+    """``text`` with every character that cannot be stored replaced by U+FFFD, the mark of an
+    unreadable character."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _quoted(value: str) -> str:
+    """``value`` quoted for a message, cut short when long."""
+    if len(value) > QUOTED_MAX_LENGTH:
+        value = value[:QUOTED_MAX_LENGTH] + "…"
+    return repr(value)
+
+
+def _unstorable_message(label: str, character: str) -> str:
+    what = ("NUL, byte 0" if character == "\x00"
+            else f"U+{ord(character):04X}: half of a two-part character such as an emoji")
+    return (f"{label} contains a character that cannot be stored ({what}). "
+            "Remove it and upload again.")
+
+
+def _unstorable(values: Sequence[str | None], label: str) -> Errors:
+    """An error for every cell holding a character that cannot be stored.
+
+    A clean column costs one join and two scans in C; only a column that has such a character
+    is searched cell by cell.
+    """
+    try:
+        joined = "".join(values)
+    except TypeError:  # the column has empty cells (None): join the others
+        joined = "".join(filter(None, values))
+    if "\x00" not in joined and (joined.isascii() or _encodes_as_utf8(joined)):
+        return []
+    errors = []
+    for i, value in enumerate(values):
+        found = _UNSTORABLE.search(value) if value else None
+        if found:
+            errors.append((i, _unstorable_message(label, found.group())))
+    return errors
+
+
+def _encodes_as_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject(values: list, positions: list[int], message: str) -> Errors:
@@ -144,17 +199,22 @@ def phone(values: Sequence[str | None], field: Field) -> Result:
     return out, _reject(out, bad, message)
 
 
-def _integer(value: str) -> int | None:
-    value = _NUMBER_NOISE.sub("", value)
-    if _INTEGER_TEXT.fullmatch(value) is None:
+def _integer(value: str) -> int | float | None:
+    """The whole number ``value`` writes, or None; too many digits for any column: ±inf."""
+    match = _INTEGER_TEXT.fullmatch(_NUMBER_NOISE.sub("", value))
+    if match is None:
         return None
-    return int(value.split(".", 1)[0])
+    sign, digits = match.groups()
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > INTEGER_MAX_DIGITS:
+        return float(sign + "inf")
+    return int(sign + digits)
 
 
 def integer(values: Sequence[str | None], field: Field) -> Result:
-    """Whole numbers (``12`` or ``12.0``) within the field's bounds."""
-    low = -INTEGER_LIMIT if field.min_value is None else field.min_value
-    high = INTEGER_LIMIT if field.max_value is None else field.max_value
+    """Whole numbers (``12`` or ``12.0``) within the field's bounds and an Integer column's."""
+    low = -INTEGER_LIMIT if field.min_value is None else max(int(field.min_value), -INTEGER_LIMIT)
+    high = INTEGER_LIMIT if field.max_value is None else min(int(field.max_value), INTEGER_LIMIT)
 
     def convert(value: str) -> int | None:
         number = _integer(value)
@@ -163,12 +223,19 @@ def integer(values: Sequence[str | None], field: Field) -> Result:
     def message(value: str) -> str:
         if _integer(value.strip()) is None:
             return f"{field.label} must be a whole number."
-        return f"{field.label} must be between {low:g} and {high:g}."
+        return f"{field.label} must be between {low:,} and {high:,}."
 
     return _by_unique(values, convert, message)
 
 
-def _decimal(value: str, field: Field) -> str | None:
+def _decimal_bounds(field: Field) -> tuple[Decimal, Decimal]:
+    """The field's bounds, within what a Numeric(14, 2) column holds."""
+    low = -DECIMAL_LIMIT if field.min_value is None else Decimal(str(field.min_value))
+    high = DECIMAL_LIMIT if field.max_value is None else Decimal(str(field.max_value))
+    return max(low, -DECIMAL_LIMIT), min(high, DECIMAL_LIMIT)
+
+
+def _decimal(value: str, low: Decimal, high: Decimal) -> str | None:
     value = _NUMBER_NOISE.sub("", value)
     if _DECIMAL_TEXT.fullmatch(value) is None:
         return None
@@ -176,20 +243,19 @@ def _decimal(value: str, field: Field) -> str | None:
         number = Decimal(value)
     except InvalidOperation:
         return None
-    if number != number.quantize(Decimal("0.01")):
+    # The range first: quantize() fails on numbers of more than 28 digits.
+    if not low <= number <= high or number != number.quantize(CENT):
         return None
-    low = -DECIMAL_LIMIT if field.min_value is None else Decimal(str(field.min_value))
-    high = DECIMAL_LIMIT if field.max_value is None else Decimal(str(field.max_value))
-    return f"{number:.2f}" if low <= number <= high else None
+    return f"{abs(number) if number.is_zero() else number:.2f}"  # no "-0.00"
 
 
 def decimal(values: Sequence[str | None], field: Field) -> Result:
     """Amounts with at most two decimal places within the field's bounds, as text."""
-    low = "" if field.min_value is None else f" from {field.min_value:g}"
-    high = "" if field.max_value is None else f" up to {field.max_value:g}"
-    return _by_unique(values, lambda v: _decimal(v, field),
+    low, high = _decimal_bounds(field)
+    bounds = f" from {low:,} up to {high:,}"
+    return _by_unique(values, lambda v: _decimal(v, low, high),
                       lambda v: f"{field.label} must be a number with at most two decimals"
-                                f"{low}{high}; got {v!r}.")
+                                f"{bounds}; got {_quoted(v)}.")
 
 
 def enum(values: Sequence[str | None], field: Field) -> Result:
@@ -197,13 +263,13 @@ def enum(values: Sequence[str | None], field: Field) -> Result:
     canonical = {header_key(c): c for c in field.choices}
     allowed = ", ".join(field.choices)
     return _by_unique(values, lambda v: canonical.get(header_key(v)),
-                      lambda v: f"{field.label} {v!r} is not one of: {allowed}.")
+                      lambda v: f"{field.label} {_quoted(v)} is not one of: {allowed}.")
 
 
 def date(values: Sequence[str | None], field: Field) -> Result:
     """Dates in common formats, as ISO ``YYYY-MM-DD`` text."""
     return _by_unique(values, parse_date,
-                      lambda v: f"{field.label} {v!r} is not a date; use YYYY-MM-DD "
+                      lambda v: f"{field.label} {_quoted(v)} is not a date; use YYYY-MM-DD "
                                 "(e.g. 2026-01-31) or DD/MM/YYYY.")
 
 
@@ -224,5 +290,16 @@ NORMALISERS: dict[str, Callable[[Sequence[str | None], Field], Result]] = {
 
 
 def normalise_column(values: Sequence[str | None], field: Field) -> Result:
-    """Normalise and validate one column of ``field``'s type."""
-    return NORMALISERS[field.type](values, field)
+    """Normalise and validate one column of ``field``'s type.
+
+    A cell holding a character that cannot be stored is rejected with its own message; the
+    type's rules judge the other cells.
+    """
+    unstorable = _unstorable(values, field.label)
+    if not unstorable:
+        return NORMALISERS[field.type](values, field)
+    values = list(values)
+    for i, _ in unstorable:
+        values[i] = None
+    normalised, errors = NORMALISERS[field.type](values, field)
+    return normalised, sorted(unstorable + errors)

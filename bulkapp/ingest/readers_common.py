@@ -9,6 +9,7 @@ import numpy
 import pandas
 
 from .errors import ImportFailed
+from .normalise import replace_unstorable
 
 HeaderScore = Callable[[list[str]], int]
 
@@ -61,6 +62,12 @@ def find_header_row(rows: Sequence[Sequence[str]], header_score: HeaderScore | N
             return scores.index(max(scores))
     filled = [sum(1 for cell in row if cell) for row in rows]
     return filled.index(max(filled))
+
+
+def storable_headers(cells: Iterable[str]) -> list[str]:
+    """Header cells with every character that cannot be stored replaced: headers end up in
+    the error report, in warnings and in messages."""
+    return [replace_unstorable(cell) for cell in cells]
 
 
 def check_column_count(count: int) -> None:

@@ -21,6 +21,7 @@ from .readers_common import (
     check_column_count,
     chunks_from_frames,
     find_header_row,
+    storable_headers,
 )
 from .readers_text import GuardedStream, detect_delimiter, detect_encoding, looks_binary, not_text
 
@@ -46,7 +47,7 @@ class CsvReader:
         self._newline = "\n" if "\n" in text or "\r" not in text else "\r"
         rows, ends = self._head_records(text)
         header_index = find_header_row(rows, header_score)
-        self.headers = rows[header_index]
+        self.headers = storable_headers(rows[header_index])
         check_column_count(len(self.headers))
         header_end, header_lines = ends[header_index]
         self._first_row = header_index + 2

@@ -11,12 +11,29 @@ from typing import Any, BinaryIO, Iterator
 import pandas
 
 from .errors import ImportFailed
-from .readers_common import MAX_LINE_BYTES, Chunk, check_column_count, chunks_from_frames
+from .readers_common import (
+    MAX_LINE_BYTES,
+    Chunk,
+    check_column_count,
+    chunks_from_frames,
+    storable_headers,
+)
 
 _BLOCK_BYTES = 256 * 1024
 _WHITESPACE = " \t\r\n"
 _EMPTY = float("nan")  # how frames mark an empty cell until chunks_from_frames makes it None
-_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
+def _whole_number(digits: str) -> int | Decimal:
+    """A JSON integer; a Decimal past the 4,300 digits ``int`` reads, so that its row (not the
+    whole file) is rejected."""
+    try:
+        return int(digits)
+    except ValueError:
+        return Decimal(digits)
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_whole_number)
 
 
 def json_text(value: Any) -> str | None:
@@ -93,7 +110,7 @@ class JsonReader:
             raise ImportFailed(f"{filename} holds an empty list: there are no records to import.")
         if not self._columns:
             raise ImportFailed(f"The records in {filename} have no fields.")
-        self.headers = [key.strip() for key in self._columns]
+        self.headers = storable_headers(key.strip() for key in self._columns)
 
     def _records(self, text: _Text) -> Iterator[dict]:
         first = text.next_char()

@@ -36,14 +36,16 @@ def detect_encoding(path: Path, filename: str) -> tuple[str, int]:
     """The text encoding of the file at ``path`` and the length of its byte-order mark.
 
     A BOM decides; else UTF-8 when the whole file decodes as UTF-8; else charset-normalizer's
-    guess on a sample, preferring Windows-1252 when it reads the sample as cleanly.
+    guess on a sample, preferring Windows-1252 when it reads the sample as cleanly. A file
+    whose start looks binary (UTF-16 without a BOM included) is refused; its ASCII bytes are
+    judged alone, since the others may be letters of any encoding.
     """
     with open(path, "rb") as fh:
         head = fh.read(DETECT_SAMPLE_BYTES)
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding, len(bom)
-    if b"\x00" in head:
+    if looks_binary(head.decode("ascii", errors="ignore")):
         raise not_text(filename)
     bad_at = _first_undecodable(path, "utf-8")
     if bad_at is None:
@@ -79,8 +81,13 @@ def _first_undecodable(path: Path, encoding: str) -> int | None:
 
 
 def looks_binary(text: str) -> bool:
-    """True when more than 1% of ``text`` is control characters other than tab and newlines."""
-    return len(_CONTROL_CHARACTERS.findall(text)) > len(text) // 100
+    """True when control characters other than tab and line breaks are more than 1% of
+    ``text`` and more than one per line: binary data, or UTF-16 read byte by byte (every
+    other byte of it is NUL). A few stray ones, such as a NUL in a cell, are left to the
+    validation of their rows."""
+    controls = len(_CONTROL_CHARACTERS.findall(text))
+    lines = max(text.count("\n"), text.count("\r"))
+    return controls > len(text) // 100 and controls > lines
 
 
 def detect_delimiter(text: str) -> str:

@@ -27,6 +27,7 @@ from .readers_common import (
     check_column_count,
     chunks_from_frames,
     find_header_row,
+    storable_headers,
 )
 
 _EMPTY = float("nan")  # how frames mark an empty cell until chunks_from_frames makes it None
@@ -110,7 +111,7 @@ class XlsxReader:
         while headers and not headers[-1]:
             headers.pop()
         check_column_count(len(headers))
-        self.headers = headers
+        self.headers = storable_headers(headers)
         self.sheet_name = self._sheet.name
         self._header_index = header_index
         self._total_rows = self._sheet.end[0] + 1 if self._sheet.end else 1

@@ -1,4 +1,8 @@
-"""The error report: a CSV of rejected rows, written incrementally and safe to open in Excel."""
+"""The error report: a CSV of rejected rows, written incrementally and safe to open in Excel.
+
+It is UTF-8 text: a character that UTF-8 or a spreadsheet cannot take (NUL, half of a surrogate
+pair) is written as U+FFFD, so writing the report never fails on what a user uploaded.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from .normalise import replace_unstorable
 from .validate import RowError
 
 # OWASP CSV injection: a spreadsheet treats cells starting with these as formulas.
@@ -16,8 +21,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_cell(value: object) -> str:
-    """``value`` as text that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
+    """``value`` as text that a spreadsheet shows as text, never runs as a formula, and that
+    UTF-8 can encode."""
+    text = "" if value is None else replace_unstorable(str(value))
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
