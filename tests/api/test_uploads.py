@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bulkapp.extensions import db, get_redis
 from bulkapp.models import ImportJob
 from tests.api.conftest import API
+from tests.conftest import fetch_job, run_worker
 
 RECORDS = [{"firstName": "John", "lastName": "Doe", "email": "john@example.com",
             "mobileNumber": "0821234567"}]
@@ -296,3 +297,23 @@ def test_database_down_is_503(make_api_app):
     response = api.post("/bulk-upload/mechanics", json=RECORDS)
     assert_error(response, 503, "database_unavailable")
     assert response.headers["Retry-After"]
+
+
+def test_unstorable_characters_in_a_json_body_reject_their_record_not_the_request(app, api_a):
+    body = ('[{"firstName": "Jo\\ud800", "lastName": "Doe", "email": "jo@example.com", '
+            '"mobileNumber": "0821234567", "yearsExperience": ' + "9" * 5000 + '},'
+            ' {"firstName": "Ann", "lastName": "Lee", "email": "ann@example.com", '
+            '"mobileNumber": "0821234568"}]')
+    response = api_a.post("/bulk-upload/mechanics", data=body, content_type="application/json")
+    assert response.status_code == 202, response.get_json()
+    run_worker(app)
+    job = fetch_job(app, response.get_json()["data"]["jobId"])
+    assert (job.status, job.valid_rows, job.invalid_rows) == ("completed", 1, 1)
+
+
+def test_control_characters_in_the_file_name_are_dropped_from_the_name_shown(app, api_a):
+    response = api_a.post("/bulk-upload/mechanics", content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(CSV), "mech\x00anics\u0007.csv")})
+    assert response.status_code == 202, response.get_json()
+    job = fetch_job(app, response.get_json()["data"]["jobId"])
+    assert job.original_filename == "mechanics.csv"

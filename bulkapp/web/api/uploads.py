@@ -70,14 +70,25 @@ def _check_records(records: Any) -> None:
 def _json_records() -> bytes:
     """The request's JSON array, checked and serialised again as a ``.json`` file."""
     try:
-        records = json.loads(request.get_data(cache=False))
+        records = json.loads(request.get_data(cache=False), parse_int=_whole_number)
     except RecursionError:
         raise ApiError(422, "The JSON is nested too deeply: send a flat array of records.",
                        "invalid_record") from None
     except ValueError as exc:
         raise ApiError(400, f"The body is not valid JSON: {exc}.", "malformed_json") from None
     _check_records(records)
-    return json.dumps(records, ensure_ascii=False).encode("utf-8")
+    # ASCII with escapes: a lone surrogate ("\ud800") cannot be encoded as UTF-8 otherwise;
+    # validation rejects its row.
+    return json.dumps(records).encode("ascii")
+
+
+def _whole_number(digits: str) -> int | str:
+    """A JSON integer; past what ``int`` reads (4,300 digits) its digits as text, so that
+    validation rejects the row rather than the whole request."""
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
 
 
 def _uploaded_file() -> tuple[BinaryIO, str]:
