@@ -26,7 +26,8 @@ demo: migrate  ## Create the demo organisation and admin, and print how to sign 
 run: demo  ## Start Redis (when REDIS_URL is unset), the web server, a worker and the scheduler
 	export PATH="$(BIN):$$PATH" BULKAPP_ENV=$${BULKAPP_ENV:-development}; \
 	if [ -z "$$REDIS_URL" ]; then \
-	  export REDIS_URL="unix://$(CURDIR)/instance/redis.sock"; processes="redis web worker scheduler"; \
+	  export REDIS_URL="unix://$${INSTANCE_DIR:-$(CURDIR)/instance}/redis.sock"; \
+	  processes="redis web worker scheduler"; \
 	else processes="web worker scheduler"; fi; \
 	exec honcho -f Procfile.dev start $$processes
 

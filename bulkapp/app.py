@@ -13,16 +13,24 @@ from .config import PROJECT_ROOT, load_config
 from .extensions import csrf, db, init_limiter, init_redis, login_manager, migrate
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the application from ``config`` (default: the environment).
+def configuration() -> dict[str, Any]:
+    """The configuration from the environment.
 
     In development (any ``BULKAPP_ENV`` but ``production``) a ``.env`` file at the project
     root is read first; variables already set win.
+
+    Raises:
+        ConfigError: the environment does not describe a runnable configuration.
     """
+    if os.environ.get("BULKAPP_ENV", "") != "production":
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+    return load_config()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from ``config`` (default: ``configuration()``)."""
     if config is None:
-        if os.environ.get("BULKAPP_ENV", "") != "production":
-            load_dotenv(PROJECT_ROOT / ".env", override=False)
-        config = load_config()
+        config = configuration()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),

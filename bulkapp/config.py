@@ -149,9 +149,9 @@ def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[s
         # The nightly clean-up deletes files and reports of jobs finished this long ago.
         "JOB_RETENTION_HOURS": _int(environ, "JOB_RETENTION_HOURS", 168),
         # Queued jobs younger than this are left to the web process that is enqueueing them.
-        "SWEEP_GRACE_SECONDS": _int(environ, "SWEEP_GRACE_SECONDS", 30),
+        "SWEEP_GRACE_SECONDS": _int(environ, "SWEEP_GRACE_SECONDS", 15),
         "WORKER_CONCURRENCY": _int(environ, "WORKER_CONCURRENCY", 1),
-        "WORKER_MAINTENANCE_INTERVAL": _int(environ, "WORKER_MAINTENANCE_INTERVAL", 15),
+        "WORKER_MAINTENANCE_INTERVAL": _int(environ, "WORKER_MAINTENANCE_INTERVAL", 5),
         # Every Nth job a worker takes from the lowest-priority waiting tier first.
         "WORKER_LOW_PRIORITY_EVERY": _int(environ, "WORKER_LOW_PRIORITY_EVERY", 5),
         "SMTP_HOST": environ.get("SMTP_HOST", ""),

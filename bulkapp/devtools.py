@@ -1,4 +1,5 @@
-"""Development helpers: find and run a local redis-server (``python -m bulkapp.devtools redis``)."""
+"""Development helpers: find and run a local redis-server (``python -m bulkapp.devtools redis``),
+kept running for ``make run``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from .processes import signal_when_parent_dies
 
 # Below honcho's 5 s between SIGTERM and SIGKILL: time for the web and workers to let go.
 CLIENTS_GRACE_SECONDS = 4.0
+FIRST_RESTART_DELAY = 1.0
+MAX_RESTART_DELAY = 10.0
+STABLE_AFTER = 60.0
 
 
 def find_redis_server() -> str | None:
@@ -63,19 +67,33 @@ def wait_for_clients_to_leave(socket_path: Path, timeout: float) -> None:
 def run_local_redis(socket_path: Path) -> int:
     """Run a redis-server on ``socket_path``, append-only data beside it, until SIGTERM/SIGINT.
 
-    On the signal it waits for the other clients (web, workers) to disconnect before stopping
-    the server, so a worker shutting down at the same time can still deregister cleanly.
+    A server that dies (crashes, is killed, runs out of memory) is started again on the same
+    socket and data after a short pause, so everything that uses it simply reconnects. On the
+    signal it waits for the other clients (web, workers) to disconnect before stopping the
+    server, so a worker shutting down at the same time can still deregister cleanly.
     """
     data_dir = socket_path.parent / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     args = redis_server_args(data_dir=data_dir, port=0, unix_socket=socket_path)
-    server = subprocess.Popen(args, start_new_session=True,
-                              preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM))
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())
-    while server.poll() is None and not stop_requested.wait(0.5):
-        pass
+    delay = FIRST_RESTART_DELAY
+    while True:
+        server = subprocess.Popen(args, start_new_session=True,
+                                  preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM))
+        started = time.monotonic()
+        while server.poll() is None and not stop_requested.wait(0.5):
+            pass
+        if stop_requested.is_set():
+            break
+        if time.monotonic() - started > STABLE_AFTER:
+            delay = FIRST_RESTART_DELAY
+        print(f"redis-server exited with status {server.returncode}; starting it again in "
+              f"{delay:.0f} s", file=sys.stderr, flush=True)
+        if stop_requested.wait(delay):
+            return 0
+        delay = min(delay * 2, MAX_RESTART_DELAY)
     if server.poll() is None:
         wait_for_clients_to_leave(socket_path, CLIENTS_GRACE_SECONDS)
         server.terminate()

@@ -1,7 +1,8 @@
 """RQ entry points and callbacks. Thin: find an application, then call a service.
 
 Workers import these by name (``bulkapp.jobs.import_job``); an import job's only argument
-is the ImportJob id. ``rq cron`` enqueues the maintenance entry points (``bulkapp.cron_config``).
+is the ImportJob id. The cron process (``python worker.py --cron``) enqueues the maintenance
+entry points (``bulkapp.cron_config``).
 """
 
 from __future__ import annotations
@@ -9,16 +10,20 @@ from __future__ import annotations
 import os
 import signal
 from contextlib import contextmanager
+from traceback import format_exception
+from types import TracebackType
 from typing import Any, Iterator
 
 from flask import Flask, has_app_context
 from redis import Redis
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
+from rq.utils import now
 
 from . import maintenance, notifications
-from .extensions import db
+from .extensions import db, get_redis
 from .ingest.service import run_import
-from .lifecycle import record_attempt_failure
+from .lifecycle import describe_error, record_attempt_failure, record_stopped
 from .models import ImportJob
 
 _app: Flask | None = None
@@ -72,21 +77,43 @@ def import_succeeded(job: Job, connection: Redis, result: Any, *args: Any, **kwa
 
 def import_failed(job: Job, connection: Redis, exc_type: type, exc_value: BaseException,
                   traceback: Any) -> None:
-    """RQ ``on_failure``, also run when a dead worker's job is found abandoned."""
-    message = f"The worker running this import stopped unexpectedly ({exc_type.__name__})."
+    """RQ ``on_failure``: an attempt raised; also run by RQ's own registry clean-up when a
+    worker stopped heartbeating (``AbandonedJobError``)."""
+    if issubclass(exc_type, AbandonedJobError):
+        reason, details = maintenance.WORKER_LOST, None
+    else:
+        reason = describe_error(exc_value)
+        details = ("".join(format_exception(exc_type, exc_value, traceback))
+                   if isinstance(traceback, TracebackType) else None)
     with app_context():
-        record_attempt_failure(job.id, will_retry=job.should_retry, message=message)
+        record_attempt_failure(job.id, will_retry=job.should_retry, reason=reason,
+                               traceback=details, retry_in=_retry_in(job),
+                               seconds=_seconds_running(job))
 
 
 def horse_killed(job: Job, pid: int, status: int, rusage: Any) -> None:
     """The work horse died (stopped by a shutdown, killed, out of memory): record it."""
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM:
-        message = "The worker was stopped; the import resumes from its last saved chunk."
-    else:
-        how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"status {status}"
-        message = f"The import process ended unexpectedly ({how})."
     with app_context():
-        record_attempt_failure(job.id, will_retry=job.should_retry, message=message)
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM:
+            record_stopped(job.id)
+            return
+        if os.WIFSIGNALED(status):
+            how = f"signal {os.WTERMSIG(status)}"
+            if os.WTERMSIG(status) == signal.SIGKILL:
+                how += ", which is how a machine out of memory stops a process"
+        else:
+            how = f"exit status {os.waitstatus_to_exitcode(status)}"
+        record_attempt_failure(job.id, will_retry=job.should_retry,
+                               reason=f"the process running it ended unexpectedly ({how})",
+                               retry_in=_retry_in(job), seconds=_seconds_running(job))
+
+
+def _retry_in(job: Job) -> int | None:
+    return job.get_retry_interval() if job.should_retry else None
+
+
+def _seconds_running(job: Job) -> float | None:
+    return (now() - job.started_at).total_seconds() if job.started_at else None
 
 
 def send_job_email(job_id: str) -> str:
@@ -101,16 +128,11 @@ def post_job_webhook(job_id: str) -> int:
         return notifications.post_job_webhook(job_id)
 
 
-def sweep() -> int:
-    """Cron: enqueue queued imports that have no RQ job (Redis was down or lost them)."""
+def recover() -> dict:
+    """Cron: fail over imports of dead workers, enqueue imports that never reached Redis and
+    send notifications that waited for it (workers also do this between jobs)."""
     with app_context():
-        return maintenance.sweep_queued_jobs()
-
-
-def reap() -> dict:
-    """Cron: find imports whose worker died, now rather than at the next worker maintenance."""
-    with app_context():
-        return maintenance.reap_abandoned_jobs()
+        return maintenance.recover_imports(get_redis())
 
 
 def trim() -> dict:

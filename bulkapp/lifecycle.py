@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import queues
 from .extensions import db, get_redis
@@ -27,6 +28,7 @@ from .notifications import notify_job_finished
 log = logging.getLogger(__name__)
 
 MAX_GRACE_HOURS = 87_600  # ten years
+MAX_ERROR_TEXT = 500  # characters of an error shown on the job page
 
 LIVE_RQ_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
                               JobStatus.DEFERRED})
@@ -152,9 +154,9 @@ def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[s
     return counts
 
 
-def enqueue_again(job: ImportJob) -> bool:
+def enqueue_again(job: ImportJob, connection: Redis | None = None) -> bool:
     """Enqueue ``job`` afresh (its old RQ job, if any, is dropped). False when Redis is down."""
-    connection = get_redis()
+    connection = connection or get_redis()
     try:
         _delete_rq_job(connection, job.id)
         queues.enqueue_import(connection, job.queue_name or queues.queue_name_for(job.entity_type),
@@ -177,24 +179,73 @@ def rq_job_is_live(connection: Redis, job_id: str) -> bool:
         return False
 
 
-def record_attempt_failure(job_id: str, *, will_retry: bool, message: str) -> None:
-    """Record an attempt that ended without the import recording it (its worker died).
+def record_attempt_failure(job_id: str, *, will_retry: bool, reason: str,
+                           traceback: str | None = None, retry_in: int | None = None,
+                           seconds: float | None = None) -> None:
+    """Record an attempt that ended without the import recording its outcome: it raised, its
+    process died, or its worker stopped responding (``reason`` says which, for the user).
 
-    A job still marked ``processing`` goes back to ``queued`` when RQ retries it, else it
-    ends ``failed`` with ``message``. Either way, a job that has now ended is notified.
+    A job still marked ``processing`` goes back to ``queued`` while a retry follows (in
+    ``retry_in`` seconds), else it ends ``failed``; the message and ``traceback`` stay on the
+    job either way, and ``seconds`` is added to its processing time. Works on a fresh
+    database connection, since the one the attempt used may be what broke. A job that has
+    now ended is notified.
     """
+    discard_failed_transaction()
     job = db.session.get(ImportJob, job_id)
     if job is None:
         return
     if job.status == PROCESSING:
+        attempts = f"{job.attempts} attempt{'s' if job.attempts != 1 else ''}"
+        reason = reason.rstrip(".")
         if will_retry:
-            job.status, job.stage, job.error_message = QUEUED, "retrying", message
+            when = f"in {retry_in} s" if retry_in else "now"
+            job.error_message = (f"Attempt {job.attempts} failed: {reason}. It is retried "
+                                 f"{when} and resumes from its last saved chunk.")
+            job.status, job.stage = QUEUED, "retrying"
         else:
-            job.status, job.stage, job.error_message = FAILED, "done", message
-            job.finished_at = utcnow()
+            job.error_message = (f"The import stopped after {attempts}: {reason}. Rows saved "
+                                 "before it are kept; retry the job once the cause is fixed.")
+            job.status, job.stage, job.finished_at = FAILED, "done", utcnow()
+        job.error_traceback = traceback
+        if seconds is not None:
+            job.processing_duration_ms = (job.processing_duration_ms or 0) + int(seconds * 1000)
         db.session.commit()
     if job.status == FAILED:
         notify_job_finished(job)
+
+
+def record_stopped(job_id: str) -> None:
+    """Record a running import stopped by its worker's shutdown: back to the queue."""
+    discard_failed_transaction()
+    job = db.session.get(ImportJob, job_id)
+    if job is not None and job.status == PROCESSING:
+        job.status, job.stage = QUEUED, "retrying"
+        job.error_message = "The worker was stopped; the import resumes from its last saved chunk."
+        db.session.commit()
+
+
+def discard_failed_transaction() -> None:
+    """Roll back whatever the session was doing; drop its connection if even that fails
+    (the database killed it), so the next statement runs on a new one."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as exc:
+        log.warning("dropping a broken database connection: %s", exc)
+        try:
+            db.session.close()
+        except SQLAlchemyError:
+            pass
+
+
+def describe_error(exc: BaseException) -> str:
+    """``exc`` in one line for the job page: the database's own words for database errors."""
+    cause = getattr(exc, "orig", None) if isinstance(exc, DBAPIError) else None
+    shown = cause if cause is not None else exc
+    text = " ".join(str(shown).split()) or "no details"
+    if len(text) > MAX_ERROR_TEXT:
+        text = text[:MAX_ERROR_TEXT - 1] + "…"
+    return f"{type(shown).__name__}: {text}"
 
 
 def _past(status: str) -> str:

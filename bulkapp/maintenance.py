@@ -1,9 +1,11 @@
-"""Periodic upkeep, run by ``rq cron`` (see ``bulkapp.cron_config``) on the maintenance queue.
+"""Upkeep of the job system, run between jobs by every worker (``ImportWorker``) and by the
+cron process (``bulkapp.cron_config``) on the maintenance queue.
 
-* ``sweep_queued_jobs``: queued imports with no live RQ job (Redis was down at upload, or
-  lost its data) are enqueued.
-* ``reap_abandoned_jobs``: jobs whose worker died are found now (RQ's own check waits for a
-  worker's next maintenance), and imports left ``processing`` without an RQ job are put back.
+* ``recover_imports``: what keeps imports moving with nobody watching —
+  ``fail_over_abandoned_imports`` (a worker died: its import goes back to the front of its
+  queue within seconds), ``requeue_orphaned_imports`` (Redis lost a running import's job),
+  ``sweep_queued_jobs`` (an upload reached the database while Redis was away) and
+  ``send_pending_notifications`` (an import finished while Redis was away).
 * ``trim_job_registries``: at most N completed and M failed RQ jobs are kept per queue.
 * ``nightly_clean_up``: files and reports of long-finished jobs go; their rows stay.
 """
@@ -14,74 +16,149 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
+from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import BaseRegistry, StartedJobRegistry
+from rq.utils import current_timestamp, parse_composite_key
 from sqlalchemy import select
 
 from .extensions import db, get_redis
 from .lifecycle import clean_jobs, enqueue_again, record_attempt_failure, rq_job_is_live
-from .models import PROCESSING, QUEUED, ImportJob, utcnow
-from .queues import get_queue, worker_queue_names
+from .models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
+from .notifications import send_pending_notifications
+from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
+from .redis_patience import failed_within
 
 log = logging.getLogger(__name__)
 
-# A processing import is only judged once it has been quiet this long.
+# A processing import whose RQ job is gone is only judged once it has been quiet this long.
 PROCESSING_GRACE_SECONDS = 120
+# Running imports are not judged until Redis has been up this long, nor until this long
+# after this process last failed to reach Redis: after an outage their workers need a moment
+# to reconnect (at most MAX_WAIT_SECONDS) and heartbeat (every JOB_MONITORING_INTERVAL).
+REDIS_RESTART_GRACE_SECONDS = 15
+OUTAGE_GRACE_SECONDS = 3 * JOB_HEARTBEAT_TTL
+WORKER_LOST = "the worker running it stopped responding"
 
 
-def sweep_queued_jobs(grace_seconds: int | None = None) -> int:
-    """Enqueue every ``queued`` import older than the grace period with no live RQ job."""
-    grace = current_app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
-    cutoff = utcnow() - timedelta(seconds=grace)
-    connection = get_redis()
-    stale = db.session.scalars(select(ImportJob).where(
-        ImportJob.status == QUEUED, ImportJob.updated_at <= cutoff)).all()
-    enqueued = 0
-    for job in stale:
-        if not rq_job_is_live(connection, job.id) and enqueue_again(job):
-            log.info("sweeper enqueued job %s", job.id)
-            enqueued += 1
-    return enqueued
+def recover_imports(connection: Redis) -> dict[str, int]:
+    """Get every import that lost its worker, its queue entry or its notification moving."""
+    counts = {"failed_over": 0, "orphaned": 0}
+    if _may_judge_running_imports(connection):
+        counts["failed_over"] = fail_over_abandoned_imports(connection)
+        counts["orphaned"] = requeue_orphaned_imports(connection)
+    counts["swept"] = sweep_queued_jobs(connection=connection)
+    counts["notified"] = send_pending_notifications()
+    if any(counts.values()):
+        log.info("recovered imports: %s", counts)
+    return counts
 
 
-def reap_abandoned_jobs(grace_seconds: int = PROCESSING_GRACE_SECONDS) -> dict[str, int]:
-    """Fail over jobs of dead workers and put orphaned ``processing`` imports back.
+def _may_judge_running_imports(connection: Redis) -> bool:
+    """False right after a Redis outage, while running imports' leases may look expired only
+    because their workers could not renew them."""
+    if failed_within(OUTAGE_GRACE_SECONDS):
+        return False
+    uptime = int(connection.info("server").get("uptime_in_seconds", 0))
+    return uptime >= REDIS_RESTART_GRACE_SECONDS
 
-    RQ moves a started job whose heartbeat expired to failed or, with retries left, back to
-    its queue, running the import's failure callback, which records it on the ImportJob.
+
+def fail_over_abandoned_imports(connection: Redis) -> int:
+    """Put imports whose worker stopped heartbeating back at the front of their queue.
+
+    An import's lease in RQ's started registry runs out ``JOB_HEARTBEAT_TTL`` seconds after
+    its worker's last heartbeat. Each expired entry is taken by removing it (so two workers
+    never both act on it); the attempt is recorded on the ImportJob and the job is queued
+    again at once, spending one retry, or failed when none is left. An import that had
+    already finished in the database only has its RQ job brought in line.
     """
-    connection = get_redis()
-    abandoned = 0
-    for name in worker_queue_names():
-        registry = StartedJobRegistry(queue=get_queue(name, connection))
-        abandoned += len(registry.get_expired_job_ids())
-        registry.cleanup()
+    taken_over = 0
+    for name in import_queue_names():
+        queue = get_queue(name, connection)
+        registry = StartedJobRegistry(queue=queue)
+        for entry in connection.zrangebyscore(registry.key, 0, current_timestamp()):
+            if not connection.zrem(registry.key, entry):
+                continue  # another worker took this one
+            job_id, _ = parse_composite_key(entry.decode() if isinstance(entry, bytes) else entry)
+            try:
+                rq_job = Job.fetch(job_id, connection=connection)
+            except NoSuchJobError:
+                continue
+            taken_over += _fail_over(rq_job, queue)
+    return taken_over
+
+
+def _fail_over(rq_job: Job, queue) -> int:
+    """Requeue (or fail) the RQ job of an import whose worker died; 1 when it was requeued."""
+    import_job = db.session.get(ImportJob, rq_job.id)
+    if import_job is not None and import_job.is_finished:
+        _settle(rq_job, queue, import_job.status)
+        return 0
+    will_retry = rq_job.should_retry
+    log.warning("import %s lost its worker %s; %s", rq_job.id, rq_job.worker_name,
+                "queueing it again" if will_retry else "no retries left")
+    record_attempt_failure(rq_job.id, will_retry=will_retry, reason=WORKER_LOST)
+    if will_retry:
+        rq_job.retries_left -= 1
+        queue.enqueue_job(rq_job, at_front=True)
+        return 1
+    _settle(rq_job, queue, "failed")
+    return 0
+
+
+def _settle(rq_job: Job, queue, status: str) -> None:
+    """Record in RQ how an import ended without its worker: finished, or failed."""
+    if status in (COMPLETED, CANCELED):
+        rq_job.set_status(JobStatus.FINISHED)
+        queue.finished_job_registry.add(rq_job, ttl=rq_job.result_ttl or 0)
+    else:
+        rq_job.set_status(JobStatus.FAILED)
+        queue.failed_job_registry.add(rq_job, ttl=rq_job.failure_ttl,
+                                      exc_string=f"The import failed: {WORKER_LOST}.")
+
+
+def requeue_orphaned_imports(connection: Redis,
+                             grace_seconds: int = PROCESSING_GRACE_SECONDS) -> int:
+    """Put back imports left ``processing`` with no RQ job (Redis lost its data): quiet for
+    ``grace_seconds``, they are queued again (or recorded failed if RQ failed them)."""
     cutoff = utcnow() - timedelta(seconds=grace_seconds)
     quiet = db.session.scalars(select(ImportJob).where(
         ImportJob.status == PROCESSING, ImportJob.updated_at <= cutoff)).all()
-    requeued = failed = 0
+    requeued = 0
     for job in quiet:
         if rq_job_is_live(connection, job.id):
             continue
         if _rq_job_failed(connection, job.id):
-            record_attempt_failure(job.id, will_retry=False,
-                                   message="The worker running this import stopped unexpectedly.")
-            failed += 1
-        else:
-            job.status, job.stage = QUEUED, "retrying"
-            db.session.commit()
-            enqueue_again(job)
-            requeued += 1
-    return {"abandoned": abandoned, "requeued": requeued, "failed": failed}
+            record_attempt_failure(job.id, will_retry=False, reason=WORKER_LOST)
+            continue
+        job.status, job.stage = QUEUED, "retrying"
+        db.session.commit()
+        requeued += enqueue_again(job, connection)
+    return requeued
 
 
-def _rq_job_failed(connection, job_id: str) -> bool:
+def _rq_job_failed(connection: Redis, job_id: str) -> bool:
     try:
         status = Job.fetch(job_id, connection=connection).get_status()
     except NoSuchJobError:
         return False
     return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def sweep_queued_jobs(grace_seconds: int | None = None, connection: Redis | None = None) -> int:
+    """Enqueue every ``queued`` import older than the grace period with no live RQ job."""
+    grace = current_app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
+    connection = connection or get_redis()
+    cutoff = utcnow() - timedelta(seconds=grace)
+    stale = db.session.scalars(select(ImportJob).where(
+        ImportJob.status == QUEUED, ImportJob.updated_at <= cutoff)).all()
+    enqueued = 0
+    for job in stale:
+        if not rq_job_is_live(connection, job.id) and enqueue_again(job, connection):
+            log.info("sweeper enqueued job %s", job.id)
+            enqueued += 1
+    return enqueued
 
 
 def trim_job_registries(keep_completed: int | None = None,

@@ -11,6 +11,7 @@ import logging
 import smtplib
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,9 +19,10 @@ from urllib.parse import urlsplit
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry
+from sqlalchemy import select, update
 
 from .extensions import db, get_redis
-from .models import CANCELED, COMPLETED, ImportJob, utcnow
+from .models import CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, utcnow
 from .queues import NOTIFICATIONS_QUEUE, get_queue
 from .serializers import job_state
 
@@ -30,28 +32,60 @@ SEND_EMAIL = "bulkapp.jobs.send_job_email"
 POST_WEBHOOK = "bulkapp.jobs.post_job_webhook"
 EMAIL_RETRY_INTERVALS = [60, 300, 900]
 NOTIFICATION_RESULT_TTL = 3600
+# Jobs that finished longer ago than this are not notified late any more.
+PENDING_NOTIFICATION_AGE = timedelta(days=1)
 
 
 class WebhookDeliveryFailed(Exception):
     """The webhook did not accept the summary; the job is retried."""
 
 
-def notify_job_finished(job: ImportJob) -> None:
-    """Enqueue the notifications of a finished ``job`` (nothing for a job still running)."""
+def notify_job_finished(job: ImportJob) -> bool:
+    """Hand the notifications of a finished ``job`` to the notifications queue, once.
+
+    The job is claimed in the database first (``notified_at``), so two processes finishing
+    or sweeping the same job never both send it. When Redis is away the claim is undone and
+    the next maintenance run (``send_pending_notifications``) sends them. Returns True when
+    they were enqueued now.
+    """
     if not job.is_finished:
-        return
+        return False
+    claimed = db.session.execute(
+        update(ImportJob).where(ImportJob.id == job.id, ImportJob.notified_at.is_(None))
+        .values(notified_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
     try:
-        queue = get_queue(NOTIFICATIONS_QUEUE, get_redis())
-        if job.user is not None:
-            queue.enqueue(SEND_EMAIL, job.id, result_ttl=NOTIFICATION_RESULT_TTL,
-                          retry=Retry(max=len(EMAIL_RETRY_INTERVALS),
-                                      interval=EMAIL_RETRY_INTERVALS))
-        if job.organisation.webhook_url:
-            intervals = list(current_app.config["WEBHOOK_RETRY_INTERVALS"])
-            retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-            queue.enqueue(POST_WEBHOOK, job.id, result_ttl=NOTIFICATION_RESULT_TTL, retry=retry)
+        _enqueue_notifications(job)
     except RedisError as exc:
-        log.warning("notifications for job %s not sent, Redis is unavailable: %s", job.id, exc)
+        log.warning("notifications for job %s wait until Redis is back: %s", job.id, exc)
+        db.session.execute(update(ImportJob).where(ImportJob.id == job.id)
+                           .values(notified_at=None).execution_options(synchronize_session=False))
+        db.session.commit()
+        return False
+    return True
+
+
+def _enqueue_notifications(job: ImportJob) -> None:
+    queue = get_queue(NOTIFICATIONS_QUEUE, get_redis())
+    if job.user is not None:
+        queue.enqueue(SEND_EMAIL, job.id, result_ttl=NOTIFICATION_RESULT_TTL,
+                      retry=Retry(max=len(EMAIL_RETRY_INTERVALS), interval=EMAIL_RETRY_INTERVALS))
+    if job.organisation.webhook_url:
+        intervals = list(current_app.config["WEBHOOK_RETRY_INTERVALS"])
+        retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+        queue.enqueue(POST_WEBHOOK, job.id, result_ttl=NOTIFICATION_RESULT_TTL, retry=retry)
+
+
+def send_pending_notifications(limit: int = 100) -> int:
+    """Notify jobs that finished while Redis was away (within the last day); returns how many."""
+    pending = db.session.scalars(
+        select(ImportJob).where(ImportJob.status.in_(FINISHED_STATUSES),
+                                ImportJob.notified_at.is_(None),
+                                ImportJob.finished_at >= utcnow() - PENDING_NOTIFICATION_AGE)
+        .order_by(ImportJob.finished_at).limit(limit)).all()
+    return sum(notify_job_finished(job) for job in pending)
 
 
 def _outcome(job: ImportJob) -> str:

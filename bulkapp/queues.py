@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from flask import current_app, has_app_context
 from redis import Redis
@@ -54,6 +54,11 @@ ROLE_TIERS: dict[str, str] = {
 }
 _TIER_BY_NAME = {tier.name: tier for tier in TIERS}
 
+# A worker renews the lease of the job it runs this often (seconds)...
+JOB_MONITORING_INTERVAL = 2
+# ...and a job whose lease is this old has lost its worker: five heartbeats were missed.
+JOB_HEARTBEAT_TTL = 10
+
 # The settings an import job takes from the configuration (defaults in bulkapp.config).
 JOB_SETTING_KEYS = ("IMPORT_JOB_TIMEOUT", "IMPORT_JOB_TIMEOUTS", "IMPORT_RETRY_INTERVALS",
                     "IMPORT_RESULT_TTL", "IMPORT_FAILURE_TTL")
@@ -87,17 +92,19 @@ def tier_of(queue_name: str) -> str:
     return next((tier.name for tier in TIERS if tier.suffix == suffix), "default")
 
 
-def import_queue_names() -> list[str]:
-    """Every import queue, tier by tier, highest first."""
-    return [base + tier.suffix for tier in TIERS for base in ENTITY_QUEUES.values()]
+def import_queue_names(entities: Sequence[str] = ()) -> list[str]:
+    """Every import queue (of ``entities`` only, if given), tier by tier, highest first."""
+    bases = [ENTITY_QUEUES[name] for name in entities] or list(ENTITY_QUEUES.values())
+    return [base + tier.suffix for tier in TIERS for base in bases]
 
 
-def worker_queue_names() -> list[str]:
-    """Every queue a worker listens on, in the order it should take work.
+def worker_queue_names(entities: Sequence[str] = ()) -> list[str]:
+    """Every queue a worker listens on (for ``entities`` only, if given), in the order it
+    should take work.
 
     Maintenance and notification jobs are short, so they come first.
     """
-    return [MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, *import_queue_names()]
+    return [MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, *import_queue_names(entities)]
 
 
 def get_queue(name: str, connection: Redis) -> Queue:

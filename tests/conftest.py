@@ -50,8 +50,14 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, appendonly: bool = False) -> None:
-        """Start (or restart) the server and wait until it answers."""
+        """Start (or restart) the server and wait until it answers.
+
+        With ``appendonly`` every write reaches the append-only file before it is answered,
+        so a server killed with SIGKILL comes back with everything it acknowledged.
+        """
         args = redis_server_args(data_dir=self.data_dir, port=self.port, appendonly=appendonly)
+        if appendonly:
+            args += ["--appendfsync", "always"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         client = Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
@@ -68,6 +74,12 @@ class RedisServer:
         """Stop the server (SIGTERM: it writes its append-only file and exits)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """Kill the server outright (SIGKILL), as a crash or a lost machine would."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
             self.process.wait(timeout=10)
 
 

@@ -19,6 +19,10 @@ SQLITE_CACHE_KIB = 32 * 1024
 SQLITE_CHECKPOINT_PAGES = 10_000  # of 4 KiB
 
 
+class ValueRefused(Exception):
+    """The database refused a value of the chunk (its own words are the message)."""
+
+
 @dataclass(frozen=True)
 class Saved:
     """What one upsert did."""
@@ -77,12 +81,20 @@ class Upserter:
                           "updated_at = excluded.updated_at"])
 
     def save(self, columns: dict[str, list], count: int) -> Saved:
-        """Upsert ``count`` rows given as one list per field (all of ``schema.field_names``)."""
+        """Upsert ``count`` rows given as one list per field (all of ``schema.field_names``).
+
+        Raises:
+            ValueRefused: the database cannot store one of the values.
+        """
         if count == 0:
             return Saved(0, 0, 0)
-        if db.session.get_bind().dialect.name == "postgresql":
-            return self._save_postgresql(columns, count)
-        return self._save_sqlite(columns, count)
+        dialect = db.session.get_bind().dialect
+        try:
+            if dialect.name == "postgresql":
+                return self._save_postgresql(columns, count)
+            return self._save_sqlite(columns, count)
+        except (dialect.dbapi.DataError, UnicodeEncodeError) as exc:
+            raise ValueRefused(" ".join(str(exc).split())) from exc
 
     def _save_sqlite(self, columns: dict[str, list], count: int) -> Saved:
         names = ["organisation_id", *self.fields, "import_job_id", "created_at", "updated_at"]

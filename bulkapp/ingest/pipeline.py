@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pandas as pd
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import CANCELED, COMPLETED, ImportJob
 from .errors import ImportFailed
 from .mapping import ColumnMapping, header_scorer, map_headers
-from .persist import Upserter, prepare_connection
+from .persist import Saved, Upserter, ValueRefused, prepare_connection
 from .prefetch import Prefetcher
 from .readers import Reader, open_reader
 from .report import ErrorReport, report_path
@@ -84,8 +84,9 @@ class ImportRun:
     """One attempt at importing one job's file."""
 
     def __init__(self, job: ImportJob, schema: EntitySchema, path: Path, *, chunk_rows: int,
-                 report_dir: str) -> None:
+                 report_dir: str, commit: Callable[[], None]) -> None:
         self.job = job
+        self.commit = commit
         self.job_id = job.id
         self.schema = schema
         self.path = path
@@ -159,7 +160,7 @@ class ImportRun:
         self.mapping = map_headers(self.schema, self.headers)
         self.job.warnings = list(self.mapping.warnings)
         self._timed(self.timings, "parsing", started)
-        db.session.commit()
+        self.commit()
 
         passes = PASSES[self.job.mode]
         resume_phase = self.checkpoint.get("phase")
@@ -220,7 +221,7 @@ class ImportRun:
         collect = phase == VALIDATE or self.job.mode == "partial"
         stage = "validating" if phase == VALIDATE else "saving"
         self.job.stage = "validating" if collect else "saving"
-        db.session.commit()
+        self.commit()
         report = None
         if collect:
             report = ErrorReport(self.report_file, self.headers,
@@ -251,7 +252,7 @@ class ImportRun:
                     report.add(checked.rejected, checked.first_row, outcome.invalid_positions,
                                outcome.errors)
                 if upserter is not None:
-                    saved = upserter.save(outcome.columns, outcome.valid)
+                    saved = self._save(upserter, checked)
                     self.counters.inserted += saved.inserted
                     self.counters.updated += saved.updated
                     self.counters.unchanged += saved.unchanged
@@ -259,7 +260,7 @@ class ImportRun:
                 report_bytes = report.flush() if report else self.checkpoint.get("report_bytes", 0)
                 self._record(stage=stage, progress=checked.progress, rows_done=rows_done,
                              phase=phase, report_bytes=report_bytes)
-                db.session.commit()
+                self.commit()
                 gc.collect(1)  # the chunk's reference cycles, if any (see _collector_paused)
                 self._timed(self.timings, "saving" if upserter else "validating", tick)
                 if self.chunks_left is not None:
@@ -268,6 +269,19 @@ class ImportRun:
             checked_chunks.close()
             if report is not None:
                 report.close()
+
+    @staticmethod
+    def _save(upserter: Upserter, checked: CheckedChunk) -> Saved:
+        """Upsert the chunk's valid rows; a value the database refuses fails the job (input
+        that validation let through is still input: retrying cannot help)."""
+        try:
+            return upserter.save(checked.outcome.columns, checked.outcome.valid)
+        except ValueRefused as exc:
+            last_row = checked.first_row + checked.rows - 1
+            raise ImportFailed(
+                f"The database refused a value in rows {checked.first_row:,}–{last_row:,} "
+                f"({exc}). The rows before them were saved. Check those rows for unusual "
+                "characters or sizes and upload the file again.") from exc
 
     def _count_validation(self, outcome: ChunkOutcome, rows: int) -> None:
         c = self.counters
@@ -289,7 +303,7 @@ class ImportRun:
         job.checkpoint = {}
         self._timed(self.timings, "finalizing", tick)
         self._write_counts(rows_done=c.total, rejected=rejected)
-        db.session.commit()
+        self.commit()
 
 
 @contextmanager
@@ -312,12 +326,16 @@ def _collector_paused() -> Iterator[None]:
 
 
 def import_file(job: ImportJob, schema: EntitySchema, path: Path, *, chunk_rows: int,
-                report_dir: str, max_chunks: int | None = None) -> str:
+                report_dir: str, commit: Callable[[], None] | None = None,
+                max_chunks: int | None = None) -> str:
     """Import ``path`` for ``job``; returns ``completed``, ``canceled`` or ``stopped``.
+
+    Every transaction of the run (each chunk's rows with the job's progress and checkpoint)
+    ends with ``commit`` (default: a plain commit of the session).
 
     Raises:
         ImportFailed: the file cannot be imported (the message is for the user).
     """
     with _collector_paused():
-        return ImportRun(job, schema, path, chunk_rows=chunk_rows,
-                         report_dir=report_dir).execute(max_chunks)
+        return ImportRun(job, schema, path, chunk_rows=chunk_rows, report_dir=report_dir,
+                         commit=commit or db.session.commit).execute(max_chunks)

@@ -10,21 +10,24 @@ from typing import BinaryIO
 
 from flask import current_app
 from redis.exceptions import RedisError
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from rq import get_current_job
 
 from .. import queues
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db, get_redis
 from ..models import (CANCELED, COMPLETED, FAILED, MODES, PROCESSING, QUEUED, ImportJob,
                       Organisation, User, utcnow)
+from ..lifecycle import (describe_error, discard_failed_transaction,
+                         record_attempt_failure)
 from ..storage import store_upload
-from .errors import ImportFailed
+from .errors import ImportFailed, ImportSuperseded
 from .pipeline import import_file
 
 log = logging.getLogger(__name__)
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".json")
+MAX_FILENAME_LENGTH = 255
 
 
 class IdempotencyKeyUsed(Exception):
@@ -33,6 +36,13 @@ class IdempotencyKeyUsed(Exception):
 
 class UploadRejected(ValueError):
     """The upload cannot become a job; the message is meant for the user."""
+
+
+def display_name(filename: str) -> str:
+    """The name an upload is shown and stored under: its last path part, without control
+    characters or halves of surrogate pairs (which no database stores), at most 255 long."""
+    name = "".join(ch for ch in Path(filename or "").name if ch.isprintable()).strip()
+    return name[:MAX_FILENAME_LENGTH] or "upload"
 
 
 def _extension(filename: str) -> str:
@@ -68,7 +78,7 @@ def start_import(*, user: User, entity_type: str, stream: BinaryIO, filename: st
         user_id=user.id,
         entity_type=schema.name,
         mode=mode,
-        original_filename=Path(filename).name[:255],
+        original_filename=display_name(filename),
         stored_path=str(path),
         file_size=size,
         queue_name=queues.queue_name_for(schema.name, user.role),
@@ -114,14 +124,17 @@ def import_inline(*, organisation: Organisation, entity_type: str, path: Path,
     with open(path, "rb") as source:
         stored, size = store_upload(source, _extension(path.name))
     job = ImportJob(organisation_id=organisation.id, user_id=None, entity_type=schema.name,
-                    mode=mode, original_filename=path.name[:255], stored_path=str(stored),
+                    mode=mode, original_filename=display_name(path.name), stored_path=str(stored),
                     file_size=size, queue_name=None)
     db.session.add(job)
     db.session.commit()
     try:
         run_import(job.id)
-    except Exception:  # recorded on the job as failed (nothing retries an inline import)
+    except Exception as exc:  # nothing retries an inline import: it fails here and now
         log.exception("inline import %s failed", job.id)
+        record_attempt_failure(job.id, will_retry=False, reason=describe_error(exc),
+                               traceback=traceback.format_exc())
+    db.session.refresh(job)
     return job
 
 
@@ -130,7 +143,13 @@ def run_import(job_id: str) -> dict:
 
     A job that ran before resumes from its checkpoint. Bad input fails the job with a message
     for the user and returns normally (retrying cannot help); a cancel request stops it at
-    the next chunk boundary. Any other error is recorded and re-raised so RQ can retry.
+    the next chunk boundary. Any other error is re-raised, after rolling back, for the caller
+    to record (``lifecycle.record_attempt_failure``) and retry.
+
+    Each run claims the job by raising its attempt number; every commit of the run checks
+    that the number is still its own, so a run whose worker was given up for dead (it
+    reappeared after a network partition, say) stops at its next chunk instead of writing
+    beside the run that took over.
     """
     job = db.session.get(ImportJob, job_id)
     if job is None:
@@ -138,28 +157,58 @@ def run_import(job_id: str) -> dict:
         return {"job_id": job_id, "status": "missing"}
     if job.status in (COMPLETED, CANCELED):
         return summarise(job)
-
-    job.status, job.stage, job.error_message, job.error_traceback = (
-        PROCESSING, "parsing", None, None)
-    job.attempts += 1
-    job.started_at = job.started_at or utcnow()
-    db.session.commit()
+    attempt = _claim(job)
+    if attempt is None:
+        log.warning("import %s was claimed by another run meanwhile; leaving it to that run",
+                    job_id)
+        return {"job_id": job_id, "status": "superseded"}
     started = time.monotonic()
     config = current_app.config
     try:
         outcome = import_file(job, get_entity(job.entity_type), Path(job.stored_path or ""),
                               chunk_rows=config["IMPORT_CHUNK_ROWS"],
-                              report_dir=config["REPORT_DIR"])
+                              report_dir=config["REPORT_DIR"],
+                              commit=lambda: _commit_as(job_id, attempt))
+        _finish(job, attempt, outcome, started)
+    except ImportSuperseded:
+        discard_failed_transaction()
+        log.warning("import %s, attempt %d, stopped: a later attempt took the job over",
+                    job_id, attempt)
+        return {"job_id": job_id, "status": "superseded"}
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
-        _finish(job, FAILED, started, error=str(exc))
-    except Exception as exc:
-        db.session.rollback()
-        _record_crash(job, exc, started)
+        _finish(job, attempt, FAILED, started, error=str(exc))
+    except Exception:
+        discard_failed_transaction()
         raise
-    else:
-        _finish(job, outcome, started)
     return summarise(job)
+
+
+def _claim(job: ImportJob) -> int | None:
+    """Mark ``job`` processing under the next attempt number; None if another run did first."""
+    attempt = job.attempts + 1
+    claimed = db.session.execute(
+        update(ImportJob).where(ImportJob.id == job.id, ImportJob.attempts == job.attempts)
+        .values(attempts=attempt, status=PROCESSING, stage="parsing", error_message=None,
+                error_traceback=None, started_at=func.coalesce(ImportJob.started_at, utcnow()))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return attempt if claimed else None
+
+
+def _commit_as(job_id: str, attempt: int) -> None:
+    """Commit the session's work if the job is still this attempt's, else roll it back.
+
+    Raises:
+        ImportSuperseded: a later attempt claimed the job.
+    """
+    still_ours = db.session.execute(
+        update(ImportJob.__table__).where(ImportJob.id == job_id, ImportJob.attempts == attempt)
+        .values(attempts=attempt)).rowcount
+    if not still_ours:
+        db.session.rollback()
+        raise ImportSuperseded(job_id)
+    db.session.commit()
 
 
 def _elapsed_ms(job: ImportJob, started: float) -> int:
@@ -167,29 +216,14 @@ def _elapsed_ms(job: ImportJob, started: float) -> int:
     return (job.processing_duration_ms or 0) + int((time.monotonic() - started) * 1000)
 
 
-def _record_crash(job: ImportJob, exc: Exception, started: float) -> None:
-    """Record an unexpected error: back to the queue while RQ retries, else failed."""
-    rq_job = get_current_job()
-    if rq_job is not None and (rq_job.retries_left or 0) > 0:
-        job.status, job.stage = QUEUED, "retrying"
-        job.error_message = f"Attempt {job.attempts} failed: {exc}; retrying"
-        job.processing_duration_ms = _elapsed_ms(job, started)
-        db.session.commit()
-        return
-    _finish(job, FAILED, started,
-            error=f"The import stopped after {job.attempts} attempt(s) because of an internal "
-                  f"error ({type(exc).__name__}: {exc}). Rows saved before it are kept.",
-            tb=traceback.format_exc())
-
-
-def _finish(job: ImportJob, status: str, started: float, error: str | None = None,
-            tb: str | None = None) -> None:
+def _finish(job: ImportJob, attempt: int, status: str, started: float,
+            error: str | None = None) -> None:
     job.status, job.stage = status, "done"
     job.progress = 100 if status == COMPLETED else job.progress
-    job.error_message, job.error_traceback = error, tb
+    job.error_message, job.error_traceback = error, None
     job.finished_at = utcnow()
     job.processing_duration_ms = _elapsed_ms(job, started)
-    db.session.commit()
+    _commit_as(job.id, attempt)
     # A completed import has no further use for its upload; a failed or canceled one keeps it
     # for retry until the clean-up (JOB_RETENTION_HOURS) removes it.
     if status == COMPLETED and job.stored_path:

@@ -78,6 +78,9 @@ class ImportJob(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # When the "import finished" e-mail and webhook were handed to the notifications queue;
+    # a finished job without it is notified by the next maintenance run (Redis was away).
+    notified_at: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation] = relationship()
     user: Mapped[User | None] = relationship()

@@ -50,8 +50,10 @@ def test_a_failed_attempt_with_retries_left_goes_back_to_queued(app, ctx, user_a
     run_worker(app)
     db.session.expire_all()
     assert job.status == "queued" and job.stage == "retrying"
-    assert job.error_message == ("Attempt 1 failed: server closed the connection "
-                                 "unexpectedly; retrying")
+    assert job.error_message == ("Attempt 1 failed: RuntimeError: server closed the connection "
+                                 "unexpectedly. It is retried in 60 s and resumes from its last "
+                                 "saved chunk.")
+    assert "Traceback" in job.error_traceback
     assert Path(job.stored_path).exists(), "the upload is kept for the retry"
     assert stored() == 10 and job.checkpoint["rows_done"] == 10
 
@@ -76,6 +78,7 @@ def test_without_retries_left_the_job_fails_with_a_message_and_traceback(
     run_worker(app)
     db.session.expire_all()
     assert job.status == "failed" and job.attempts == 2
-    assert "internal error (RuntimeError: server closed the connection" in job.error_message
+    assert job.error_message.startswith("The import stopped after 2 attempts: RuntimeError: "
+                                        "server closed the connection unexpectedly.")
     assert "Traceback" in job.error_traceback
     assert stored() == 0

@@ -174,8 +174,14 @@ def test_an_attempt_whose_worker_died_is_recorded_on_the_job(app, ctx, user_a):
     given_up = upload(app, user_a, mechanics_csv(1))
     for job_id in (retried, given_up):
         set_status(job_id, "processing")
-    record_attempt_failure(retried, will_retry=True, message="worker died")
-    record_attempt_failure(given_up, will_retry=False, message="worker died")
-    assert (fetch(app, retried).status, fetch(app, retried).stage) == ("queued", "retrying")
+    record_attempt_failure(retried, will_retry=True, reason="the worker died", retry_in=20)
+    record_attempt_failure(given_up, will_retry=False, reason="the worker died",
+                           traceback="Traceback: the worker died")
+    again = fetch(app, retried)
+    assert (again.status, again.stage) == ("queued", "retrying")
+    assert again.error_message == ("Attempt 0 failed: the worker died. It is retried in 20 s "
+                                   "and resumes from its last saved chunk.")
     failed = fetch(app, given_up)
-    assert (failed.status, failed.error_message) == ("failed", "worker died") and failed.finished_at
+    assert failed.status == "failed" and failed.finished_at
+    assert failed.error_message.startswith("The import stopped after 0 attempts: the worker died.")
+    assert failed.error_traceback == "Traceback: the worker died"

@@ -123,3 +123,74 @@ def test_rq_requeue_on_the_command_line_brings_a_failed_job_back_and_the_page_fo
     assert stored_count(app) == ROWS
     job = fetch(app, job_id)
     assert job.attempts == 5 and job.inserted_rows == ROWS and job.error_message is None
+
+
+def terminate_worker_connections(app) -> int:
+    """Kill the database connections of the worker processes, as a restarting or failing-over
+    PostgreSQL server would; returns how many were open."""
+    with app.app_context(), db.engine.begin() as connection:
+        return len(connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = :name AND pid <> pg_backend_pid()"),
+            {"name": WORKER_APPLICATION_NAME}).all())
+
+
+WORKER_APPLICATION_NAME = "bulkapp-test-worker"
+
+
+@pytest.fixture
+def worker_with_named_connections(app, processes):
+    """Start a worker whose database connections PostgreSQL knows by a name of their own."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("only a database server has connections to kill (run with "
+                    "TEST_DATABASE_URL, as CI does)")
+    app.config["IMPORT_RETRY_INTERVALS"] = BACKOFF
+    url = f"{app.config['SQLALCHEMY_DATABASE_URI']}?application_name={WORKER_APPLICATION_NAME}"
+    return lambda: processes.worker(DATABASE_URL=url, **WORKER)
+
+
+def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried(
+        app, user_a, worker_with_named_connections):
+    worker = worker_with_named_connections()
+    job_id = upload(app, user_a, mechanics_csv(ROWS))
+    wait_for(lambda: fetch(app, job_id).processed_rows > 0, 60, "the import to start")
+    assert terminate_worker_connections(app) >= 1
+    seen = []
+
+    def retried_then_completed():
+        worker.ensure_running()
+        job = fetch(app, job_id)
+        if job.error_message:
+            seen.append((job.error_message, job.error_traceback))
+        return job.status == "completed"
+
+    wait_for(retried_then_completed, 120, "the import to be retried and complete", interval=0.05)
+    message, trace = seen[0]
+    assert message.startswith("Attempt 1 failed: AdminShutdown: terminating connection due to "
+                              "administrator command"), message
+    assert "OperationalError" in trace and "Traceback" in trace
+    job = fetch(app, job_id)
+    assert job.attempts == 2 and stored_count(app) == ROWS and job.inserted_rows == ROWS
+
+
+def test_a_connection_killed_on_every_attempt_fails_the_job_with_its_own_words(
+        app, user_a, worker_with_named_connections):
+    worker = worker_with_named_connections()
+    job_id = upload(app, user_a, mechanics_csv(ROWS))
+
+    def failed_for_good():
+        worker.ensure_running()
+        job = fetch(app, job_id)
+        if job.status == "processing" and job.processed_rows > 0:
+            terminate_worker_connections(app)
+        return job.status == "failed"
+
+    wait_for(failed_for_good, 120, "the job to fail after its retries", interval=0.05)
+    job = fetch(app, job_id)
+    assert job.attempts == 4
+    # The database's own words: which ones depends on where the connection was cut.
+    assert job.error_message.startswith("The import stopped after 4 attempts: "), job.error_message
+    assert ("terminating connection due to administrator command" in job.error_message
+            or "server closed the connection unexpectedly" in job.error_message)
+    assert "OperationalError" in job.error_traceback
+    assert stored_count(app) == job.inserted_rows, "the chunks committed before are kept"

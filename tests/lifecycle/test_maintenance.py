@@ -1,4 +1,4 @@
-"""The periodic jobs: sweeper, reaper, registry trimming, nightly clean-up, and `rq cron`."""
+"""Upkeep: fail-over, sweeper, orphans, registry trimming, nightly clean-up, the cron process."""
 
 import sys
 import time
@@ -10,8 +10,8 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 from bulkapp.extensions import db, get_redis
-from bulkapp.maintenance import (nightly_clean_up, reap_abandoned_jobs, sweep_queued_jobs,
-                                 trim_job_registries)
+from bulkapp.maintenance import (fail_over_abandoned_imports, nightly_clean_up,
+                                 requeue_orphaned_imports, sweep_queued_jobs, trim_job_registries)
 from bulkapp.models import ImportJob, utcnow
 from bulkapp.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
 from tests.conftest import run_worker
@@ -43,29 +43,64 @@ def test_sweeper_enqueues_queued_jobs_that_never_reached_redis(app, ctx, user_a)
     assert fetch(app, lost).status == "completed"
 
 
-def test_reaper_fails_over_a_job_whose_worker_stopped_heartbeating(app, ctx, user_a):
-    job_id = upload(app, user_a, mechanics_csv(2))
+def started_by_a_worker_that_vanished(job_id: str, status: str = "processing"):
+    """The job as a worker left it when it died: RQ says started, its lease ran out."""
     connection = get_redis()
     queue = get_queue("bulk-upload-mechanics", connection)
     rq_job = queue.fetch_job(job_id)
     queue.remove(rq_job)
-    age(job_id, 0, status="processing", attempts=1)
-    # A worker took the job and then vanished: its heartbeat expired a minute ago.
+    age(job_id, 0, status=status, attempts=1)
     rq_job.set_status("started")
-    connection.zadd(StartedJobRegistry(queue=queue).key, {f"{job_id}:lost": time.time() - 60})
+    connection.zadd(StartedJobRegistry(queue=queue).key, {f"{job_id}:lost": time.time() - 1})
+    return rq_job
 
-    assert reap_abandoned_jobs()["abandoned"] == 1
+
+def test_fail_over_puts_an_import_whose_worker_stopped_heartbeating_back_at_once(
+        app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(2))
+    waiting = upload(app, user_a, mechanics_csv(2))
+    started_by_a_worker_that_vanished(job_id)
+
+    assert fail_over_abandoned_imports(get_redis()) == 1
+    assert fail_over_abandoned_imports(get_redis()) == 0, "each lost lease is acted on once"
     job = fetch(app, job_id)
     assert (job.status, job.stage) == ("queued", "retrying")
-    assert "stopped unexpectedly" in job.error_message
-    assert Job.fetch(job_id, connection=connection).get_status() == "scheduled"
+    assert "the worker running it stopped responding" in job.error_message
+    rq_job = Job.fetch(job_id, connection=get_redis())
+    assert rq_job.get_status() == "queued" and rq_job.retries_left == 2
+    queue = Queue("bulk-upload-mechanics", connection=get_redis())
+    assert queue.job_ids == [job_id, waiting], "it goes first, not after a retry's backoff"
+    run_worker(app)
+    assert fetch(app, job_id).status == "completed"
 
 
-def test_reaper_requeues_a_processing_job_whose_rq_job_is_gone(app, ctx, user_a):
+def test_fail_over_without_retries_left_fails_the_import(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(2))
+    rq_job = started_by_a_worker_that_vanished(job_id)
+    rq_job.retries_left = 0
+    rq_job.save()
+    assert fail_over_abandoned_imports(get_redis()) == 0
+    job = fetch(app, job_id)
+    assert job.status == "failed" and "stopped responding" in job.error_message
+    assert Job.fetch(job_id, connection=get_redis()).get_status() == "failed"
+
+
+def test_an_import_that_finished_in_the_database_is_settled_not_run_again(app, ctx, user_a):
+    job_id = upload(app, user_a, mechanics_csv(2))
+    started_by_a_worker_that_vanished(job_id, status="completed")
+    assert fail_over_abandoned_imports(get_redis()) == 0
+    rq_job = Job.fetch(job_id, connection=get_redis())
+    assert rq_job.get_status() == "finished" and rq_job.retries_left == 3
+    assert job_id in Queue("bulk-upload-mechanics", connection=get_redis()).finished_job_registry
+    job = fetch(app, job_id)
+    assert (job.status, job.attempts) == ("completed", 1)
+
+
+def test_an_import_left_processing_without_an_rq_job_is_queued_again(app, ctx, user_a):
     job_id = upload(app, user_a, mechanics_csv(2))
     get_redis().flushdb()
     age(job_id, 600, status="processing")
-    assert reap_abandoned_jobs()["requeued"] == 1
+    assert requeue_orphaned_imports(get_redis()) == 1
     run_worker(app)
     assert fetch(app, job_id).status == "completed" and stored_count(app) == 2
 
@@ -95,11 +130,10 @@ def test_nightly_clean_up_uses_the_retention_setting(app, ctx, user_a):
     assert not stored.exists() and fetch(app, job_id).status == "completed"
 
 
-def test_rq_cron_enqueues_the_maintenance_jobs(app, processes):
-    processes.start([str(Path(sys.executable).parent / "rq"), "cron", "--url",
-                     app.config["REDIS_URL"], "bulkapp.cron_config"])
+def test_the_cron_process_enqueues_the_maintenance_jobs(app, processes):
+    processes.start([sys.executable, "worker.py", "--cron"])
     with app.app_context():
         queue = get_queue(MAINTENANCE_QUEUE, get_redis())
-        functions = wait_for(lambda: len(names := {job.func_name for job in queue.jobs}) >= 3
-                             and names, 30, "rq cron to enqueue its interval jobs")
-    assert functions == {"bulkapp.jobs.sweep", "bulkapp.jobs.reap", "bulkapp.jobs.trim"}
+        functions = wait_for(lambda: len(names := {job.func_name for job in queue.jobs}) >= 2
+                             and names, 30, "the cron process to enqueue its interval jobs")
+    assert functions == {"bulkapp.jobs.recover", "bulkapp.jobs.trim"}

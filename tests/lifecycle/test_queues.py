@@ -4,7 +4,7 @@ from rq import SimpleWorker
 from rq.job import Job
 
 from bulkapp.extensions import get_redis
-from bulkapp.queues import (TIERS, enqueue_import, get_queue, queue_name_for, tier_of,
+from bulkapp.queues import (NOTIFICATIONS_QUEUE, TIERS, enqueue_import, get_queue, queue_name_for, tier_of,
                             worker_queue_names)
 from bulkapp.workers import ImportWorker
 
@@ -51,12 +51,16 @@ def test_no_retry_intervals_means_no_retries(ctx):
     assert job.retries_left is None
 
 
-def _run_in_order(every: int) -> list[str]:
-    """Enqueue one member upload, then a stream of super-admin uploads; the order run."""
+def _run_in_order(every: int, mails: int = 0) -> list[str]:
+    """Enqueue one member upload, then a stream of super-admin uploads (and ``mails`` jobs on
+    the notifications queue); the order in which the imports ran."""
     connection = get_redis()
     enqueue_import(connection, "bulk-upload-mechanics", "member-job")
     for number in range(12):
         enqueue_import(connection, "bulk-upload-mechanics-critical", f"urgent-{number}")
+    notifications = get_queue(NOTIFICATIONS_QUEUE, connection)
+    for number in range(mails):
+        notifications.enqueue("bulkapp.jobs.send_job_email", f"no-such-job-{number}")
     worker = FairSimpleWorker([get_queue(name, connection) for name in worker_queue_names()],
                               connection=connection)
     worker.low_priority_every = every
@@ -70,6 +74,11 @@ def test_a_low_tier_job_is_taken_while_higher_tiers_still_have_work(ctx):
     order = _run_in_order(every=5)
     assert order.index("member-job") == 4, order
     assert order[5:] == [f"urgent-{n}" for n in range(4, 12)], "higher tiers keep their turn"
+
+
+def test_only_import_jobs_count_towards_the_fairness_turn(ctx):
+    order = _run_in_order(every=5, mails=7)
+    assert order.index("member-job") == 4, order
 
 
 def test_without_the_fairness_turn_the_low_tier_waits_for_every_higher_job(ctx):
