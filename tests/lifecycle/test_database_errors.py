@@ -168,7 +168,7 @@ def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried
     message, trace = seen[0]
     assert message.startswith("Attempt 1 failed: AdminShutdown: terminating connection due to "
                               "administrator command"), message
-    assert "OperationalError" in trace and "Traceback" in trace
+    assert trace.startswith("Traceback") and "terminating connection" in trace
     job = fetch(app, job_id)
     assert job.attempts == 2 and stored_count(app) == ROWS and job.inserted_rows == ROWS
 
@@ -192,5 +192,6 @@ def test_a_connection_killed_on_every_attempt_fails_the_job_with_its_own_words(
     assert job.error_message.startswith("The import stopped after 4 attempts: "), job.error_message
     assert ("terminating connection due to administrator command" in job.error_message
             or "server closed the connection unexpectedly" in job.error_message)
-    assert "OperationalError" in job.error_traceback
+    assert job.error_traceback.startswith("Traceback")
+    assert ("AdminShutdown" in job.error_traceback or "OperationalError" in job.error_traceback)
     assert stored_count(app) == job.inserted_rows, "the chunks committed before are kept"
