@@ -1,4 +1,4 @@
-"""Run bulkapp's background processes, supervised (see ``bulkapp.supervisor``).
+"""Run bulkapp's background processes, supervised (see ``bulkapp.jobs.supervisor``).
 
     python worker.py          WORKER_CONCURRENCY import workers (default 1)
     python worker.py --cron   the periodic maintenance jobs: run exactly one per deployment
@@ -9,7 +9,7 @@ like, on as many machines, against the same Redis and database.
 
 import sys
 
-from bulkapp.supervisor import main
+from bulkapp.jobs.supervisor import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

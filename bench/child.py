@@ -128,7 +128,7 @@ def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
     """The full pipeline (``flask bulk import``'s path) on ``path`` for organisation ``org``."""
     from bulkapp.accounts import find_organisation
     from bulkapp.extensions import db
-    from bulkapp.ingest.service import import_inline
+    from bulkapp.jobs.imports import import_inline
 
     app = make_app(url, chunk_rows)
     with app.app_context(), PssSampler() as pss:

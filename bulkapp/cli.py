@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from .accounts import AccountError, create_organisation, create_user, find_organisation
 from .entities import UnknownEntity
 from .extensions import db
-from .ingest.service import UploadRejected, import_inline, summarise
+from .jobs.imports import UploadRejected, import_inline, summarise
 from .models import FAILED, MODES, ROLES, User
 from .storage import StorageUnavailable
 from .tokens import TokenError, create_token

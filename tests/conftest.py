@@ -24,7 +24,7 @@ from bulkapp.accounts import create_organisation, create_user
 from bulkapp.config import normalise_database_url, test_config
 from bulkapp.devtools import redis_server_args
 from bulkapp.extensions import db, get_redis
-from bulkapp.queues import get_queue, worker_queue_names
+from bulkapp.jobs.queues import get_queue, worker_queue_names
 
 PASSWORD = "correct-horse-battery"
 DATA_DIR = Path(__file__).parent / "data"

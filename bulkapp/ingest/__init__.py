@@ -1,5 +1,7 @@
-"""The import pipeline: plain Python, importable without the web app.
+"""The import pipeline, plain Python: it imports neither Flask nor RQ nor the web.
 
-Entry points live in ``bulkapp.ingest.service``: ``start_import`` (store + record + enqueue)
-and ``run_import`` (what a worker or the CLI runs).
+``pipeline.import_file`` reads a stored upload (``readers``), maps its headers
+(``mapping``), validates its rows (``validate``, ``normalise``) and upserts the good ones
+(``persist``) chunk by chunk, writing the rejected ones to the error report (``report``).
+The job system (``bulkapp.jobs.imports``) starts it and records its progress.
 """

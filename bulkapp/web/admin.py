@@ -13,11 +13,11 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from redis.exceptions import RedisError
 
-from .. import monitor
-from ..access import jobs_visible_to
+from ..jobs import monitor
+from ..jobs.access import jobs_visible_to
 from ..extensions import db
-from ..job_filters import filter_choices, parse_job_filters, search_jobs
-from ..lifecycle import JobActionError, clean_jobs, requeue_failed
+from ..jobs.filters import filter_choices, parse_job_filters, search_jobs
+from ..jobs.lifecycle import JobActionError, clean_jobs, requeue_failed
 from ..models import ImportJob, utcnow
 from . import dashboard
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, send_file
 from flask_login import current_user
 
-from ..access import find_job
+from ..jobs.access import find_job
 from ..entities import UnknownEntity, get_entity
-from ..ingest.templates import MEDIA_TYPES, TEMPLATE_FORMATS, template_file, template_filename
+from ..entities.templates import MEDIA_TYPES, TEMPLATE_FORMATS, template_file, template_filename
 
 bp = Blueprint("files", __name__)
 

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..access import find_job
-from ..lifecycle import JobActionError, can_act, cancel_job, retry_job
+from ..jobs.access import find_job
+from ..jobs.lifecycle import JobActionError, can_act, cancel_job, retry_job
 from ..models import PROCESSING, ImportJob
-from ..queues import tier_of
+from ..jobs.queues import tier_of
 
 bp = Blueprint("job_actions", __name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user
 
-from ..access import find_job, jobs_visible_to
+from ..jobs.access import find_job, jobs_visible_to
 from ..extensions import db
 from ..models import ImportJob
-from ..serializers import job_state
+from ..jobs.state import job_state
 
 bp = Blueprint("jobs", __name__)
 

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..entities import UnknownEntity
-from ..ingest.service import UploadRejected, start_import
+from ..jobs.imports import UploadRejected, start_import
 from .forms import UploadForm
 
 bp = Blueprint("uploads", __name__)

@@ -20,7 +20,7 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import MetaData, create_engine
 
-from bulkapp.queues import worker_queue_names
+from bulkapp.jobs.queues import worker_queue_names
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The virtualenv running the tests also holds the flask, gunicorn and rq commands.

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from redis import Redis
 
-from bulkapp.queues import enqueue_import
+from bulkapp.jobs.queues import enqueue_import
 
 from tests.conftest import PASSWORD
 from tests.e2e.browser import UI_TIMEOUT_MS, sign_in

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from bulkapp.extensions import db
 from bulkapp.models import ENTITY_TABLES, ImportJob
-from bulkapp.queues import worker_queue_names
+from bulkapp.jobs.queues import worker_queue_names
 from tests.conftest import (DATA_DIR, fetch_job, run_worker, uploaded_job_id,
                             web_upload)
 

@@ -23,13 +23,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from bulkapp import queues
+from bulkapp.jobs import queues
 from bulkapp.entities import get_entity
 from bulkapp.extensions import db, get_redis
 from bulkapp.ingest.errors import ImportFailed
 from bulkapp.ingest.normalise import normalise_column
 from bulkapp.ingest.readers import open_reader
-from bulkapp.ingest.readers_text import DETECT_SAMPLE_BYTES
+from bulkapp.ingest.readers.text import DETECT_SAMPLE_BYTES
 from bulkapp.ingest.report import ErrorReport
 from bulkapp.ingest.validate import RowError
 from bulkapp.models import ENTITY_TABLES, ImportJob

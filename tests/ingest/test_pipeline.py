@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bulkapp.entities import get_entity
 from bulkapp.extensions import db
 from bulkapp.ingest.pipeline import STOPPED, import_file
-from bulkapp.ingest.service import run_import
+from bulkapp.jobs.imports import run_import
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows
 

@@ -10,7 +10,7 @@ import numpy
 import openpyxl
 import pytest
 
-from bulkapp.ingest import guards
+from bulkapp.ingest.readers import guards
 from bulkapp.ingest.errors import ImportFailed
 from bulkapp.ingest.readers import open_reader
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bulkapp import queues
+from bulkapp.jobs import queues
 from bulkapp.extensions import db, get_redis
 from bulkapp.ingest import persist
 from bulkapp.models import ENTITY_TABLES

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from bulkapp.extensions import db
-from bulkapp.ingest.service import IdempotencyKeyUsed, run_import, start_import
+from bulkapp.jobs.imports import IdempotencyKeyUsed, run_import, start_import
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import run_worker
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bulkapp.extensions import db
-from bulkapp.ingest.service import start_import
+from bulkapp.jobs.imports import start_import
 from bulkapp.models import ENTITY_TABLES
 from tests.conftest import fetch_job
 

@@ -10,10 +10,10 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 from bulkapp.extensions import db, get_redis
-from bulkapp.maintenance import (fail_over_abandoned_imports, nightly_clean_up,
+from bulkapp.jobs.maintenance import (fail_over_abandoned_imports, nightly_clean_up,
                                  requeue_orphaned_imports, sweep_queued_jobs, trim_job_registries)
 from bulkapp.models import ImportJob, utcnow
-from bulkapp.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
+from bulkapp.jobs.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
 from tests.conftest import run_worker
 from tests.lifecycle.conftest import fetch, mechanics_csv, stored_count, upload, wait_for
 
@@ -136,4 +136,4 @@ def test_the_cron_process_enqueues_the_maintenance_jobs(app, processes):
         queue = get_queue(MAINTENANCE_QUEUE, get_redis())
         functions = wait_for(lambda: len(names := {job.func_name for job in queue.jobs}) >= 2
                              and names, 30, "the cron process to enqueue its interval jobs")
-    assert functions == {"bulkapp.jobs.recover", "bulkapp.jobs.trim"}
+    assert functions == {"bulkapp.jobs.tasks.recover", "bulkapp.jobs.tasks.trim"}

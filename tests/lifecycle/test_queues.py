@@ -4,9 +4,9 @@ from rq import SimpleWorker
 from rq.job import Job
 
 from bulkapp.extensions import get_redis
-from bulkapp.queues import (NOTIFICATIONS_QUEUE, TIERS, enqueue_import, get_queue, queue_name_for, tier_of,
+from bulkapp.jobs.queues import (NOTIFICATIONS_QUEUE, TIERS, enqueue_import, get_queue, queue_name_for, tier_of,
                             worker_queue_names)
-from bulkapp.workers import ImportWorker
+from bulkapp.jobs.worker import ImportWorker
 
 
 class FairSimpleWorker(ImportWorker, SimpleWorker):

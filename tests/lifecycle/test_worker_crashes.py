@@ -11,8 +11,8 @@ from rq import Worker
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
-from bulkapp.maintenance import REDIS_RESTART_GRACE_SECONDS
-from bulkapp.queues import JOB_HEARTBEAT_TTL, worker_queue_names
+from bulkapp.jobs.maintenance import REDIS_RESTART_GRACE_SECONDS
+from bulkapp.jobs.queues import JOB_HEARTBEAT_TTL, worker_queue_names
 from tests.lifecycle.conftest import (fetch, mechanics_csv, stored_count, stored_emails, upload,
                                       wait_for)
 

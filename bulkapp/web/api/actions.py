@@ -20,7 +20,7 @@ MAX_GRACE_PERIOD_HOURS = 24 * 365 * 10
 
 def _actionable_job(job_id: str) -> ImportJob:
     """The job, if the user may see it (else 404) and act on it (else 403)."""
-    from ...lifecycle import can_act
+    from ...jobs.lifecycle import can_act
 
     job = visible_job(job_id)
     if not can_act(api_user(), job):
@@ -31,7 +31,7 @@ def _actionable_job(job_id: str) -> ImportJob:
 
 def _carry_out(action: Callable[..., Any], *args: Any) -> Any:
     """Run a lifecycle action, turning its refusal into the matching API error."""
-    from ...lifecycle import JobActionError
+    from ...jobs.lifecycle import JobActionError
 
     try:
         return action(*args)
@@ -53,7 +53,7 @@ def _action_result(job: ImportJob, message: str) -> dict[str, Any]:
 @bp.post("/bulk-upload/queue/retry/<job_id>")
 def retry_job(job_id: str):
     """Run a failed or canceled job again (same job; it resumes from its checkpoint)."""
-    from ...lifecycle import retry_job as retry
+    from ...jobs.lifecycle import retry_job as retry
 
     job = _actionable_job(job_id)
     _carry_out(retry, job)
@@ -63,7 +63,7 @@ def retry_job(job_id: str):
 @bp.post("/bulk-upload/cancel/<job_id>")
 def cancel_job(job_id: str):
     """Cancel a queued job, or stop a running one at its next chunk boundary."""
-    from ...lifecycle import cancel_job as cancel
+    from ...jobs.lifecycle import cancel_job as cancel
 
     job = _actionable_job(job_id)
     _carry_out(cancel, job)
@@ -76,7 +76,7 @@ def cancel_job(job_id: str):
 @admin_required
 def requeue_failed():
     """Queue every failed job of the admin's organisation (all, for ``super_admin``) again."""
-    from ...lifecycle import requeue_failed as requeue
+    from ...jobs.lifecycle import requeue_failed as requeue
 
     return ok({"requeued": _carry_out(requeue, _organisation_scope())}, 202)
 
@@ -108,7 +108,7 @@ def _grace_period_hours() -> int:
 @admin_required
 def clean_jobs():
     """Remove finished jobs' queue entries, stored files and old reports; rows stay."""
-    from ...lifecycle import clean_jobs as clean
+    from ...jobs.lifecycle import clean_jobs as clean
 
     hours = _grace_period_hours()
     return ok({"gracePeriodHours": hours, **_carry_out(clean, hours, _organisation_scope())})

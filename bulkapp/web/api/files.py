@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Response, send_file
 
 from ...entities import UnknownEntity, get_entity
-from ...ingest.templates import MEDIA_TYPES, template_file, template_filename
+from ...entities.templates import MEDIA_TYPES, template_file, template_filename
 from . import bp
 from .errors import ApiError
 from .jobs import visible_job

@@ -14,9 +14,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ...access import jobs_visible_to
+from ...jobs.access import jobs_visible_to
 from ...extensions import db, get_redis
-from ...ingest.service import IdempotencyKeyUsed, start_import
+from ...jobs.imports import IdempotencyKeyUsed, start_import
 from ...models import ImportJob, User
 from .errors import ApiError
 

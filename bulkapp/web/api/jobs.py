@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import request
 from sqlalchemy import and_, or_
 
-from ...access import find_job, jobs_visible_to
+from ...jobs.access import find_job, jobs_visible_to
 from ...entities import UnknownEntity, get_entity
 from ...extensions import db
 from ...models import QUEUED, STATUSES, ImportJob

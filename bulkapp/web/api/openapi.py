@@ -6,7 +6,7 @@ from typing import Any
 
 from ...entities import REGISTRY
 from ...models import STATUSES
-from ...queues import worker_queue_names
+from ...jobs.queues import worker_queue_names
 from .. import public
 from . import URL_PREFIX, bp
 from .openapi_schemas import MODE, RESPONSES, SCHEMAS, envelope, json_content, obj, ref

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...monitor import all_queue_stats, organisation_queue_stats, sum_counts
-from ...queues import ENTITY_QUEUES, base_queue_name
+from ...jobs.monitor import all_queue_stats, organisation_queue_stats, sum_counts
+from ...jobs.queues import ENTITY_QUEUES, base_queue_name
 from . import bp
 from .auth import api_user
 from .errors import ApiError, ok

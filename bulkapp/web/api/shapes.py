@@ -8,7 +8,7 @@ from flask import url_for
 
 from ...entities import get_entity
 from ...models import COMPLETED, QUEUED, ImportJob
-from ...serializers import job_state
+from ...jobs.state import job_state
 
 # The members guide calls a queued job "pending"; the other shapes say "queued".
 GUIDE_STATUS = {QUEUED: "pending"}

@@ -11,8 +11,8 @@ from flask import current_app, request, url_for
 
 from ...entities import UnknownEntity, get_entity
 from ...extensions import limiter
-from ...ingest import service
-from ...ingest.service import UploadRejected
+from ...jobs import imports as service
+from ...jobs.imports import UploadRejected
 from ...models import MODES, ImportJob
 from . import bp
 from .auth import api_user

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from . import jobs
+from . import tasks
 from .queues import MAINTENANCE_QUEUE
 
 SCHEDULE = (
     # (entry point, when, seconds one run may take)
-    (jobs.recover, {"interval": 30}, 300),
-    (jobs.trim, {"interval": 600}, 300),
-    (jobs.clean_up, {"cron": "30 2 * * *"}, 3600),
+    (tasks.recover, {"interval": 30}, 300),
+    (tasks.trim, {"interval": 600}, 300),
+    (tasks.clean_up, {"cron": "30 2 * * *"}, 3600),
 )
 # Results of maintenance runs are kept for a day, for rq-dashboard and `rq info`.
 RESULT_TTL = 86400

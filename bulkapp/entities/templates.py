@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..entities import EntitySchema, Field
+from .base import EntitySchema, Field
 
 TEMPLATE_FORMATS = ("csv", "xlsx")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

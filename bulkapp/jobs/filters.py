@@ -9,9 +9,9 @@ from typing import Mapping
 from sqlalchemy import Select, or_, select
 
 from .access import jobs_visible_to
-from .entities import REGISTRY
-from .extensions import db
-from .models import STATUSES, ImportJob, Organisation, User
+from ..entities import REGISTRY
+from ..extensions import db
+from ..models import STATUSES, ImportJob, Organisation, User
 
 SEARCH_MAX_LENGTH = 200
 

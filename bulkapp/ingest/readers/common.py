@@ -8,8 +8,8 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 import numpy
 import pandas
 
-from .errors import ImportFailed
-from .normalise import replace_unstorable
+from ..errors import ImportFailed
+from ..normalise import replace_unstorable
 
 HeaderScore = Callable[[list[str]], int]
 

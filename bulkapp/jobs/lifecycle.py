@@ -20,8 +20,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import queues
-from .extensions import db, get_redis
-from .models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, ImportJob,
+from ..extensions import db, get_redis
+from ..models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, ImportJob,
                      User, utcnow)
 from .notifications import notify_job_finished
 

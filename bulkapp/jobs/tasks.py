@@ -2,7 +2,7 @@
 
 Workers import these by name (``bulkapp.jobs.import_job``); an import job's only argument
 is the ImportJob id. The cron process (``python worker.py --cron``) enqueues the maintenance
-entry points (``bulkapp.cron_config``).
+entry points (``bulkapp.jobs.cron``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from rq.job import Job
 from rq.utils import now
 
 from . import maintenance, notifications
-from .extensions import db, get_redis
-from .ingest.service import run_import
+from ..extensions import db, get_redis
+from .imports import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
-from .models import ImportJob
+from ..models import ImportJob
 
 _app: Flask | None = None
 _app_pid: int | None = None
@@ -34,7 +34,7 @@ def _application() -> Flask:
     """The Flask app for this process, rebuilt after a fork so no connection is shared."""
     global _app, _app_pid
     if _app is None:
-        from .app import create_app
+        from ..app import create_app
 
         _app = create_app()
         _app_pid = os.getpid()

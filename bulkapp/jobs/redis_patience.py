@@ -24,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .extensions import REDIS_SOCKET_TIMEOUTS
+from ..extensions import REDIS_SOCKET_TIMEOUTS
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.job import Job
 
-from .config import lifecycle_settings
-from .entities import REGISTRY, get_entity
+from ..config import lifecycle_settings
+from ..entities import REGISTRY, get_entity
 
 IMPORT_FUNCTION = "bulkapp.jobs.import_job"
 IMPORT_SUCCEEDED = "bulkapp.jobs.import_succeeded"

@@ -18,9 +18,9 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from .errors import ImportFailed
+from ..errors import ImportFailed
 from .guards import check_xlsx, not_a_workbook
-from .readers_common import (
+from .common import (
     HEADER_SCAN_ROWS,
     Chunk,
     HeaderScore,

@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
-from .errors import ImportFailed
-from .readers_common import MAX_LINE_BYTES
+from ..errors import ImportFailed
+from .common import MAX_LINE_BYTES
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 20

@@ -21,10 +21,10 @@ from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import select, update
 
-from .extensions import db, get_redis
-from .models import CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, utcnow
+from ..extensions import db, get_redis
+from ..models import CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, utcnow
 from .queues import NOTIFICATIONS_QUEUE, get_queue
-from .serializers import job_state
+from .state import job_state
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Upkeep of the job system, run between jobs by every worker (``ImportWorker``) and by the
-cron process (``bulkapp.cron_config``) on the maintenance queue.
+cron process (``bulkapp.jobs.cron``) on the maintenance queue.
 
 * ``recover_imports``: what keeps imports moving with nobody watching —
   ``fail_over_abandoned_imports`` (a worker died: its import goes back to the front of its
@@ -23,9 +23,9 @@ from rq.registry import BaseRegistry, StartedJobRegistry
 from rq.utils import current_timestamp, parse_composite_key
 from sqlalchemy import select
 
-from .extensions import db, get_redis
+from ..extensions import db, get_redis
 from .lifecycle import clean_jobs, enqueue_again, record_attempt_failure, rq_job_is_live
-from .models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
+from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
 from .redis_patience import failed_within

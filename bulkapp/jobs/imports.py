@@ -13,16 +13,16 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import queues
+from . import queues
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db, get_redis
 from ..models import (CANCELED, COMPLETED, FAILED, MODES, PROCESSING, QUEUED, ImportJob,
                       Organisation, User, utcnow)
-from ..lifecycle import (describe_error, discard_failed_transaction,
+from .lifecycle import (describe_error, discard_failed_transaction,
                          record_attempt_failure)
 from ..storage import store_upload
-from .errors import ImportFailed, ImportSuperseded
-from .pipeline import import_file
+from ..ingest.errors import ImportFailed, ImportSuperseded
+from ..ingest.pipeline import import_file
 
 log = logging.getLogger(__name__)
 

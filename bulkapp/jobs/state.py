@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .models import ImportJob
+from ..models import ImportJob
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-from .config import PROJECT_ROOT, ConfigError
-from .processes import adopt_orphans, children_of, signal_when_parent_dies
+from ..config import PROJECT_ROOT, ConfigError
+from ..processes import adopt_orphans, children_of, signal_when_parent_dies
 
-log = logging.getLogger("bulkapp.supervisor")
+log = logging.getLogger("bulkapp.jobs.supervisor")
 
 FIRST_RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 30.0
@@ -176,7 +176,7 @@ def _reaped(pid: int, block: bool = False) -> bool:
 
 def child_command(kind: str, *arguments: str) -> list[str]:
     """The command line of a supervised ``worker`` or ``cron`` process."""
-    return [sys.executable, "-m", "bulkapp.runners", kind, *arguments]
+    return [sys.executable, "-m", "bulkapp.jobs.runners", kind, *arguments]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,13 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entity", action="append", default=[], metavar="TYPE",
                         help="only take imports of this entity type (repeatable), e.g. members")
     arguments = parser.parse_args(argv)
-    from .entities import UnknownEntity, get_entity
+    from ..entities import UnknownEntity, get_entity
 
     try:
         entities = [get_entity(name).name for name in arguments.entity]
     except UnknownEntity as exc:
         parser.error(str(exc))
-    from .app import configuration
+    from ..app import configuration
 
     try:
         config = configuration()

@@ -9,7 +9,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from .errors import ImportFailed
+from ..errors import ImportFailed
 
 MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024  # everything in the workbook, unpacked
 MAX_COMPRESSION_RATIO = 100  # unpacked / packed size of one part

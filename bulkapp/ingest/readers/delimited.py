@@ -12,8 +12,8 @@ from typing import Iterator
 import pandas
 from pandas.errors import ParserError
 
-from .errors import ImportFailed
-from .readers_common import (
+from ..errors import ImportFailed
+from .common import (
     HEADER_SCAN_ROWS,
     MAX_LINE_BYTES,
     Chunk,
@@ -23,7 +23,7 @@ from .readers_common import (
     find_header_row,
     storable_headers,
 )
-from .readers_text import GuardedStream, detect_delimiter, detect_encoding, looks_binary, not_text
+from .text import GuardedStream, detect_delimiter, detect_encoding, looks_binary, not_text
 
 _TOO_MANY_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ImportFailed
-from .readers_common import Chunk, HeaderScore, Reader
-from .readers_csv import CsvReader
-from .readers_json import JsonReader
-from .readers_xlsx import XlsxReader
+from ..errors import ImportFailed
+from .common import Chunk, HeaderScore, Reader
+from .delimited import CsvReader
+from .json_array import JsonReader
+from .workbook import XlsxReader
 
 __all__ = ["Chunk", "ImportFailed", "Reader", "READABLE_EXTENSIONS", "open_reader"]
 

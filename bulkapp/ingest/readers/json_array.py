@@ -10,8 +10,8 @@ from typing import Any, BinaryIO, Iterator
 
 import pandas
 
-from .errors import ImportFailed
-from .readers_common import (
+from ..errors import ImportFailed
+from .common import (
     MAX_LINE_BYTES,
     Chunk,
     check_column_count,

@@ -1,7 +1,7 @@
-"""The processes ``python worker.py`` supervises: ``python -m bulkapp.runners worker
-[ENTITY ...]`` and ``python -m bulkapp.runners cron``.
+"""The processes ``python worker.py`` supervises: ``python -m bulkapp.jobs.runners worker
+[ENTITY ...]`` and ``python -m bulkapp.jobs.runners cron``.
 
-Both use a patient Redis connection (``bulkapp.redis_patience``): through a Redis outage
+Both use a patient Redis connection (``bulkapp.jobs.redis_patience``): through a Redis outage
 they wait instead of exiting, and carry on when it is back.
 """
 
@@ -12,12 +12,12 @@ from typing import Any
 
 from rq.cron import CronScheduler
 
-from .app import create_app
-from .cron_config import register_schedule
-from .jobs import use_app
+from ..app import create_app
+from .cron import register_schedule
+from .tasks import use_app
 from .queues import get_queue, worker_queue_names
 from .redis_patience import patient_redis, stop_waiting
-from .workers import ImportWorker
+from .worker import ImportWorker
 
 
 class PatientCronScheduler(CronScheduler):
@@ -44,7 +44,7 @@ def run_worker(*entities: str) -> int:
 
 
 def run_cron() -> int:
-    """The cron process: enqueues the periodic maintenance jobs of ``bulkapp.cron_config``."""
+    """The cron process: enqueues the periodic maintenance jobs of ``bulkapp.jobs.cron``."""
     app = create_app()
     use_app(app)
     scheduler = PatientCronScheduler(connection=patient_redis(app.config["REDIS_URL"]),
@@ -58,5 +58,5 @@ RUNNERS = {"worker": run_worker, "cron": run_cron}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in RUNNERS:
-        sys.exit("usage: python -m bulkapp.runners worker [ENTITY ...] | cron")
+        sys.exit("usage: python -m bulkapp.jobs.runners worker [ENTITY ...] | cron")
     sys.exit(RUNNERS[sys.argv[1]](*sys.argv[2:]))

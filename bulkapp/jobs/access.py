@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, select
 
-from .models import ImportJob, User
+from ..models import ImportJob, User
 
 
 def jobs_visible_to(user: User) -> Select:
@@ -17,6 +17,6 @@ def jobs_visible_to(user: User) -> Select:
 
 def find_job(user: User, job_id: str) -> ImportJob | None:
     """The job ``job_id`` if ``user`` may see it, else None (callers answer 404)."""
-    from .extensions import db
+    from ..extensions import db
 
     return db.session.scalar(jobs_visible_to(user).where(ImportJob.id == str(job_id)))

@@ -16,8 +16,8 @@ from rq.registry import (CanceledJobRegistry, FailedJobRegistry, FinishedJobRegi
 from rq.suspension import is_suspended
 from sqlalchemy import func, select
 
-from .extensions import db, get_redis
-from .models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED,
+from ..extensions import db, get_redis
+from ..models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED,
                      ImportJob, utcnow)
 from .queues import (ENTITY_QUEUES, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, base_queue_name,
                      tier_queue_names, worker_queue_names)

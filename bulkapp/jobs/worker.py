@@ -1,4 +1,4 @@
-"""The RQ worker class bulkapp runs under ``python worker.py`` (see ``bulkapp.supervisor``).
+"""The RQ worker class bulkapp runs under ``python worker.py`` (see ``bulkapp.jobs.supervisor``).
 
 On top of RQ's ``Worker`` it:
 
@@ -7,8 +7,8 @@ On top of RQ's ``Worker`` it:
 * notices a dead worker's import within seconds: it heartbeats a running job every
   ``JOB_MONITORING_INTERVAL`` seconds with a ``JOB_HEARTBEAT_TTL`` lease, and every
   maintenance run (``WORKER_MAINTENANCE_INTERVAL``) puts imports whose lease ran out back
-  at the front of their queue (``bulkapp.maintenance.fail_over_abandoned_imports``);
-* waits out Redis outages (its connection is patient, ``bulkapp.redis_patience``) while the
+  at the front of their queue (``bulkapp.jobs.maintenance.fail_over_abandoned_imports``);
+* waits out Redis outages (its connection is patient, ``bulkapp.jobs.redis_patience``) while the
   running import carries on; after an outage, other workers' imports are left alone until
   their workers have had time to heartbeat again;
 * on SIGTERM/SIGINT stops the running import at once instead of after the whole file: the
@@ -33,8 +33,8 @@ from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.utils import now
 
-from . import jobs, maintenance
-from .processes import signal_when_parent_dies
+from . import maintenance, tasks
+from ..processes import signal_when_parent_dies
 from .queues import JOB_HEARTBEAT_TTL, JOB_MONITORING_INTERVAL, import_queue_names
 from .redis_patience import stop_waiting
 
@@ -80,7 +80,7 @@ class ImportWorker(Worker):
         kwargs.setdefault("maintenance_interval", self.maintenance_every)
         kwargs["worker_ttl"] = kwargs.get("worker_ttl") or self.maintenance_every + IDLE_WAKE_MARGIN
         kwargs.setdefault("job_monitoring_interval", JOB_MONITORING_INTERVAL)
-        kwargs.setdefault("work_horse_killed_handler", jobs.horse_killed)
+        kwargs.setdefault("work_horse_killed_handler", tasks.horse_killed)
         super().__init__(queues, *args, **kwargs)
         self._imports_taken = 0
         self._stopping_horse = False
@@ -136,7 +136,7 @@ class ImportWorker(Worker):
         self._stay_registered()
         if not first_run and self.scheduler is not None and not self._scheduler_alive():
             self.scheduler.acquire_locks(auto_start=True)
-        with jobs.app_context():
+        with tasks.app_context():
             maintenance.recover_imports(self.connection)
         if first_run or now() - self._registries_cleaned_at >= REGISTRY_CLEAN_INTERVAL:
             self._registries_cleaned_at = now()

@@ -1,0 +1,13 @@
+"""The job system: queues, RQ entry points, workers and their supervisor, the cron schedule,
+maintenance, notifications, monitoring, and the use cases the web and the CLI call (start,
+cancel, retry, requeue and clean imports).
+
+RQ stores the dotted name of a job's function in Redis (``bulkapp.jobs.import_job``), so
+the entry points stay importable from here across releases; they live in ``tasks``.
+"""
+
+from .tasks import (clean_up, horse_killed, import_failed, import_job, import_succeeded,
+                    post_job_webhook, recover, send_job_email, trim)
+
+__all__ = ["clean_up", "horse_killed", "import_failed", "import_job", "import_succeeded",
+           "post_job_webhook", "recover", "send_job_email", "trim"]
