@@ -20,3 +20,13 @@ def find_job(user: User, job_id: str) -> ImportJob | None:
     from ..extensions import db
 
     return db.session.scalar(jobs_visible_to(user).where(ImportJob.id == str(job_id)))
+
+
+def can_act(user: User, job: ImportJob) -> bool:
+    """Whether ``user`` may cancel or retry ``job``: its uploader, its organisation's admins,
+    or a super admin."""
+    if user.is_super_admin:
+        return True
+    if job.organisation_id != user.organisation_id:
+        return False
+    return user.is_admin or job.user_id == user.id

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from . import queues
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db, get_redis
-from ..models import (CANCELED, COMPLETED, FAILED, MODES, PROCESSING, QUEUED, ImportJob,
+from ..models import (CANCELED, COMPLETED, FAILED, MODES, PROCESSING, ImportJob,
                       Organisation, User, utcnow)
 from .lifecycle import (describe_error, discard_failed_transaction,
                          record_attempt_failure)

@@ -1,7 +1,7 @@
 """Actions on an import job's life: cancel, retry, requeue, clean up, and what the queue reports.
 
 Every function works on ``ImportJob`` rows (the durable truth) and keeps the RQ job in step.
-Views and the API check ``can_act`` first; these functions check the job's state.
+Views and the API check ``access.can_act`` first; these functions check the job's state.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from . import queues
 from ..extensions import db, get_redis
 from ..models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, ImportJob,
-                     User, utcnow)
+                     utcnow)
 from .notifications import notify_job_finished
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,6 @@ class JobActionError(Exception):
         super().__init__(message)
         self.code = code
         self.status = status
-
-
-def can_act(user: User, job: ImportJob) -> bool:
-    """Whether ``user`` may cancel or retry ``job``: its uploader, its organisation's admins,
-    or a super admin."""
-    if user.is_super_admin:
-        return True
-    if job.organisation_id != user.organisation_id:
-        return False
-    return user.is_admin or job.user_id == user.id
 
 
 def cancel_job(job: ImportJob) -> ImportJob:

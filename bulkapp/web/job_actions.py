@@ -12,7 +12,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..jobs.access import find_job
-from ..jobs.lifecycle import JobActionError, can_act, cancel_job, retry_job
+from ..jobs.access import can_act
+from ..jobs.lifecycle import JobActionError, cancel_job, retry_job
 from ..models import PROCESSING, ImportJob
 from ..jobs.queues import tier_of
 

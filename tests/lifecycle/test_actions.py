@@ -9,7 +9,8 @@ from rq import Queue
 from rq.job import Job
 
 from bulkapp.extensions import db, get_redis
-from bulkapp.jobs.lifecycle import (JobActionError, can_act, cancel_job, clean_jobs,
+from bulkapp.jobs.access import can_act
+from bulkapp.jobs.lifecycle import (JobActionError, cancel_job, clean_jobs,
                                record_attempt_failure, requeue_failed, retry_job)
 from bulkapp.models import ImportJob, utcnow
 from tests.conftest import make_account, run_worker

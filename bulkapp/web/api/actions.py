@@ -20,7 +20,7 @@ MAX_GRACE_PERIOD_HOURS = 24 * 365 * 10
 
 def _actionable_job(job_id: str) -> ImportJob:
     """The job, if the user may see it (else 404) and act on it (else 403)."""
-    from ...jobs.lifecycle import can_act
+    from ...jobs.access import can_act
 
     job = visible_job(job_id)
     if not can_act(api_user(), job):
