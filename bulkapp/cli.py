@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from .accounts import AccountError, create_organisation, create_user, find_organisation
 from .entities import UnknownEntity
 from .extensions import db
-from .jobs.imports import UploadRejected, import_inline, summarise
+from .jobs.imports import UploadRejected, import_inline
+from .jobs.state import job_state
 from .models import FAILED, MODES, ROLES, User
 from .storage import StorageUnavailable
 from .tokens import TokenError, create_token
@@ -83,7 +84,8 @@ def tokens_create(email: str, name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "org", required=True, help="Organisation name or slug that owns the rows.")
 @click.option("--mode", type=click.Choice(MODES), default="partial", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the job's state as JSON on the last line.")
 def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> None:
     """Import FILE of ENTITY rows inline (no queue), as a worker would; exit 1 if it fails."""
     organisation = find_organisation(org)
@@ -93,23 +95,23 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
         job = import_inline(organisation=organisation, entity_type=entity, path=file, mode=mode)
     except (UnknownEntity, UploadRejected, StorageUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
-    summary = summarise(job)
-    stats, saved = summary["validation_stats"], summary["database_stats"]
-    click.echo(f"{job.original_filename}: {job.status} in "
-               f"{(job.processing_duration_ms or 0) / 1000:.1f} s (job {job.id}).")
+    state = job_state(job)
+    stats, saved = state["validation_stats"], state["database_stats"]
+    click.echo(f"{state['file_name']}: {state['status']} in "
+               f"{(state['processing_duration_ms'] or 0) / 1000:.1f} s (job {state['id']}).")
     click.echo(f"Rows: {stats.get('total', 0)} total, {stats.get('valid', 0)} valid, "
                f"{stats.get('invalid', 0)} invalid ({stats.get('duplicates', 0)} duplicates). "
                f"Saved: {saved.get('inserted', 0)} inserted, {saved.get('updated', 0)} updated, "
                f"{saved.get('unchanged', 0)} unchanged.")
-    for warning in summary["warnings"]:
+    for warning in state["warnings"]:
         click.echo(f"Warning: {warning}")
     if job.report_path:
         click.echo(f"Error report: {job.report_path}")
-    if job.error_message:
-        click.echo(f"Error: {job.error_message}", err=True)
+    if state["error_message"]:
+        click.echo(f"Error: {state['error_message']}", err=True)
     if as_json:
-        click.echo(json.dumps(summary))
-    if job.status == FAILED:
+        click.echo(json.dumps(state))
+    if state["status"] == FAILED:
         raise SystemExit(1)
 
 

@@ -1,6 +1,7 @@
 """Where uploads wait for their import: a directory (``UPLOAD_DIR``) under random names.
 
-Also the write probe with which readiness checks that a folder takes files.
+Also the write probe with which readiness checks that a folder takes files, and the guard
+that serves error reports from ``REPORT_DIR`` only.
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ def folder_is_writable(folder: str | os.PathLike) -> bool:
     except OSError as exc:
         log.warning("%s is not writable: %s", folder, _describe(exc))
         return False
+
+
+def report_file(report_path: str | None) -> Path | None:
+    """The stored error report at ``report_path`` if it exists inside ``REPORT_DIR``, else None
+    (nothing else is ever served as a report)."""
+    if not report_path:
+        return None
+    path = Path(report_path).resolve()
+    if not path.is_relative_to(Path(current_app.config["REPORT_DIR"]).resolve()):
+        return None
+    return path if path.is_file() else None
 
 
 def _describe(exc: OSError) -> str:

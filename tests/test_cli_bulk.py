@@ -3,6 +3,7 @@ import json
 from sqlalchemy import func, select
 
 from bulkapp.extensions import db
+from bulkapp.jobs.state import JobState, iso_timestamp
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import make_account
 
@@ -19,7 +20,7 @@ def invoke(app, *args):
     return app.test_cli_runner().invoke(args=["bulk", "import", *args])
 
 
-def test_bulk_import_runs_inline_and_prints_a_json_summary_last(app, tmp_path):
+def test_bulk_import_runs_inline_and_prints_the_job_state_last(app, tmp_path):
     account = make_account(app, "org-a", "member@a.example")
     path = write(tmp_path, HEADER + "Ann,Lee,ann@x.com,0821234567\n"
                                     "Bob,Bad,not-an-email,0821234567\n")
@@ -28,17 +29,20 @@ def test_bulk_import_runs_inline_and_prints_a_json_summary_last(app, tmp_path):
     lines = result.output.strip().splitlines()
     assert "mechanics.csv: completed" in lines[0]
     assert "2 total, 1 valid, 1 invalid" in result.output
-    summary = json.loads(lines[-1])
-    assert summary["status"] == "completed"
-    assert summary["validation_stats"] == {"total": 2, "valid": 1, "invalid": 1,
-                                           "duplicates": 0, "warnings": 0}
-    assert summary["database_stats"]["inserted"] == 1
-    assert summary["processing_duration_ms"] >= 0 and summary["has_error_report"] is True
+    state = json.loads(lines[-1])
+    assert set(state) == set(JobState.__annotations__)
+    assert state["status"] == "completed" and state["entity_type"] == "mechanics"
+    assert state["validation_stats"] == {"total": 2, "valid": 1, "invalid": 1,
+                                         "duplicates": 0, "warnings": 0}
+    assert state["database_stats"]["inserted"] == 1 and state["counts"]["inserted"] == 1
+    assert state["processing_duration_ms"] >= 0 and state["has_error_report"] is True
+    assert state["error_message"] is None and state["queue_name"] is None
     assert path.exists(), "the user's own file is left alone"
     with app.app_context():
         job = db.session.scalar(select(ImportJob))
         assert job.user_id is None and job.organisation_id == account.organisation_id
-        assert job.queue_name is None
+        assert state["id"] == job.id and f"(job {job.id})" in lines[0]
+        assert state["finished_at"] == iso_timestamp(job.finished_at)
         table = ENTITY_TABLES["mechanics"]
         assert db.session.scalar(select(func.count()).select_from(table)) == 1
 
@@ -57,7 +61,9 @@ def test_a_failed_import_exits_non_zero_with_the_reason(app, tmp_path):
     path = write(tmp_path, "First Name,E-mail\nAnn,ann@x.com\n")
     result = invoke(app, "mechanics", str(path), "--org", "org-a", "--json")
     assert result.exit_code == 1
-    assert json.loads(result.output.strip().splitlines()[-1])["status"] == "failed"
+    state = json.loads(result.output.strip().splitlines()[-1])
+    assert state["status"] == "failed" and state["finished"] is True
+    assert "Missing required column(s): lastName, mobileNumber" in state["error_message"]
     assert "Missing required column(s): lastName, mobileNumber" in result.output
 
 

@@ -1,10 +1,27 @@
-"""Who may see what. Every query of jobs by a user goes through here."""
+"""Who may see and act on which jobs. Every query of jobs by a user goes through here."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import Select, select
 
+from ..extensions import db
 from ..models import ImportJob, User
+
+JobAction = Literal["view", "act"]
+
+
+class JobNotFound(Exception):
+    """There is no such job, or it belongs to an organisation the user cannot see."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+class NotAllowed(Exception):
+    """The user may see the job but not cancel or retry it."""
 
 
 def jobs_visible_to(user: User) -> Select:
@@ -15,11 +32,10 @@ def jobs_visible_to(user: User) -> Select:
     return query
 
 
-def find_job(user: User, job_id: str) -> ImportJob | None:
-    """The job ``job_id`` if ``user`` may see it, else None (callers answer 404)."""
-    from ..extensions import db
-
-    return db.session.scalar(jobs_visible_to(user).where(ImportJob.id == str(job_id)))
+def scope_of(user: User) -> int | None:
+    """The organisation whose jobs and figures ``user`` works with; None (all) for a super
+    admin."""
+    return None if user.is_super_admin else user.organisation_id
 
 
 def can_act(user: User, job: ImportJob) -> bool:
@@ -30,3 +46,18 @@ def can_act(user: User, job: ImportJob) -> bool:
     if job.organisation_id != user.organisation_id:
         return False
     return user.is_admin or job.user_id == user.id
+
+
+def require_job(user: User, job_id: str, action: JobAction = "view") -> ImportJob:
+    """The job ``job_id``, if ``user`` may view it or, with ``action="act"``, cancel or retry it.
+
+    Raises:
+        JobNotFound: ``user`` cannot see the job (or it does not exist).
+        NotAllowed: ``user`` can see the job but not act on it.
+    """
+    job = db.session.scalar(jobs_visible_to(user).where(ImportJob.id == str(job_id)))
+    if job is None:
+        raise JobNotFound(job_id)
+    if action == "act" and not can_act(user, job):
+        raise NotAllowed(job_id)
+    return job

@@ -1,4 +1,5 @@
-"""The admin jobs table: filters read from a query string, applied within what a user may see."""
+"""Finding jobs: the filters of the admin jobs table and the API's job list, applied within
+what a user may see."""
 
 from __future__ import annotations
 
@@ -6,19 +7,19 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Mapping
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 
-from .access import jobs_visible_to
 from ..entities import REGISTRY
 from ..extensions import db
 from ..models import STATUSES, ImportJob, Organisation, User
+from .access import jobs_visible_to
 
 SEARCH_MAX_LENGTH = 200
 
 
 @dataclass(frozen=True)
 class JobFilters:
-    """What the admin asked to see; empty fields do not filter."""
+    """What the user asked to see; empty fields do not filter."""
 
     entity: str = ""
     status: str = ""
@@ -69,8 +70,13 @@ def parse_job_filters(args: Mapping[str, str]) -> tuple[JobFilters, list[str]]:
     return filters, errors
 
 
-def search_jobs(viewer: User, filters: JobFilters) -> Select:
-    """The jobs ``viewer`` may see that match ``filters``, newest first."""
+def search_jobs(viewer: User, filters: JobFilters,
+                after: tuple[datetime, str] | None = None) -> Select:
+    """The jobs ``viewer`` may see that match ``filters``, newest first (ties by id).
+
+    ``after`` is a (created_at, id) position in that order: only the jobs after it are kept
+    (the API's cursor).
+    """
     query = jobs_visible_to(viewer)
     if filters.entity:
         query = query.where(ImportJob.entity_type == filters.entity)
@@ -89,7 +95,11 @@ def search_jobs(viewer: User, filters: JobFilters) -> Select:
     if filters.q:
         query = query.where(or_(ImportJob.id == filters.q,
                                 ImportJob.original_filename.icontains(filters.q, autoescape=True)))
-    return query.order_by(ImportJob.created_at.desc())
+    if after is not None:
+        created_at, job_id = after
+        query = query.where(or_(ImportJob.created_at < created_at,
+                                and_(ImportJob.created_at == created_at, ImportJob.id < job_id)))
+    return query.order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
 
 
 def filter_choices(viewer: User) -> dict[str, list]:

@@ -7,7 +7,7 @@ callbacks inside the web process.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, TypedDict
 
 from redis import Redis
 from rq import Queue, Worker
@@ -17,10 +17,10 @@ from rq.suspension import is_suspended
 from sqlalchemy import func, select
 
 from ..extensions import db, get_redis
-from ..models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED,
-                     ImportJob, utcnow)
+from ..models import CANCELED, COMPLETED, FAILED, PROCESSING, QUEUED, ImportJob, utcnow
 from .queues import (ENTITY_QUEUES, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, base_queue_name,
                      tier_queue_names, worker_queue_names)
+from .state import iso_timestamp, job_state
 
 STAT_KEYS = ("waiting", "active", "delayed", "paused", "completed", "failed", "canceled")
 _REGISTRIES = {
@@ -129,8 +129,12 @@ def organisation_queue_stats(organisation_id: int, hours: int = 24) -> dict[str,
     return result
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def queue_figures(organisation_id: int | None) -> dict[str, dict]:
+    """Figures per base queue as someone working for ``organisation_id`` sees them: counted
+    from that organisation's jobs, or for everyone (``None``) the live RQ figures."""
+    if organisation_id is None:
+        return all_queue_stats()
+    return organisation_queue_stats(organisation_id)
 
 
 def workers(connection: Redis | None = None) -> list[dict[str, Any]]:
@@ -143,8 +147,8 @@ def workers(connection: Redis | None = None) -> list[dict[str, Any]]:
         "queues": worker.queue_names(),
         "state": worker.get_state(),
         "current_job_id": worker.get_current_job_id(),
-        "last_heartbeat": _iso(worker.last_heartbeat),
-        "birth": _iso(worker.birth_date),
+        "last_heartbeat": iso_timestamp(worker.last_heartbeat),
+        "birth": iso_timestamp(worker.birth_date),
         "successful_jobs": worker.successful_job_count,
         "failed_jobs": worker.failed_job_count,
     } for worker in sorted(found, key=lambda w: (w.hostname or "", w.name))]
@@ -170,10 +174,23 @@ def throughput(organisation_id: int | None, hours: int = 24,
     return buckets
 
 
-def job_progress(jobs: Iterable[ImportJob]) -> dict[str, dict[str, Any]]:
-    """Status and progress of each of ``jobs``, by id, for the monitor's live table."""
-    return {job.id: {"status": job.status, "stage": job.stage, "progress": job.progress,
-                     "processed": job.processed_rows, "total": job.total_rows,
-                     "finished": job.status in FINISHED_STATUSES,
-                     "cancel_requested": job.cancel_requested}
-            for job in jobs}
+class JobProgress(TypedDict):
+    """What the monitor's jobs table shows of a job while it runs."""
+
+    status: str
+    stage: str
+    progress: int
+    processed: int
+    total: int
+    finished: bool
+    cancel_requested: bool
+
+
+def job_progress(jobs: Iterable[ImportJob]) -> dict[str, JobProgress]:
+    """The live figures of each of ``jobs``, by id, taken from its state."""
+    return {state["id"]: {"status": state["status"], "stage": state["stage"],
+                          "progress": state["progress"],
+                          "processed": state["counts"]["processed"],
+                          "total": state["counts"]["total"], "finished": state["finished"],
+                          "cancel_requested": state["cancel_requested"]}
+            for state in map(job_state, jobs)}

@@ -1,19 +1,70 @@
-"""One serializer for a job's state, shared by pages, polling and the API."""
+"""A job's state as users and programs see it: the job page, the API, the webhook, the CLI.
+
+Every other view of a job (the API's seed shapes, the monitor's live figures) is built from
+``job_state``, and every timestamp the app emits is written by ``iso_timestamp``.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import TypedDict
 
 from ..models import ImportJob
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
+class RowCounts(TypedDict):
+    """Rows of the file so far: read, accepted or rejected, and what saving did to them."""
+
+    total: int
+    processed: int
+    valid: int
+    invalid: int
+    inserted: int
+    updated: int
+    unchanged: int
 
 
-def job_state(job: ImportJob) -> dict[str, Any]:
-    """Everything a page or client needs to show ``job``'s progress and outcome."""
+class JobState(TypedDict):
+    """Everything needed to show a job's progress and outcome."""
+
+    id: str
+    entity_type: str
+    mode: str
+    file_name: str
+    status: str
+    stage: str
+    progress: int
+    finished: bool
+    cancel_requested: bool
+    queue_name: str | None
+    attempts: int
+    counts: RowCounts
+    validation_stats: dict[str, int]
+    database_stats: dict[str, int]
+    warnings: list[str]
+    error_message: str | None
+    has_error_report: bool
+    processing_duration_ms: int | None
+    stage_timings: dict[str, float]
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+def iso_timestamp(value: datetime | None) -> str | None:
+    """``value`` in UTC as JavaScript's ``toISOString()`` writes it: ``2024-01-01T10:00:00.000Z``.
+
+    Naive datetimes (the database's) are taken as UTC; aware ones are converted.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+def job_state(job: ImportJob) -> JobState:
+    """The state of ``job`` now."""
     return {
         "id": job.id,
         "entity_type": job.entity_type,
@@ -23,6 +74,7 @@ def job_state(job: ImportJob) -> dict[str, Any]:
         "stage": job.stage,
         "progress": job.progress,
         "finished": job.is_finished,
+        "cancel_requested": job.cancel_requested,
         "queue_name": job.queue_name,
         "attempts": job.attempts,
         "counts": {
@@ -41,7 +93,7 @@ def job_state(job: ImportJob) -> dict[str, Any]:
         "has_error_report": bool(job.report_path),
         "processing_duration_ms": job.processing_duration_ms,
         "stage_timings": job.stage_timings or {},
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_timestamp(job.created_at),
+        "started_at": iso_timestamp(job.started_at),
+        "finished_at": iso_timestamp(job.finished_at),
     }

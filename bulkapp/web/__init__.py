@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Callable
-
 from flask import Flask, current_app, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import db, login_manager
+from ..jobs.access import JobNotFound, NotAllowed
 from ..models import User
 from ..storage import StorageUnavailable
-
-
-# Each module in bulkapp/web/ with a ``bp`` blueprint, in registration order.
-BLUEPRINT_MODULES = ("auth", "uploads", "jobs", "account", "api", "job_actions", "admin",
-                     "files")
-
-# The JSON API authenticates with Bearer tokens and answers errors as JSON itself.
-API_PATH_PREFIX = "/api/"
-
-
-def public(view: Callable) -> Callable:
-    """Mark ``view`` as reachable without signing in."""
-    view.is_public = True
-    return view
+from . import account, admin, api, auth, files, job_actions, jobs, uploads
+from .api.errors import error_response
+from .helpers import API_PATH_PREFIX
 
 
 @login_manager.user_loader
@@ -58,12 +45,15 @@ def _security_headers(response):
 def _error_page(status: int, title: str, message: str, headers: dict[str, str] | None = None,
                 upload_link: bool = False):
     if request.path.startswith(API_PATH_PREFIX):
-        from .api.errors import error_response
-
         return error_response(status, message, headers=headers)
     page = render_template("error.html", status=status, title=title, message=message,
                            upload_link=upload_link)
     return page, status, headers or {}
+
+
+def _not_found_page(_error: Exception):
+    """No such page or job, or one of another organisation's: the same answer for both."""
+    return _error_page(404, "Not found", "There is nothing here, or you do not have access to it.")
 
 
 def _storage_unavailable_page(exc: StorageUnavailable):
@@ -79,11 +69,20 @@ def register_web(app: Flask) -> None:
     login_manager.login_message_category = "info"
     app.before_request(_require_login)
     app.after_request(_security_headers)
-    for module in BLUEPRINT_MODULES:
-        app.register_blueprint(importlib.import_module(f"{__name__}.{module}").bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(uploads.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(job_actions.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(files.bp)
 
-    app.register_error_handler(404, lambda e: _error_page(
-        404, "Not found", "There is nothing here, or you do not have access to it."))
+    app.register_error_handler(404, _not_found_page)
+    app.register_error_handler(JobNotFound, _not_found_page)
+    app.register_error_handler(NotAllowed, lambda e: _error_page(
+        403, "Not allowed", "Only the person who uploaded this file and the organisation's "
+        "admins can change this job."))
     app.register_error_handler(413, lambda e: _error_page(
         413, "File too large",
         f"Uploads are limited to {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB. "

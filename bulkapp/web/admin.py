@@ -13,11 +13,12 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from redis.exceptions import RedisError
 
-from ..jobs import monitor
-from ..jobs.access import jobs_visible_to
 from ..extensions import db
+from ..jobs import monitor
+from ..jobs.access import jobs_visible_to, scope_of
 from ..jobs.filters import filter_choices, parse_job_filters, search_jobs
 from ..jobs.lifecycle import JobActionError, clean_jobs, requeue_failed
+from ..jobs.state import iso_timestamp
 from ..models import ImportJob, utcnow
 from . import dashboard
 
@@ -35,20 +36,15 @@ def _admins_only():
         abort(404)
 
 
-def _scope() -> int | None:
-    """The organisation the viewer's figures cover; None for a super admin (all)."""
-    return None if current_user.is_super_admin else current_user.organisation_id
-
-
 def _figures() -> dict[str, Any]:
     """Queue figures (and workers, for a super admin); Redis being down is reported."""
-    organisation_id = _scope()
+    organisation_id = scope_of(current_user)
     if organisation_id is not None:
         figures = {"scope": "organisation", "redis_error": None, "workers": None,
-                   "queues": monitor.organisation_queue_stats(organisation_id)}
+                   "queues": monitor.queue_figures(organisation_id)}
     else:
         try:
-            figures = {"scope": "all", "redis_error": None, "queues": monitor.all_queue_stats(),
+            figures = {"scope": "all", "redis_error": None, "queues": monitor.queue_figures(None),
                        "workers": monitor.workers()}
         except RedisError:
             figures = {"scope": "all", "redis_error": REDIS_DOWN, "queues": {}, "workers": []}
@@ -66,7 +62,7 @@ def index():
     return render_template(
         "admin/monitor.html", figures=_figures(), pagination=pagination, filters=filters,
         filter_errors=filter_errors, choices=filter_choices(current_user),
-        chart=monitor.throughput(_scope()))
+        chart=monitor.throughput(scope_of(current_user)))
 
 
 @bp.route("/monitor.json")
@@ -76,7 +72,7 @@ def figures():
     jobs = db.session.scalars(jobs_visible_to(current_user).where(ImportJob.id.in_(wanted))) \
         if wanted else []
     response = jsonify({**_figures(), "jobs": monitor.job_progress(jobs),
-                        "generated_at": utcnow().isoformat() + "Z"})
+                        "generated_at": iso_timestamp(utcnow())})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -88,7 +84,7 @@ def _back():
 @bp.route("/requeue-failed", methods=["POST"])
 def requeue_all_failed():
     """Retry every failed job the admin is responsible for."""
-    count = requeue_failed(_scope())
+    count = requeue_failed(scope_of(current_user))
     flash(f"{count} failed job{'s' if count != 1 else ''} queued again." if count
           else "There were no failed jobs to queue again.", "info")
     return _back()
@@ -99,7 +95,7 @@ def clean():
     """Delete files, reports and RQ jobs of jobs finished longer ago than the grace period."""
     raw = request.form.get("grace_hours", "").strip()
     try:
-        counts = clean_jobs(float(raw), _scope())
+        counts = clean_jobs(float(raw), scope_of(current_user))
     except ValueError:
         flash("The grace period must be a number of hours, such as 24.", "error")
         return _back()

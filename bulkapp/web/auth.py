@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import User
-from . import public
 from .forms import ConfirmForm, LoginForm
+from .helpers import public, redirect_within_site
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only follow a same-site relative ``next``; anything else goes to the jobs page."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("jobs.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,7 +26,7 @@ def login():
             select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
         if user and user.active and user.check_password(form.password.data):
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect_within_site(request.args.get("next"), url_for("jobs.index"))
         flash("E-mail or password is incorrect.", "error")
     return render_template("login.html", form=form)
 

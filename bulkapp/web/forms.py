@@ -19,15 +19,20 @@ MODE_LABELS = {
 
 
 class LoginForm(FlaskForm):
+    """Sign in with e-mail and password."""
+
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
 class UploadForm(FlaskForm):
+    """A file to import, what it contains and how to import it."""
+
     entity_type = SelectField(
         "What does the file contain?",
         choices=[SelectChoice(name, schema.label) for name, schema in sorted(REGISTRY.items())])
-    mode = SelectField("Mode", choices=[SelectChoice(m, MODE_LABELS[m]) for m in MODES], default="partial")
+    mode = SelectField("Mode", choices=[SelectChoice(m, MODE_LABELS[m]) for m in MODES],
+                       default="partial")
     file = FileField("File", validators=[FileRequired("Choose a file to upload.")])
 
 

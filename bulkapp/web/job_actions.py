@@ -6,16 +6,14 @@ for a member) are 403.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
-from ..jobs.access import find_job
-from ..jobs.access import can_act
+from ..jobs.access import can_act, require_job
 from ..jobs.lifecycle import JobActionError, cancel_job, retry_job
-from ..models import PROCESSING, ImportJob
 from ..jobs.queues import tier_of
+from ..models import PROCESSING, ImportJob
+from .helpers import redirect_within_site
 
 bp = Blueprint("job_actions", __name__)
 
@@ -42,34 +40,15 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {rest} s"
 
 
-def _actionable_job(job_id: str) -> ImportJob:
-    job = find_job(current_user, job_id)
-    if job is None:
-        abort(404)
-    if not can_act(current_user, job):
-        abort(403)
-    return job
-
-
 def _back(job: ImportJob):
     """Back where the form came from (same site only), else the job's page."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return redirect(target)
-    return redirect(url_for("jobs.show", job_id=job.id))
-
-
-@bp.errorhandler(403)
-def _forbidden(error):
-    return render_template("error.html", status=403, title="Not allowed",
-                           message="Only the person who uploaded this file and the "
-                                   "organisation's admins can change this job."), 403
+    return redirect_within_site(request.form.get("next"), url_for("jobs.show", job_id=job.id))
 
 
 @bp.route("/jobs/<job_id>/cancel", methods=["POST"])
 def cancel(job_id: str):
     """Cancel a waiting job now, or ask a running one to stop at its next chunk."""
-    job = _actionable_job(job_id)
+    job = require_job(current_user, job_id, "act")
     was_running = job.status == PROCESSING
     try:
         cancel_job(job)
@@ -87,7 +66,7 @@ def cancel(job_id: str):
 @bp.route("/jobs/<job_id>/retry", methods=["POST"])
 def retry(job_id: str):
     """Queue a failed or canceled job again; it resumes where it stopped."""
-    job = _actionable_job(job_id)
+    job = require_job(current_user, job_id, "act")
     try:
         retry_job(job)
     except JobActionError as exc:

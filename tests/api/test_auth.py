@@ -12,7 +12,7 @@ from bulkapp.models import ApiToken
 from bulkapp.tokens import revoke_token
 from tests.api.conftest import API
 
-PUBLIC_ENDPOINTS = {"api.healthz", "api.readyz", "api.openapi_document"}
+PUBLIC_ENDPOINTS = {"api.health.healthz", "api.health.readyz", "api.openapi.openapi_document"}
 SAMPLE_VALUES = {"entity": "mechanics", "job_id": "00000000-0000-0000-0000-000000000000",
                  "queue_name": "bulk-upload-mechanics"}
 
@@ -44,8 +44,8 @@ def assert_401(response, code: str) -> None:
 
 def test_the_route_list_covers_the_api(app):
     endpoints = {endpoint for endpoint, _, _ in protected_routes(app)}
-    assert {"api.upload_entity", "api.process_upload", "api.list_jobs", "api.retry_job",
-            "api.queue_stats"} <= endpoints
+    assert {"api.uploads.upload_entity", "api.uploads.process_upload", "api.jobs.list_jobs",
+            "api.actions.retry_job", "api.queues.queue_stats"} <= endpoints
 
 
 def test_every_route_without_a_token_is_401_json_not_a_login_redirect(app, api_anonymous):

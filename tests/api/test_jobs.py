@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +24,8 @@ MECHANICS = [
 ]
 BAD_ROW = {"firstName": "No", "lastName": "Email", "email": "not-an-email",
            "mobileNumber": "0841234567"}
+# As the seeds and JavaScript's toISOString() write timestamps: UTC, milliseconds, "Z".
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def upload(api, records=MECHANICS, entity: str = "mechanics") -> str:
@@ -59,13 +63,33 @@ def test_queue_status_shape_with_result(app, api_a):
     assert queued["jobId"] == accepted["jobId"] and queued["status"] == "queued"
     assert queued["queueName"] == "bulk-upload-mechanics"
     assert queued["result"] is None and queued["completedAt"] is None
-    assert queued["createdAt"].endswith("Z")
+    assert ISO_TIMESTAMP.fullmatch(queued["createdAt"]), queued["createdAt"]
     run_worker(app)
     done = api_a.get(accepted["statusUrl"]).get_json()["data"]
     assert done["status"] == "completed" and done["progress"] == 100
     assert done["result"]["success"] is True and done["result"]["uploaded"] == 2
     assert done["result"]["message"]
+    assert ISO_TIMESTAMP.fullmatch(done["completedAt"]), done["completedAt"]
     assert done["completedAt"] >= done["createdAt"]
+
+
+def test_every_timestamp_is_written_as_in_the_seeds(app, api_a):
+    job_id = upload(api_a)
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        job.created_at = datetime(2024, 1, 1, 10, 0, 0, 987654)
+        job.started_at = datetime(2024, 1, 1, 10, 0, 1)
+        job.status, job.finished_at = "completed", datetime(2024, 1, 1, 10, 5, 0, 1000)
+        db.session.commit()
+    queued = api_a.get(f"/jobs/bulk-upload-mechanics/{job_id}/status").get_json()["data"]
+    assert (queued["createdAt"], queued["completedAt"]) == ("2024-01-01T10:00:00.987Z",
+                                                            "2024-01-01T10:05:00.001Z")
+    status = api_a.get(f"/bulk-upload/status/{job_id}").get_json()["data"]
+    assert (status["created_at"], status["started_at"], status["finished_at"]) == (
+        "2024-01-01T10:00:00.987Z", "2024-01-01T10:00:01.000Z", "2024-01-01T10:05:00.001Z")
+    [summary] = api_a.get("/bulk-upload/queue/jobs").get_json()["data"]["jobs"]
+    assert (summary["createdAt"], summary["completedAt"]) == (queued["createdAt"],
+                                                              queued["completedAt"])
 
 
 def test_queue_status_needs_the_jobs_queue(api_a):
@@ -119,6 +143,22 @@ def test_error_report_is_a_csv_of_the_rejected_rows(app, api_a):
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 1 and rows[0]["email"] == "not-an-email"
+
+
+def test_a_report_path_outside_the_report_directory_is_never_served(app, api_a, tmp_path):
+    job_id = upload(api_a, [*MECHANICS, BAD_ROW])
+    run_worker(app)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("not a report")
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        assert Path(job.report_path).is_file()
+        job.report_path = str(secret)
+        db.session.commit()
+    response = api_a.get(f"/bulk-upload/{job_id}/errors")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "no_error_report"
+    assert b"not a report" not in response.data
 
 
 def test_a_job_without_rejected_rows_has_no_report(app, api_a):

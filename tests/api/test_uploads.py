@@ -225,10 +225,10 @@ def test_invalid_idempotency_keys_are_422(api_a, key):
 
 
 def test_a_key_still_in_flight_is_409(app, api_a, user_a):
-    from bulkapp.web.api.idempotency import _lock_name
+    from bulkapp.jobs.idempotency import lock_name
 
     with app.app_context():
-        get_redis().set(_lock_name(user_a.load(), "busy-key"), "1", ex=60)
+        get_redis().set(lock_name(user_a.load(), "busy-key"), "1", ex=60)
     response = api_a.post("/bulk-upload/mechanics", json=RECORDS,
                           headers={"Idempotency-Key": "busy-key"})
     assert_error(response, 409, "idempotency_conflict")

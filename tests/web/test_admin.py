@@ -197,6 +197,14 @@ def test_an_admin_retries_a_failed_job_from_the_jobs_table(app, admin_client, cl
     assert client_a.get(f"/jobs/{job_id}/state").get_json()["status"] == "completed"
 
 
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/",
+                                    "/\\evil.example/", "/\t\\evil.example/"])
+def test_an_action_never_sends_the_browser_to_another_site(app, client_a, target):
+    job_id = upload(client_a)
+    response = post_form(client_a, f"/jobs/{job_id}", f"/jobs/{job_id}/cancel", next=target)
+    assert response.headers["Location"] == f"/jobs/{job_id}"
+
+
 def test_only_admins_see_the_traceback_and_everyone_allowed_sees_attempts(app, admin_client,
                                                                            client_a):
     job_id = upload(client_a)

@@ -1,3 +1,5 @@
+import pytest
+
 from tests.conftest import PASSWORD, csrf_token, login
 
 
@@ -35,12 +37,20 @@ def test_login_without_csrf_token_is_rejected(app, user_a):
     assert client.get("/jobs").status_code == 302
 
 
-def test_login_ignores_an_offsite_next_parameter(app, user_a):
+@pytest.mark.parametrize("target, location", [
+    ("/upload?mode=partial", "/upload?mode=partial"),
+    ("https://evil.example/", "/jobs"),
+    ("//evil.example/", "/jobs"),
+    ("/\\evil.example/", "/jobs"),
+    ("/\t/evil.example/", "/jobs"),
+    ("/\t\\evil.example/", "/jobs"),
+])
+def test_login_follows_next_only_within_the_site(app, user_a, target, location):
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=https://evil.example/", data={
+    response = client.post("/login", query_string={"next": target}, data={
         "csrf_token": token, "email": user_a.email, "password": PASSWORD})
-    assert response.headers["Location"] == "/jobs"
+    assert response.headers["Location"] == location
 
 
 def test_logout_needs_a_post_with_a_token(client_a):

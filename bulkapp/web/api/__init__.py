@@ -2,17 +2,22 @@
 
 Every response is ``{"success": true, "data": ...}`` or
 ``{"success": false, "error": {"code": ..., "message": ...}}``. The API never reads the
-session cookie, so it is exempt from CSRF.
+session cookie, so it is exempt from CSRF. Each route module has its own blueprint, nested
+in ``bp``, which checks the token and answers every error as JSON.
 """
 
 from flask import Blueprint
 
 from ...extensions import csrf
+from ..helpers import API_URL_PREFIX
+from . import actions, files, health, jobs, openapi, queues, uploads
+from .auth import require_token
+from .errors import register_error_handlers
 
-URL_PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=API_URL_PREFIX)
+bp.before_request(require_token)
+register_error_handlers(bp)
 
-bp = Blueprint("api", __name__, url_prefix=URL_PREFIX)
-csrf.exempt(bp)
-
-# Route modules register themselves on ``bp``.
-from . import actions, auth, errors, files, health, jobs, openapi, queues, uploads  # noqa: E402,F401
+for routes in (uploads.bp, jobs.bp, actions.bp, queues.bp, files.bp, health.bp, openapi.bp):
+    csrf.exempt(routes)  # Flask-WTF looks at the blueprint a route is on, not at its parents
+    bp.register_blueprint(routes)

@@ -5,80 +5,51 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from flask import request
+from flask import Blueprint, request
 
-from ...models import ImportJob
-from . import bp
+from ...jobs import lifecycle
+from ...jobs.access import require_job, scope_of
 from .auth import admin_required, api_user
 from .errors import ApiError, ok
-from .jobs import visible_job
-from .shapes import status_url
+from .shapes import action_result
+
+bp = Blueprint("actions", __name__)
 
 DEFAULT_GRACE_PERIOD_HOURS = 24
 MAX_GRACE_PERIOD_HOURS = 24 * 365 * 10
 
 
-def _actionable_job(job_id: str) -> ImportJob:
-    """The job, if the user may see it (else 404) and act on it (else 403)."""
-    from ...jobs.access import can_act
-
-    job = visible_job(job_id)
-    if not can_act(api_user(), job):
-        raise ApiError(403, "Only the uploader or an administrator may act on this job.",
-                       "forbidden")
-    return job
-
-
 def _carry_out(action: Callable[..., Any], *args: Any) -> Any:
     """Run a lifecycle action, turning its refusal into the matching API error."""
-    from ...jobs.lifecycle import JobActionError
-
     try:
         return action(*args)
-    except JobActionError as exc:
+    except lifecycle.JobActionError as exc:
         raise ApiError(exc.status, str(exc), exc.code) from None
-
-
-def _organisation_scope() -> int | None:
-    """The organisation an admin acts on: their own, or every one for ``super_admin``."""
-    user = api_user()
-    return None if user.is_super_admin else user.organisation_id
-
-
-def _action_result(job: ImportJob, message: str) -> dict[str, Any]:
-    return {"jobId": job.id, "status": job.status, "attempts": job.attempts,
-            "statusUrl": status_url(job), "message": message}
 
 
 @bp.post("/bulk-upload/queue/retry/<job_id>")
 def retry_job(job_id: str):
     """Run a failed or canceled job again (same job; it resumes from its checkpoint)."""
-    from ...jobs.lifecycle import retry_job as retry
-
-    job = _actionable_job(job_id)
-    _carry_out(retry, job)
-    return ok(_action_result(job, "The job was queued again."), 202)
+    job = require_job(api_user(), job_id, "act")
+    _carry_out(lifecycle.retry_job, job)
+    return ok(action_result(job, "The job was queued again."), 202)
 
 
 @bp.post("/bulk-upload/cancel/<job_id>")
 def cancel_job(job_id: str):
     """Cancel a queued job, or stop a running one at its next chunk boundary."""
-    from ...jobs.lifecycle import cancel_job as cancel
-
-    job = _actionable_job(job_id)
-    _carry_out(cancel, job)
+    job = require_job(api_user(), job_id, "act")
+    _carry_out(lifecycle.cancel_job, job)
     message = ("The job was canceled." if job.is_finished
                else "Cancellation was requested; the job stops at its next chunk boundary.")
-    return ok(_action_result(job, message))
+    return ok(action_result(job, message))
 
 
 @bp.post("/bulk-upload/queue/requeue")
 @admin_required
 def requeue_failed():
     """Queue every failed job of the admin's organisation (all, for ``super_admin``) again."""
-    from ...jobs.lifecycle import requeue_failed as requeue
-
-    return ok({"requeued": _carry_out(requeue, _organisation_scope())}, 202)
+    return ok({"requeued": _carry_out(lifecycle.requeue_failed, scope_of(api_user()))}, 202)
 
 
 def _grace_period_hours() -> int:
@@ -108,7 +79,6 @@ def _grace_period_hours() -> int:
 @admin_required
 def clean_jobs():
     """Remove finished jobs' queue entries, stored files and old reports; rows stay."""
-    from ...jobs.lifecycle import clean_jobs as clean
-
     hours = _grace_period_hours()
-    return ok({"gracePeriodHours": hours, **_carry_out(clean, hours, _organisation_scope())})
+    return ok({"gracePeriodHours": hours,
+               **_carry_out(lifecycle.clean_jobs, hours, scope_of(api_user()))})

@@ -9,7 +9,6 @@ from flask import current_app, g, request
 
 from ...models import User
 from ...tokens import authenticate
-from . import bp
 from .errors import ApiError
 
 F = TypeVar("F", bound=Callable)
@@ -24,9 +23,9 @@ def bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-@bp.before_request
-def _authenticate() -> None:
-    """Resolve the token to a user (``g.api_user``) or answer 401."""
+def require_token() -> None:
+    """Resolve the request's token to a user (``g.api_user``) or answer 401; public routes
+    pass without one."""
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "is_public", False):
         return

@@ -6,16 +6,16 @@ import logging
 import time
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from ...extensions import db, limiter
+from ...jobs.access import JobNotFound, NotAllowed
 from ...storage import StorageUnavailable
-from .. import API_PATH_PREFIX
-from . import bp
+from ..helpers import API_PATH_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +83,38 @@ def http_error_response(exc: HTTPException) -> Response:
     return error_response(status, message, headers=headers)
 
 
-@bp.errorhandler(ApiError)
+def register_error_handlers(bp: Blueprint) -> None:
+    """Answer every error of ``bp``'s routes (and of its nested blueprints') as JSON."""
+    bp.register_error_handler(ApiError, _api_error)
+    bp.register_error_handler(JobNotFound, _job_not_found)
+    bp.register_error_handler(NotAllowed, _not_allowed)
+    # Code-specific handlers, because the app's page handlers for these codes would win over
+    # a blueprint handler registered for the HTTPException class.
+    for status in (404, 413, 500):
+        bp.register_error_handler(status, http_error_response)
+    bp.register_error_handler(HTTPException, http_error_response)
+    bp.register_error_handler(429, _too_many_requests)
+    bp.app_errorhandler(405)(_method_not_allowed)
+    for database_error in (OperationalError, InterfaceError, PoolTimeoutError):
+        bp.register_error_handler(database_error, _database_unavailable)
+    bp.register_error_handler(RedisError, _queue_unavailable)
+    bp.register_error_handler(StorageUnavailable, _storage_unavailable)
+
+
 def _api_error(exc: ApiError):
     return error_response(exc.status, exc.message, exc.code, exc.headers)
 
 
-# Code-specific handlers, because the app's page handlers for these codes would win over a
-# blueprint handler registered for the HTTPException class.
-@bp.errorhandler(404)
-@bp.errorhandler(413)
-@bp.errorhandler(500)
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    return http_error_response(exc)
+def _job_not_found(exc: JobNotFound):
+    return error_response(404, f"There is no job {exc.job_id!r}, or you do not have access "
+                          "to it.", "job_not_found")
 
 
-@bp.errorhandler(429)
+def _not_allowed(_exc: NotAllowed):
+    return error_response(403, "Only the uploader or an administrator may act on this job.",
+                          "forbidden")
+
+
 def _too_many_requests(exc: HTTPException):
     """429 with ``Retry-After``: the seconds until the breached window resets."""
     response = http_error_response(exc)
@@ -108,7 +124,6 @@ def _too_many_requests(exc: HTTPException):
     return response
 
 
-@bp.app_errorhandler(405)
 def _method_not_allowed(exc: HTTPException):
     """Routing errors happen before the blueprint is known: pick JSON by path."""
     if request.path.startswith(API_PATH_PREFIX):
@@ -116,9 +131,6 @@ def _method_not_allowed(exc: HTTPException):
     return exc
 
 
-@bp.errorhandler(OperationalError)
-@bp.errorhandler(InterfaceError)
-@bp.errorhandler(PoolTimeoutError)
 def _database_unavailable(exc: Exception):
     log.warning("API request failed: database unavailable: %s", exc)
     try:
@@ -129,14 +141,12 @@ def _database_unavailable(exc: Exception):
                           "database_unavailable", {"Retry-After": "30"})
 
 
-@bp.errorhandler(RedisError)
 def _queue_unavailable(exc: RedisError):
     log.warning("API request failed: Redis unavailable: %s", exc)
     return error_response(503, "The job queue is unavailable right now. Try again shortly.",
                           "queue_unavailable", {"Retry-After": "30"})
 
 
-@bp.errorhandler(StorageUnavailable)
 def _storage_unavailable(exc: StorageUnavailable):
     """The upload could not be stored (already logged with its cause); nothing was kept."""
     return error_response(503, str(exc), "storage_unavailable",

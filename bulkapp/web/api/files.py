@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, send_file
+from flask import Blueprint, Response, send_file
 
 from ...entities import UnknownEntity, get_entity
 from ...entities.templates import MEDIA_TYPES, template_file, template_filename
-from . import bp
+from ...jobs.access import require_job
+from ...storage import report_file
+from .auth import api_user
 from .errors import ApiError
-from .jobs import visible_job
+
+bp = Blueprint("files", __name__)
 
 
 @bp.get("/bulk-upload/<job_id>/errors")
 def error_report(job_id: str):
     """The CSV of the job's rejected rows (row number, columns, messages)."""
-    job = visible_job(job_id)
-    path = Path(job.report_path) if job.report_path else None
-    if path is None or not path.is_file():
+    job = require_job(api_user(), job_id)
+    path = report_file(job.report_path)
+    if path is None:
         raise ApiError(404, "This job has no error report: no rows were rejected, or the "
                        "report has been cleaned up.", "no_error_report")
     stem = Path(job.original_filename).stem or "upload"

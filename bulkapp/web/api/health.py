@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import Blueprint, current_app
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...extensions import db, get_redis
 from ...storage import folder_is_writable
-from .. import public
-from . import bp
+from ..helpers import public
 from .errors import error_response, ok
+
+bp = Blueprint("health", __name__)
 
 log = logging.getLogger(__name__)
 

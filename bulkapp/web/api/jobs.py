@@ -7,42 +7,35 @@ import binascii
 import json
 from datetime import datetime
 
-from flask import request
-from sqlalchemy import and_, or_
+from flask import Blueprint, request
 
-from ...jobs.access import find_job, jobs_visible_to
 from ...entities import UnknownEntity, get_entity
 from ...extensions import db
+from ...jobs.access import require_job
+from ...jobs.filters import JobFilters, search_jobs
 from ...models import QUEUED, STATUSES, ImportJob
-from . import bp
 from .auth import api_user
 from .errors import ApiError, ok
 from .shapes import job_summary, queue_job_status, upload_status
 
+bp = Blueprint("jobs", __name__)
+
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+# The members guide calls a queued job "pending".
 STATUS_FILTERS = {**{s: s for s in STATUSES}, "pending": QUEUED}
-
-
-def visible_job(job_id: str) -> ImportJob:
-    """The job ``job_id`` if the token's user may see it; 404 otherwise."""
-    job = find_job(api_user(), job_id)
-    if job is None:
-        raise ApiError(404, f"There is no job {job_id!r}, or you do not have access to it.",
-                       "job_not_found")
-    return job
 
 
 @bp.get("/bulk-upload/status/<job_id>", endpoint="upload_status")
 def upload_status_view(job_id: str):
     """A job's status, stage, progress and stats, as in the members guide."""
-    return ok(upload_status(visible_job(job_id)))
+    return ok(upload_status(require_job(api_user(), job_id)))
 
 
 @bp.get("/jobs/<queue_name>/<job_id>/status", endpoint="queue_job_status")
 def queue_job_status_view(queue_name: str, job_id: str):
     """A job's status and result, as in the seed's queue API."""
-    job = visible_job(job_id)
+    job = require_job(api_user(), job_id)
     if queue_name not in (job.queue_name, get_entity(job.entity_type).queue_name):
         raise ApiError(404, f"Job {job_id!r} is not on queue {queue_name!r}.", "job_not_found")
     return ok(queue_job_status(job))
@@ -74,30 +67,35 @@ def _page_size(raw: str | None) -> int:
     return int(raw)
 
 
+def _status(raw: str | None) -> str:
+    """The status asked for ("" for any); 422 for one that does not exist."""
+    if raw is None:
+        return ""
+    if raw not in STATUS_FILTERS:
+        raise ApiError(422, f"Unknown status {raw!r}. Choose one of: "
+                       f"{', '.join(STATUS_FILTERS)}.", "invalid_status")
+    return STATUS_FILTERS[raw]
+
+
+def _entity(raw: str | None) -> str:
+    """The entity type asked for ("" for any); 422 for an unknown one."""
+    if raw is None:
+        return ""
+    try:
+        return get_entity(raw).name
+    except UnknownEntity as exc:
+        raise ApiError(422, str(exc), "unknown_entity") from None
+
+
 @bp.get("/bulk-upload/queue/jobs")
 def list_jobs():
     """The jobs the user may see, newest first, filtered by status and entity."""
     limit = _page_size(request.args.get("limit"))
-    query = jobs_visible_to(api_user())
-    status = request.args.get("status")
-    if status is not None:
-        if status not in STATUS_FILTERS:
-            raise ApiError(422, f"Unknown status {status!r}. Choose one of: "
-                           f"{', '.join(STATUS_FILTERS)}.", "invalid_status")
-        query = query.where(ImportJob.status == STATUS_FILTERS[status])
-    entity = request.args.get("entity")
-    if entity is not None:
-        try:
-            query = query.where(ImportJob.entity_type == get_entity(entity).name)
-        except UnknownEntity as exc:
-            raise ApiError(422, str(exc), "unknown_entity") from None
+    filters = JobFilters(status=_status(request.args.get("status")),
+                         entity=_entity(request.args.get("entity")))
     cursor = request.args.get("cursor")
-    if cursor:
-        created_at, job_id = decode_cursor(cursor)
-        query = query.where(or_(ImportJob.created_at < created_at,
-                                and_(ImportJob.created_at == created_at, ImportJob.id < job_id)))
-    jobs = db.session.scalars(
-        query.order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(limit + 1)).all()
+    after = decode_cursor(cursor) if cursor else None
+    jobs = db.session.scalars(search_jobs(api_user(), filters, after).limit(limit + 1)).all()
     page, more = jobs[:limit], len(jobs) > limit
     return ok({"jobs": [job_summary(job) for job in page], "limit": limit,
                "nextCursor": encode_cursor(page[-1]) if more else None})

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint
+
 from ...entities import REGISTRY
-from ...models import STATUSES
 from ...jobs.queues import worker_queue_names
-from .. import public
-from . import URL_PREFIX, bp
+from ...models import STATUSES
+from ..helpers import API_URL_PREFIX, public
 from .openapi_schemas import MODE, RESPONSES, SCHEMAS, envelope, json_content, obj, ref
+
+bp = Blueprint("openapi", __name__)
 
 Operation = dict[str, Any]
 
@@ -147,7 +150,7 @@ def build_document() -> dict[str, Any]:
         "info": {"title": "bulkapp API", "version": "1.0.0",
                  "description": "Upload bulk records and follow their import jobs. "
                                 "Authenticate with 'Authorization: Bearer <token>'."},
-        "paths": {URL_PREFIX + path: item for path, item in _paths().items()},
+        "paths": {API_URL_PREFIX + path: item for path, item in _paths().items()},
         "components": {
             "schemas": SCHEMAS,
             "responses": RESPONSES,

@@ -10,7 +10,9 @@ Schema = dict[str, Any]
 
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
-TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+# UTC with milliseconds, as JavaScript's toISOString() writes it: 2024-01-01T10:00:00.000Z
+TIMESTAMP = {"type": ["string", "null"], "format": "date-time",
+             "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"}
 INTEGER = {"type": "integer"}
 PROGRESS = {"type": "integer", "minimum": 0, "maximum": 100}
 STATS = {"type": "object", "additionalProperties": True}

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...jobs.monitor import all_queue_stats, organisation_queue_stats, sum_counts
+from flask import Blueprint
+
+from ...jobs.access import scope_of
+from ...jobs.monitor import queue_figures, sum_counts
 from ...jobs.queues import ENTITY_QUEUES, base_queue_name
-from . import bp
 from .auth import api_user
 from .errors import ApiError, ok
+
+bp = Blueprint("queues", __name__)
 
 
 def figures_by_queue() -> dict[str, dict[str, Any]]:
     """Figures per base queue (each with its ``tiers``) that the token's user may see."""
-    user = api_user()
-    if user.is_super_admin:
-        return all_queue_stats()
-    return organisation_queue_stats(user.organisation_id)
+    return queue_figures(scope_of(api_user()))
 
 
 def _scope() -> str:
-    return "all" if api_user().is_super_admin else "organisation"
+    return "all" if scope_of(api_user()) is None else "organisation"
 
 
 @bp.get("/queues/stats")

@@ -1,4 +1,4 @@
-"""The seed-compatible response shapes, each built from the one job serializer."""
+"""The seed-compatible response shapes, each built from the job's state (``job_state``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from flask import url_for
 
 from ...entities import get_entity
+from ...jobs.state import JobState, job_state
 from ...models import COMPLETED, QUEUED, ImportJob
-from ...jobs.state import job_state
 
 # The members guide calls a queued job "pending"; the other shapes say "queued".
 GUIDE_STATUS = {QUEUED: "pending"}
@@ -19,10 +19,33 @@ def guide_status(status: str) -> str:
     return GUIDE_STATUS.get(status, status)
 
 
-def status_url(job: ImportJob) -> str:
-    """Where a client polls ``job`` (``/jobs/<queueName>/<jobId>/status``)."""
-    queue_name = job.queue_name or get_entity(job.entity_type).queue_name
-    return url_for("api.queue_job_status", queue_name=queue_name, job_id=job.id)
+def _status_url(state: JobState) -> str:
+    """Where a client polls the job (``/jobs/<queueName>/<jobId>/status``)."""
+    queue_name = state["queue_name"] or get_entity(state["entity_type"]).queue_name
+    return url_for("api.jobs.queue_job_status", queue_name=queue_name, job_id=state["id"])
+
+
+def job_accepted(job: ImportJob, message: str) -> dict[str, Any]:
+    """``POST /bulk-upload/<entity>``: the job that was created (or replayed)."""
+    state = job_state(job)
+    return {"jobId": state["id"], "status": state["status"], "queueName": state["queue_name"],
+            "statusUrl": _status_url(state), "message": message}
+
+
+def process_accepted(job: ImportJob, message: str) -> dict[str, Any]:
+    """``POST /bulk-upload/process`` as in the members guide."""
+    state = job_state(job)
+    return {"job_id": state["id"], "status": guide_status(state["status"]),
+            "file_name": state["file_name"],
+            "status_url": url_for("api.jobs.upload_status", job_id=state["id"]),
+            "message": message}
+
+
+def action_result(job: ImportJob, message: str) -> dict[str, Any]:
+    """The answer to a retry or cancel: where the job stands now."""
+    state = job_state(job)
+    return {"jobId": state["id"], "status": state["status"], "attempts": state["attempts"],
+            "statusUrl": _status_url(state), "message": message}
 
 
 def upload_status(job: ImportJob) -> dict[str, Any]:
@@ -43,7 +66,7 @@ def upload_status(job: ImportJob) -> dict[str, Any]:
         "counts": state["counts"],
         "warnings": state["warnings"],
         "error_message": state["error_message"],
-        "errors_url": (url_for("api.error_report", job_id=job.id)
+        "errors_url": (url_for("api.files.error_report", job_id=state["id"])
                        if state["has_error_report"] else None),
         "created_at": state["created_at"],
         "started_at": state["started_at"],
@@ -51,7 +74,7 @@ def upload_status(job: ImportJob) -> dict[str, Any]:
     }
 
 
-def _result(state: dict[str, Any]) -> dict[str, Any] | None:
+def _result(state: JobState) -> dict[str, Any] | None:
     if not state["finished"]:
         return None
     counts = state["counts"]
@@ -92,5 +115,5 @@ def job_summary(job: ImportJob) -> dict[str, Any]:
         "attempts": state["attempts"],
         "createdAt": state["created_at"],
         "completedAt": state["finished_at"],
-        "statusUrl": status_url(job),
+        "statusUrl": _status_url(state),
     }

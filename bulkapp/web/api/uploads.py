@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask import current_app, request, url_for
+from flask import Blueprint, current_app, request
 
 from ...entities import UnknownEntity, get_entity
 from ...extensions import limiter
-from ...jobs import imports as service
-from ...jobs.imports import UploadRejected
+from ...jobs.idempotency import IdempotencyConflict, start_import_once
+from ...jobs.imports import ALLOWED_EXTENSIONS, UploadRejected
 from ...models import MODES, ImportJob
-from . import bp
 from .auth import api_user
 from .errors import ApiError, ok
-from .idempotency import parse_key, start_import_once
-from .shapes import guide_status, status_url
+from .shapes import job_accepted, process_accepted
+
+bp = Blueprint("uploads", __name__)
 
 SCALARS = (str, int, float, bool, type(None))
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
 QUEUE_DOWN_MESSAGE = ("The job is stored, but the job queue is unavailable right now; "
                       "processing will start automatically when it is back.")
 
@@ -97,11 +100,23 @@ def _uploaded_file() -> tuple[BinaryIO, str]:
         raise ApiError(422, "Send the file in a multipart/form-data field called 'file'.",
                        "missing_file")
     extension = Path(upload.filename).suffix.lower()
-    if extension not in service.ALLOWED_EXTENSIONS:
+    if extension not in ALLOWED_EXTENSIONS:
         raise ApiError(415, f"{upload.filename} is not a supported file type. "
-                       f"Upload one of: {', '.join(service.ALLOWED_EXTENSIONS)}.",
+                       f"Upload one of: {', '.join(ALLOWED_EXTENSIONS)}.",
                        "unsupported_file_type")
     return upload.stream, upload.filename
+
+
+def _idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header's value, checked; None when absent."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not _VISIBLE_ASCII.match(key):
+        raise ApiError(422, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible "
+                       "ASCII characters (a UUID is a good choice).", "invalid_idempotency_key")
+    return key
 
 
 def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool, bool]:
@@ -117,10 +132,14 @@ def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool,
         accepted = ("a JSON array (Content-Type: application/json) or " if allow_json else "")
         raise ApiError(415, f"Send {accepted}a multipart/form-data upload with a 'file' field.",
                        "unsupported_media_type")
-    key = parse_key(request.headers.get("Idempotency-Key"))
+    key = _idempotency_key()
     try:
         return start_import_once(user=api_user(), key=key, entity_type=entity_type,
                                  stream=stream, filename=filename, mode=mode)
+    except IdempotencyConflict as exc:
+        raise ApiError(409, "A request with this Idempotency-Key is still being handled. "
+                       "Retry in a moment.", "idempotency_conflict",
+                       {"Retry-After": str(exc.retry_after_seconds)}) from None
     except (UploadRejected, UnknownEntity) as exc:
         raise ApiError(422, str(exc), "upload_rejected") from None
 
@@ -146,10 +165,8 @@ def upload_entity(entity: str):
     except UnknownEntity as exc:
         raise ApiError(404, str(exc), "unknown_entity") from None
     job, enqueued, replayed = _create_job(entity_type, allow_json=True)
-    url = status_url(job)
-    return ok({"jobId": job.id, "status": job.status, "queueName": job.queue_name,
-               "statusUrl": url, "message": _message(job, enqueued, replayed)},
-              202, {"Location": url, **_replay_header(replayed)})
+    accepted = job_accepted(job, _message(job, enqueued, replayed))
+    return ok(accepted, 202, {"Location": accepted["statusUrl"], **_replay_header(replayed)})
 
 
 @bp.post("/bulk-upload/process")
@@ -162,8 +179,5 @@ def process_upload():
     except UnknownEntity as exc:
         raise ApiError(422, str(exc), "unknown_entity") from None
     job, enqueued, replayed = _create_job(entity_type, allow_json=False)
-    url = url_for("api.upload_status", job_id=job.id)
-    return ok({"job_id": job.id, "status": guide_status(job.status),
-               "file_name": job.original_filename, "status_url": url,
-               "message": _message(job, enqueued, replayed)},
-              202, {"Location": url, **_replay_header(replayed)})
+    accepted = process_accepted(job, _message(job, enqueued, replayed))
+    return ok(accepted, 202, {"Location": accepted["status_url"], **_replay_header(replayed)})

@@ -1,4 +1,4 @@
-"""Idempotent uploads: the same ``Idempotency-Key`` from the same user returns the same job.
+"""Idempotent uploads: the same idempotency key from the same user returns the same job.
 
 The key is stored on the job (unique per organisation and user). A short Redis lock keeps two
 simultaneous requests with one key from both creating a job; if Redis is down the database's
@@ -9,33 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from ...jobs.access import jobs_visible_to
-from ...extensions import db, get_redis
-from ...jobs.imports import IdempotencyKeyUsed, start_import
-from ...models import ImportJob, User
-from .errors import ApiError
+from ..extensions import db, get_redis
+from ..models import ImportJob, User
+from .access import jobs_visible_to
+from .imports import IdempotencyKeyUsed, start_import
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = 200
 LOCK_SECONDS = 60
-_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
 
 
-def parse_key(raw: str | None) -> str | None:
-    """The ``Idempotency-Key`` header's value, validated; None when absent."""
-    if raw is None:
-        return None
-    key = raw.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not _VISIBLE_ASCII.match(key):
-        raise ApiError(422, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII "
-                       "characters (a UUID is a good choice).", "invalid_idempotency_key")
-    return key
+class IdempotencyConflict(Exception):
+    """Another request with the same key is still being handled; retry in a moment."""
+
+    retry_after_seconds = 1
 
 
 def _job_with_key(user: User, key: str) -> ImportJob | None:
@@ -44,7 +35,8 @@ def _job_with_key(user: User, key: str) -> ImportJob | None:
         ImportJob.idempotency_key == key))
 
 
-def _lock_name(user: User, key: str) -> str:
+def lock_name(user: User, key: str) -> str:
+    """The Redis key that is held while ``user``'s request with ``key`` is being handled."""
     return f"bulkapp:idempotency:{user.id}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
@@ -72,7 +64,8 @@ def start_import_once(*, user: User, key: str | None,
         (job, enqueued, replayed): ``replayed`` is True when the job already existed.
 
     Raises:
-        ApiError: 409 while another request with the same key is still being handled.
+        IdempotencyConflict: another request with the same key is still being handled.
+        UnknownEntity, UploadRejected: as ``start_import``.
     """
     if key is None:
         job, enqueued = start_import(user=user, **upload)
@@ -80,11 +73,10 @@ def start_import_once(*, user: User, key: str | None,
     existing = _job_with_key(user, key)
     if existing is not None:
         return existing, True, True
-    lock = _lock_name(user, key)
+    lock = lock_name(user, key)
     locked = _acquire(lock)
     if locked is False:
-        raise ApiError(409, "A request with this Idempotency-Key is still being handled. "
-                       "Retry in a moment.", "idempotency_conflict", {"Retry-After": "1"})
+        raise IdempotencyConflict(key)
     try:
         existing = _job_with_key(user, key)
         if existing is not None:

@@ -1,0 +1,31 @@
+"""What the pages and the API share: public views, the API's paths and safe redirects."""
+
+from __future__ import annotations
+
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import redirect
+from werkzeug.wrappers import Response
+
+# Everything under this path is the JSON API: Bearer tokens, no login page, JSON errors.
+API_PATH_PREFIX = "/api/"
+API_URL_PREFIX = "/api/v1"
+
+
+def public(view: Callable) -> Callable:
+    """Mark ``view`` as reachable without signing in (or, in the API, without a token)."""
+    view.is_public = True
+    return view
+
+
+def redirect_within_site(target: str | None, fallback: str) -> Response:
+    """A redirect to ``target`` if it is a path on this site, else to ``fallback``.
+
+    Anything a browser could read as another site goes to ``fallback``: ``https://host``,
+    ``//host``, ``/\\host``, and control characters such as tabs, which browsers drop.
+    """
+    if (target and target.startswith("/") and not target.startswith(("//", "/\\"))
+            and target.isprintable() and not urlsplit(target).netloc):
+        return redirect(target)
+    return redirect(fallback)
