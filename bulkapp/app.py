@@ -50,8 +50,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401  (registers every table on db.metadata)
     from .cli import register_cli
+    from .jobs.notifications import notify_when_imports_end
     from .web import register_web
 
     register_web(app)
     register_cli(app)
+    notify_when_imports_end()
     return app

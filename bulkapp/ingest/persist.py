@@ -8,12 +8,13 @@ commits the rows together with the job's progress and checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
 
 from ..entities import EntitySchema
-from ..extensions import db
-from ..models import utcnow
 
 SQLITE_CACHE_KIB = 32 * 1024
 SQLITE_CHECKPOINT_PAGES = 10_000  # of 4 KiB
@@ -32,7 +33,7 @@ class Saved:
     unchanged: int
 
 
-def prepare_connection() -> None:
+def prepare_connection(session: Session) -> None:
     """Tune the session's connection for an import that commits once per chunk.
 
     SQLite in WAL mode: ``synchronous=NORMAL`` skips the fsync at each commit (WAL stays
@@ -42,11 +43,16 @@ def prepare_connection() -> None:
     copied back into the database every ~40 MB rather than every 4 MB, so the index pages
     each chunk rewrites are copied once per several chunks. PostgreSQL needs nothing.
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        connection = db.session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "sqlite":
+        connection = session.connection().connection.driver_connection
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+
+
+def _utc_now() -> datetime:
+    """Now in UTC, naive, as every timestamp column holds it."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _quote(name: str) -> str:
@@ -66,8 +72,9 @@ class Upserter:
     """
 
     def __init__(self, schema: EntitySchema, organisation_id: int, job_id: str,
-                 provided: Sequence[str]) -> None:
+                 provided: Sequence[str], session: Session) -> None:
         self.schema = schema
+        self.session = session
         self.organisation_id = organisation_id
         self.job_id = job_id
         self.fields = schema.field_names
@@ -88,7 +95,7 @@ class Upserter:
         """
         if count == 0:
             return Saved(0, 0, 0)
-        dialect = db.session.get_bind().dialect
+        dialect = self.session.get_bind().dialect
         try:
             if dialect.name == "postgresql":
                 return self._save_postgresql(columns, count)
@@ -98,7 +105,7 @@ class Upserter:
 
     def _save_sqlite(self, columns: dict[str, list], count: int) -> Saved:
         names = ["organisation_id", *self.fields, "import_job_id", "created_at", "updated_at"]
-        now = _literal(utcnow().isoformat(sep=" "))
+        now = _literal(_utc_now().isoformat(sep=" "))
         # The constants are written into the statement: fewer parameters to bind per row.
         values = [str(int(self.organisation_id)), *("?" * len(self.fields)),
                   _literal(self.job_id), now, now]
@@ -109,7 +116,7 @@ class Upserter:
                f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} "
                f"WHERE {changed}")
         rows = zip(*(columns[f] for f in self.fields))
-        connection = db.session.connection().connection.driver_connection
+        connection = self.session.connection().connection.driver_connection
         cursor = connection.cursor()
         try:
             before = cursor.execute(f"SELECT coalesce(max(id), 0) FROM {self.table}").fetchone()[0]
@@ -141,7 +148,7 @@ class Upserter:
             "RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
             "FROM written")
-        connection = db.session.connection().connection.driver_connection
+        connection = self.session.connection().connection.driver_connection
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                            f"SELECT {field_list} FROM {self.table} WITH NO DATA")
@@ -149,6 +156,6 @@ class Upserter:
                 for row in zip(*(columns[f] for f in self.fields)):
                     copy.write_row(row)
             cursor.execute(upsert, {"org": self.organisation_id, "job": self.job_id,
-                                    "now": utcnow()})
+                                    "now": _utc_now()})
             inserted, updated = cursor.fetchone()
         return Saved(inserted, updated, count - inserted - updated)

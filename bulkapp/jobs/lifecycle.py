@@ -1,7 +1,9 @@
-"""Actions on an import job's life: cancel, retry, requeue, clean up, and what the queue reports.
+"""Actions on an import's life: cancel, retry, requeue, clean up, enqueue, and recording an
+attempt that failed.
 
-Every function works on ``ImportJob`` rows (the durable truth) and keeps the RQ job in step.
-Views and the API check ``access.can_act`` first; these functions check the job's state.
+Every function works on ``ImportJob`` rows (the durable truth), through their state machine,
+and keeps the RQ job in step. Views and the API check ``access.can_act`` first; these
+functions check the job's state and explain a refusal in words for the user.
 """
 
 from __future__ import annotations
@@ -19,11 +21,10 @@ from rq.job import Job, JobStatus
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from . import queues
 from ..extensions import db, get_redis
 from ..models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, ImportJob,
-                     utcnow)
-from .notifications import notify_job_finished
+                      utcnow)
+from . import queues
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +54,14 @@ def cancel_job(job: ImportJob) -> ImportJob:
     if job.is_finished:
         raise JobActionError("job_finished", f"This job has already {_past(job.status)}; "
                                              "there is nothing to cancel.")
-    job.cancel_requested = True
-    if job.status == PROCESSING:
-        db.session.commit()
-        return job
-    job.status, job.stage, job.finished_at = CANCELED, "done", utcnow()
+    job.cancel()
     db.session.commit()
-    try:
-        _cancel_rq_job(get_redis(), job.id)
-    except RedisError as exc:
-        log.warning("job %s canceled; its queue entry stays until Redis is back: %s", job.id, exc)
-    notify_job_finished(job)
+    if job.status == CANCELED:
+        try:
+            _cancel_rq_job(get_redis(), job.id)
+        except RedisError as exc:
+            log.warning("job %s canceled; its queue entry stays until Redis is back: %s",
+                        job.id, exc)
     return job
 
 
@@ -86,12 +84,9 @@ def retry_job(job: ImportJob) -> ImportJob:
     if not job.stored_path or not Path(job.stored_path).is_file():
         raise JobActionError("file_gone", "The uploaded file is no longer stored, so this job "
                                           "cannot be retried. Upload the file again.")
-    job.status, job.stage = QUEUED, "queued"
-    job.cancel_requested = False
-    job.error_message = job.error_traceback = None
-    job.finished_at = None
+    job.requeue()
     db.session.commit()
-    enqueue_again(job)
+    enqueue(job)
     return job
 
 
@@ -144,8 +139,9 @@ def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[s
     return counts
 
 
-def enqueue_again(job: ImportJob, connection: Redis | None = None) -> bool:
-    """Enqueue ``job`` afresh (its old RQ job, if any, is dropped). False when Redis is down."""
+def enqueue(job: ImportJob, connection: Redis | None = None) -> bool:
+    """Put ``job`` on its queue, its RQ job id being its own id (an old RQ job of that id is
+    dropped first). False when Redis is down: the job then waits for the sweeper."""
     connection = connection or get_redis()
     try:
         _delete_rq_job(connection, job.id)
@@ -178,31 +174,22 @@ def record_attempt_failure(job_id: str, *, will_retry: bool, reason: str,
     A job still marked ``processing`` goes back to ``queued`` while a retry follows (in
     ``retry_in`` seconds), else it ends ``failed``; the message and ``traceback`` stay on the
     job either way, and ``seconds`` is added to its processing time. Works on a fresh
-    database connection, since the one the attempt used may be what broke. A job that has
-    now ended is notified.
+    database connection, since the one the attempt used may be what broke.
     """
     discard_failed_transaction()
     job = db.session.get(ImportJob, job_id)
-    if job is None:
+    if job is None or job.status != PROCESSING:
         return
-    if job.status == PROCESSING:
+    reason = reason.rstrip(".")
+    if will_retry:
+        when = f"in {retry_in} s" if retry_in else "now"
+        job.retry_later(f"Attempt {job.attempts} failed: {reason}. It is retried {when} and "
+                        "resumes from its last saved chunk.", traceback, seconds)
+    else:
         attempts = f"{job.attempts} attempt{'s' if job.attempts != 1 else ''}"
-        reason = reason.rstrip(".")
-        if will_retry:
-            when = f"in {retry_in} s" if retry_in else "now"
-            job.error_message = (f"Attempt {job.attempts} failed: {reason}. It is retried "
-                                 f"{when} and resumes from its last saved chunk.")
-            job.status, job.stage = QUEUED, "retrying"
-        else:
-            job.error_message = (f"The import stopped after {attempts}: {reason}. Rows saved "
-                                 "before it are kept; retry the job once the cause is fixed.")
-            job.status, job.stage, job.finished_at = FAILED, "done", utcnow()
-        job.error_traceback = traceback
-        if seconds is not None:
-            job.processing_duration_ms = (job.processing_duration_ms or 0) + int(seconds * 1000)
-        db.session.commit()
-    if job.status == FAILED:
-        notify_job_finished(job)
+        job.fail(f"The import stopped after {attempts}: {reason}. Rows saved before it are "
+                 "kept; retry the job once the cause is fixed.", traceback, seconds)
+    db.session.commit()
 
 
 def record_stopped(job_id: str) -> None:
@@ -210,8 +197,7 @@ def record_stopped(job_id: str) -> None:
     discard_failed_transaction()
     job = db.session.get(ImportJob, job_id)
     if job is not None and job.status == PROCESSING:
-        job.status, job.stage = QUEUED, "retrying"
-        job.error_message = "The worker was stopped; the import resumes from its last saved chunk."
+        job.retry_later("The worker was stopped; the import resumes from its last saved chunk.")
         db.session.commit()
 
 

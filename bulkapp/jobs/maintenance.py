@@ -24,7 +24,7 @@ from rq.utils import current_timestamp, parse_composite_key
 from sqlalchemy import select
 
 from ..extensions import db, get_redis
-from .lifecycle import clean_jobs, enqueue_again, record_attempt_failure, rq_job_is_live
+from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
@@ -132,9 +132,10 @@ def requeue_orphaned_imports(connection: Redis,
         if _rq_job_failed(connection, job.id):
             record_attempt_failure(job.id, will_retry=False, reason=WORKER_LOST)
             continue
-        job.status, job.stage = QUEUED, "retrying"
+        job.retry_later("Redis lost this import's place in the queue; it resumes from its last "
+                        "saved chunk.")
         db.session.commit()
-        requeued += enqueue_again(job, connection)
+        requeued += enqueue(job, connection)
     return requeued
 
 
@@ -155,7 +156,7 @@ def sweep_queued_jobs(grace_seconds: int | None = None, connection: Redis | None
         ImportJob.status == QUEUED, ImportJob.updated_at <= cutoff)).all()
     enqueued = 0
     for job in stale:
-        if not rq_job_is_live(connection, job.id) and enqueue_again(job, connection):
+        if not rq_job_is_live(connection, job.id) and enqueue(job, connection):
             log.info("sweeper enqueued job %s", job.id)
             enqueued += 1
     return enqueued

@@ -20,9 +20,10 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..extensions import db, get_redis
-from ..models import CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, utcnow
+from ..models import CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, on_ended, utcnow
 from .queues import NOTIFICATIONS_QUEUE, get_queue
 from .state import job_state
 
@@ -40,7 +41,28 @@ class WebhookDeliveryFailed(Exception):
     """The webhook did not accept the summary; the job is retried."""
 
 
-def notify_job_finished(job: ImportJob) -> bool:
+def notify_when_imports_end() -> None:
+    """Send the notifications of every import as it ends (the app factory wires this)."""
+    if notify_ended not in on_ended:
+        on_ended.append(notify_ended)
+
+
+def notify_ended(job_id: str) -> None:
+    """``on_ended`` listener: notify ImportJob ``job_id``, which a commit has just ended.
+
+    Runs in a transaction of its own, after the one that ended the import; a failure here
+    is logged and left to the next maintenance run, never raised into the committing code.
+    """
+    try:
+        with Session(db.engine) as session:
+            job = session.get(ImportJob, job_id)
+            if job is not None:
+                notify(session, job)
+    except Exception:
+        log.exception("notifications for job %s wait for the next maintenance run", job_id)
+
+
+def notify(session: Session, job: ImportJob) -> bool:
     """Hand the notifications of a finished ``job`` to the notifications queue, once.
 
     The job is claimed in the database first (``notified_at``), so two processes finishing
@@ -50,19 +72,19 @@ def notify_job_finished(job: ImportJob) -> bool:
     """
     if not job.is_finished:
         return False
-    claimed = db.session.execute(
+    claimed = session.execute(
         update(ImportJob).where(ImportJob.id == job.id, ImportJob.notified_at.is_(None))
         .values(notified_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
+    session.commit()
     if not claimed:
         return False
     try:
         _enqueue_notifications(job)
     except RedisError as exc:
         log.warning("notifications for job %s wait until Redis is back: %s", job.id, exc)
-        db.session.execute(update(ImportJob).where(ImportJob.id == job.id)
-                           .values(notified_at=None).execution_options(synchronize_session=False))
-        db.session.commit()
+        session.execute(update(ImportJob).where(ImportJob.id == job.id)
+                        .values(notified_at=None).execution_options(synchronize_session=False))
+        session.commit()
         return False
     return True
 
@@ -85,7 +107,7 @@ def send_pending_notifications(limit: int = 100) -> int:
                                 ImportJob.notified_at.is_(None),
                                 ImportJob.finished_at >= utcnow() - PENDING_NOTIFICATION_AGE)
         .order_by(ImportJob.finished_at).limit(limit)).all()
-    return sum(notify_job_finished(job) for job in pending)
+    return sum(notify(db.session, job) for job in pending)
 
 
 def _outcome(job: ImportJob) -> str:

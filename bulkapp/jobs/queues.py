@@ -20,7 +20,6 @@ from ..config import lifecycle_settings
 from ..entities import REGISTRY, get_entity
 
 IMPORT_FUNCTION = "bulkapp.jobs.import_job"
-IMPORT_SUCCEEDED = "bulkapp.jobs.import_succeeded"
 IMPORT_FAILED = "bulkapp.jobs.import_failed"
 
 NOTIFICATIONS_QUEUE = "notifications"
@@ -130,7 +129,6 @@ def import_job_options(queue_name: str,
         "retry": Retry(max=len(intervals), interval=intervals) if intervals else None,
         "result_ttl": settings["IMPORT_RESULT_TTL"],
         "failure_ttl": settings["IMPORT_FAILURE_TTL"],
-        "on_success": Callback(IMPORT_SUCCEEDED),
         "on_failure": Callback(IMPORT_FAILED),
     }
 

@@ -12,7 +12,7 @@ import signal
 from contextlib import contextmanager
 from traceback import format_exception
 from types import TracebackType
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from flask import Flask, has_app_context
 from redis import Redis
@@ -22,9 +22,11 @@ from rq.utils import now
 
 from . import maintenance, notifications
 from ..extensions import db, get_redis
-from .imports import run_import
+from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
-from ..models import ImportJob
+
+if TYPE_CHECKING:
+    from .state import JobState
 
 _app: Flask | None = None
 _app_pid: int | None = None
@@ -61,18 +63,15 @@ def app_context() -> Iterator[None]:
         yield
 
 
-def import_job(job_id: str) -> dict:
-    """Run the import recorded as ImportJob ``job_id``; returns its summary."""
+def import_job(job_id: str) -> JobState | None:
+    """Run an attempt at the import recorded as ImportJob ``job_id``; returns its state."""
     with app_context():
         return run_import(job_id)
 
 
 def import_succeeded(job: Job, connection: Redis, result: Any, *args: Any, **kwargs: Any) -> None:
-    """RQ ``on_success``: the import ran to its end (completed, rejected or canceled)."""
-    with app_context():
-        import_job_row = db.session.get(ImportJob, job.id)
-        if import_job_row is not None:
-            notifications.notify_job_finished(import_job_row)
+    """RQ ``on_success`` of imports enqueued by releases before notifications were sent by
+    the import's own end (``ImportJob.finish``): nothing is left to do."""
 
 
 def import_failed(job: Job, connection: Redis, exc_type: type, exc_value: BaseException,

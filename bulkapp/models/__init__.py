@@ -4,10 +4,12 @@ from .accounts import ADMIN_ROLES, ROLES, Organisation, User, utcnow
 from .api_token import ApiToken
 from .entity_tables import ENTITY_TABLES
 from .import_job import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, MODES, PROCESSING,
-                         QUEUED, STATUSES, ImportJob, new_job_id)
+                         QUEUED, STATUSES, IllegalTransition, ImportJob, ImportStage,
+                         ImportStatus, new_job_id, on_ended)
 
 __all__ = [
     "ADMIN_ROLES", "ROLES", "Organisation", "User", "utcnow", "ENTITY_TABLES", "ImportJob",
     "new_job_id", "CANCELED", "COMPLETED", "FAILED", "FINISHED_STATUSES", "MODES", "PROCESSING",
-    "QUEUED", "STATUSES", "ApiToken",
+    "QUEUED", "STATUSES", "ApiToken", "IllegalTransition", "ImportStage", "ImportStatus",
+    "on_ended",
 ]

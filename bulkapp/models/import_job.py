@@ -1,23 +1,71 @@
-"""ImportJob: the durable record of one upload and its processing."""
+"""ImportJob: the durable record of one upload and its processing, and the state machine that
+is the only code changing an import's status or stage.
+
+    queued ──start_attempt──► processing ──finish──► completed | canceled
+      ▲  │                     │  │ ▲ record_progress
+      │  └──cancel──► canceled │  └─┘
+      │                        ├──fail──► failed ──requeue──► queued
+      └──────retry_later───────┘                  (canceled ──requeue──► queued)
+
+``start_attempt`` also takes a job left ``processing`` by a worker that died, and a
+``failed`` one that ``rq requeue`` put back. Every other move raises ``IllegalTransition``.
+An import that ends (``finish``, ``fail``, ``cancel``) is announced to the ``on_ended``
+listeners once the transaction that ended it commits (the job system sends its e-mail and
+webhook then).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, func, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from ..extensions import db
 from .accounts import Organisation, User, utcnow
 
-QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED = (
-    "queued", "processing", "completed", "failed", "canceled")
-STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED)
+
+class ImportStatus(StrEnum):
+    """Where an import is in its life (what users and the API see)."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class ImportStage(StrEnum):
+    """What a processing import is doing, or why a queued one waits."""
+
+    QUEUED = "queued"
+    PARSING = "parsing"
+    VALIDATING = "validating"
+    SAVING = "saving"
+    FINALIZING = "finalizing"
+    RETRYING = "retrying"
+    DONE = "done"
+
+
+QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED = ImportStatus
+STATUSES = tuple(ImportStatus)
 FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELED})
+WORKING_STAGES = frozenset({ImportStage.PARSING, ImportStage.VALIDATING, ImportStage.SAVING,
+                            ImportStage.FINALIZING})
 
 MODES = ("partial", "all_or_nothing", "validate_only")
+
+# Called with the id of every import that ended, after the commit that ended it.
+on_ended: list[Callable[[str], None]] = []
+_ENDED_IN_TRANSACTION = "bulkapp.ended_imports"
+
+
+class IllegalTransition(Exception):
+    """The import's status does not allow that move (a bug, or a race with another process)."""
 
 
 def new_job_id() -> str:
@@ -48,8 +96,7 @@ class ImportJob(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
-    # queued → parsing → validating → saving → finalizing → done (or retrying between attempts)
-    stage: Mapped[str] = mapped_column(String(20), default="queued")
+    stage: Mapped[str] = mapped_column(String(20), default=ImportStage.QUEUED)
     progress: Mapped[int] = mapped_column(default=0)
     queue_name: Mapped[str | None] = mapped_column(String(100))
     rq_job_id: Mapped[str | None] = mapped_column(String(100))
@@ -90,5 +137,126 @@ class ImportJob(db.Model):
         """True once the job is completed, failed or canceled."""
         return self.status in FINISHED_STATUSES
 
+    # -- the state machine ---------------------------------------------------------------------
+
+    def _require(self, transition: str, allowed: Iterable[ImportStatus]) -> None:
+        if self.status not in set(allowed):
+            raise IllegalTransition(f"{transition}: import {self.id} is {self.status}")
+
+    def _announce_end(self) -> None:
+        session = object_session(self)
+        if session is not None:
+            session.info.setdefault(_ENDED_IN_TRANSACTION, set()).add(self.id)
+
+    def start_attempt(self) -> int | None:
+        """Claim the import for a new attempt: ``processing``, parsing, attempt number + 1,
+        in a statement that succeeds for one claimant only (committed here).
+
+        Returns:
+            The attempt's number, or None when another run claimed it first.
+        """
+        self._require("start_attempt", (QUEUED, PROCESSING, FAILED))
+        session = object_session(self)
+        assert session is not None
+        attempt = self.attempts + 1
+        claimed = session.execute(
+            update(ImportJob).where(ImportJob.id == self.id, ImportJob.attempts == self.attempts)
+            .values(attempts=attempt, status=PROCESSING, stage=ImportStage.PARSING,
+                    error_message=None, error_traceback=None, finished_at=None,
+                    started_at=func.coalesce(ImportJob.started_at, utcnow()))
+            .execution_options(synchronize_session=False)).rowcount
+        session.commit()
+        return attempt if claimed else None
+
+    def record_progress(self, *, stage: str, percent: int, rows_done: int,
+                        counts: dict[str, int], stage_seconds: dict[str, float],
+                        warnings: list[str], checkpoint: dict[str, Any],
+                        report_path: str | None, rejected: bool) -> None:
+        """Record a step of the running import (committed with its chunk's rows)."""
+        self._require("record_progress", (PROCESSING,))
+        if stage not in WORKING_STAGES:
+            raise IllegalTransition(f"record_progress: {stage!r} is not a working stage")
+        self.stage, self.progress = ImportStage(stage), max(self.progress or 0, percent)
+        self.processed_rows, self.total_rows = rows_done, counts["total"]
+        self.valid_rows, self.invalid_rows = counts["valid"], counts["invalid"]
+        self.inserted_rows, self.updated_rows = counts["inserted"], counts["updated"]
+        self.unchanged_rows = counts["unchanged"]
+        self.validation_stats = {"total": counts["total"], "valid": counts["valid"],
+                                 "invalid": counts["invalid"],
+                                 "duplicates": counts["duplicates"], "warnings": len(warnings)}
+        self.database_stats = {"inserted": counts["inserted"], "updated": counts["updated"],
+                               "unchanged": counts["unchanged"],
+                               "failed": counts["valid"] if rejected else 0}
+        self.stage_timings, self.warnings = dict(stage_seconds), list(warnings)
+        self.checkpoint, self.report_path = dict(checkpoint), report_path
+
+    def finish(self, outcome: ImportStatus, seconds: float) -> None:
+        """The attempt ran to its end: ``completed``, or ``canceled`` at a user's request."""
+        self._require("finish", (PROCESSING,))
+        if outcome not in (COMPLETED, CANCELED):
+            raise IllegalTransition(f"finish: {outcome!r} is not how an import ends well")
+        self.status, self.stage = outcome, ImportStage.DONE
+        if outcome == COMPLETED:
+            self.progress = 100
+        self.error_message = self.error_traceback = None
+        self._ended(seconds)
+
+    def fail(self, message: str, traceback: str | None = None,
+             seconds: float | None = None) -> None:
+        """The import cannot go on: ``failed`` with ``message`` for the user."""
+        self._require("fail", (PROCESSING,))
+        self.status, self.stage = FAILED, ImportStage.DONE
+        self.error_message, self.error_traceback = message, traceback
+        self._ended(seconds)
+
+    def retry_later(self, message: str, traceback: str | None = None,
+                    seconds: float | None = None) -> None:
+        """The attempt stopped (an error, a stopped or lost worker); another one follows:
+        back to ``queued``, stage ``retrying``, with ``message`` on the job."""
+        self._require("retry_later", (PROCESSING,))
+        self.status, self.stage = QUEUED, ImportStage.RETRYING
+        self.error_message, self.error_traceback = message, traceback
+        self._add_seconds(seconds)
+
+    def cancel(self) -> None:
+        """A waiting import ends ``canceled`` now; a running one is asked to stop at its next
+        chunk (its attempt then finishes as canceled)."""
+        self._require("cancel", (QUEUED, PROCESSING))
+        self.cancel_requested = True
+        if self.status == QUEUED:
+            self.status, self.stage = CANCELED, ImportStage.DONE
+            self._ended(None)
+
+    def requeue(self) -> None:
+        """Put a failed or canceled import back in line; it resumes from its checkpoint."""
+        self._require("requeue", (FAILED, CANCELED))
+        self.status, self.stage = QUEUED, ImportStage.QUEUED
+        self.cancel_requested = False
+        self.error_message = self.error_traceback = None
+        self.finished_at = None
+
+    def _ended(self, seconds: float | None) -> None:
+        self.finished_at = utcnow()
+        self._add_seconds(seconds)
+        self._announce_end()
+
+    def _add_seconds(self, seconds: float | None) -> None:
+        if seconds is not None:
+            self.processing_duration_ms = (self.processing_duration_ms or 0) + int(seconds * 1000)
+
     def __repr__(self) -> str:
         return f"<ImportJob {self.id} {self.entity_type} {self.status}>"
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_ended_imports(session: Session) -> None:
+    """Tell the listeners about imports that ended in the transaction just committed."""
+    for job_id in session.info.pop(_ENDED_IN_TRANSACTION, ()):
+        for listener in on_ended:
+            listener(job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_ended_imports(session: Session) -> None:
+    """Imports "ended" in a transaction that was rolled back did not end."""
+    session.info.pop(_ENDED_IN_TRANSACTION, None)

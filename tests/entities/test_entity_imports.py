@@ -6,7 +6,7 @@ import io
 import pytest
 
 from bulkapp.entities import REGISTRY
-from bulkapp.jobs.imports import run_import
+from bulkapp.jobs.attempts import run_import
 from tests.ingest.conftest import create_job
 
 

@@ -21,7 +21,7 @@ def mechanic(i: int, **changes) -> dict:
 
 def save(account, job_id, rows, provided=None):
     upserter = Upserter(MECHANICS, account.organisation_id, job_id,
-                        provided or MECHANICS.field_names)
+                        provided or MECHANICS.field_names, db.session)
     saved = upserter.save(columns(rows), len(rows))
     db.session.commit()
     return saved
@@ -79,7 +79,7 @@ def test_columns_missing_from_the_file_are_left_alone_on_update(ctx, user_a):
 
 def test_dates_and_decimals_compare_equal_on_re_upload(ctx, user_a):
     policies = get_entity("policies")
-    upserter = Upserter(policies, user_a.organisation_id, None, policies.field_names)
+    upserter = Upserter(policies, user_a.organisation_id, None, policies.field_names, db.session)
     row = {"policy_number": "P-1", "type": "motor", "start_date": "2026-01-01",
            "end_date": "2026-12-31", "premium": "450.00", "sum_insured": "250000.00"}
     data = {name: [row.get(name)] for name in policies.field_names}

@@ -1,13 +1,14 @@
 import csv
 from pathlib import Path
 
+import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-from bulkapp.entities import get_entity
 from bulkapp.extensions import db
-from bulkapp.ingest.pipeline import STOPPED, import_file
-from bulkapp.jobs.imports import run_import
+from bulkapp.ingest.pipeline import import_file
+from bulkapp.ingest.progress import Progress
+from bulkapp.jobs.attempts import JobRecorder, import_request, run_import
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows
 
@@ -24,13 +25,35 @@ def count_rows() -> int:
     return db.session.scalar(select(func.count()).select_from(TABLE))
 
 
-def interrupted_run(job: ImportJob, chunks: int) -> str:
+class Crash(Exception):
+    """The process running the import died."""
+
+
+class CrashAfter(JobRecorder):
+    """The job system's recorder, for a process that dies right after ``chunks`` chunks."""
+
+    def __init__(self, job: ImportJob, attempt: int, chunks: int) -> None:
+        super().__init__(job, attempt)
+        self.chunks_left, self.checkpoint, self.chunk_recorded = chunks, None, False
+
+    def record(self, progress: Progress) -> None:
+        super().record(progress)
+        new = progress.checkpoint is not None and progress.checkpoint is not self.checkpoint
+        self.checkpoint, self.chunk_recorded = progress.checkpoint, new
+
+    def commit(self) -> None:
+        super().commit()
+        if self.chunk_recorded:
+            self.chunks_left -= 1
+            if not self.chunks_left:
+                raise Crash
+
+
+def interrupted_run(job: ImportJob, chunks: int) -> None:
     """Run ``chunks`` chunks of ``job`` and stop, as a worker killed after a commit would."""
-    job.status, job.attempts = "processing", job.attempts + 1
-    db.session.commit()
-    return import_file(job, get_entity(job.entity_type), Path(job.stored_path),
-                       chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
-                       report_dir=current_app.config["REPORT_DIR"], max_chunks=chunks)
+    attempt = job.start_attempt()
+    with pytest.raises(Crash):
+        import_file(import_request(job), db.session, CrashAfter(job, attempt, chunks))
 
 
 def report_lines(job: ImportJob) -> list[list[str]]:
@@ -128,7 +151,7 @@ def test_validate_only_writes_nothing_and_reports_everything(ctx, user_a, small_
 
 def test_progress_stage_and_checkpoint_are_committed_per_chunk(ctx, user_a, small_chunks):
     job = create_job(user_a, MECHANICS_HEADER + mechanic_rows(40))
-    assert interrupted_run(job, chunks=2) == STOPPED
+    interrupted_run(job, chunks=2)
     db.session.expire_all()
     assert job.stage == "saving" and 0 < job.progress < 100
     assert job.checkpoint["rows_done"] == 20 and job.checkpoint["phase"] == "write"

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from bulkapp.extensions import db
-from bulkapp.jobs.imports import IdempotencyKeyUsed, run_import, start_import
+from bulkapp.jobs.attempts import run_import
+from bulkapp.jobs.imports import IdempotencyKeyUsed, start_import
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import run_worker
 
@@ -61,7 +62,7 @@ def test_running_a_finished_job_again_changes_nothing(app, ctx, user_a):
 
 
 def test_unknown_job_id_is_reported_not_raised(ctx):
-    assert run_import("no-such-job")["status"] == "missing"
+    assert run_import("no-such-job") is None
 
 
 def test_a_second_job_with_the_same_idempotency_key_is_refused_and_leaves_no_file(

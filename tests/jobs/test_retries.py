@@ -29,6 +29,12 @@ def flaky_database(monkeypatch):
     return calls
 
 
+@pytest.fixture
+def small_chunks(app):
+    """Chunks of 10 rows, so the 25-row file spans three."""
+    app.config["IMPORT_CHUNK_ROWS"] = 10
+
+
 def enqueued_job(app, account, retry_intervals):
     """A 25-row import on its real queue, with one retry per interval."""
     job = create_job(account, MECHANICS_HEADER + mechanic_rows(25))

@@ -1,6 +1,6 @@
 
 from bulkapp.extensions import db
-from bulkapp.jobs.imports import run_import
+from bulkapp.jobs.attempts import run_import
 from bulkapp.models import ImportJob
 from tests.conftest import uploaded_job_id, web_upload
 
