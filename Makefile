@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: install migrate demo run test bench clean
+.PHONY: install migrate demo run test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: demo  ## Start Redis (when REDIS_URL is unset), the web server, a worker an
 
 test: install  ## Run the whole test suite
 	$(BIN)/python -m pytest
+
+lint: install  ## What CI checks besides the tests: ruff, the format, mypy, the layer contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install  ## Pipeline vs raw floor, SQLite and PostgreSQL: make bench ROWS=1000000 REPEAT=1
 	$(BIN)/python bench/run.py --rows $(or $(ROWS),1000000) --repeat $(or $(REPEAT),1)

@@ -180,4 +180,4 @@ def test_config(tmp_dir: Path, **overrides: Any) -> dict[str, Any]:
     return config
 
 
-test_config.__test__ = False  # not a pytest test despite its name
+test_config.__dict__["__test__"] = False  # not a pytest test despite its name

@@ -16,7 +16,8 @@ from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
-    """Declarative base shared by every model."""
+    """Declarative base of every model. ``db.Model`` is built from it (same metadata and
+    registry), but type checkers cannot see that generated class, so models subclass this."""
 
 
 db = SQLAlchemy(model_class=Base)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask import current_app
 
@@ -37,7 +37,7 @@ class StorageUnavailable(Exception):
                          "Nothing was saved; try again in a few minutes.")
 
 
-def store_upload(stream: BinaryIO, extension: str) -> tuple[Path, int]:
+def store_upload(stream: IO[bytes], extension: str) -> tuple[Path, int]:
     """Copy ``stream`` into ``UPLOAD_DIR`` under a random name; returns (path, size).
 
     Raises:
@@ -69,7 +69,7 @@ def _remove_partial(path: Path) -> None:
         log.error("cannot remove the partial upload %s: %s", path, exc)
 
 
-def folder_is_writable(folder: str | os.PathLike) -> bool:
+def folder_is_writable(folder: str | os.PathLike[str]) -> bool:
     """True when a small file can be created, written, flushed to disk and removed in
     ``folder`` (created first when missing, as ``store_upload`` does)."""
     try:
@@ -97,4 +97,5 @@ def report_file(report_path: str | None) -> Path | None:
 
 def _describe(exc: OSError) -> str:
     """``exc`` for the operator's log, e.g. ``ENOSPC (errno 28): No space left on device``."""
-    return f"{errno.errorcode.get(exc.errno, 'unknown')} (errno {exc.errno}): {exc.strerror}"
+    name = "unknown" if exc.errno is None else errno.errorcode.get(exc.errno, "unknown")
+    return f"{name} (errno {exc.errno}): {exc.strerror}"

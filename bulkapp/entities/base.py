@@ -11,7 +11,7 @@ FIELD_TYPES = ("string", "email", "phone", "date", "integer", "decimal", "enum",
 _ALIAS_NOISE = re.compile(r"[\s_\-\.]+")
 
 
-def header_key(header: str) -> str:
+def header_key(header: object) -> str:
     """Fold a header for matching: case, spaces, ``_``, ``-`` and ``.`` are ignored."""
     return _ALIAS_NOISE.sub("", str(header)).casefold()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,8 @@ def _unstorable(values: Sequence[str | None], label: str) -> Errors:
     is searched cell by cell.
     """
     try:
-        joined = "".join(values)
+        # Assume every cell is present: the common case, one join in C; a None raises.
+        joined = "".join(cast(Sequence[str], values))
     except TypeError:  # the column has empty cells (None): join the others
         joined = "".join(filter(None, values))
     if "\x00" not in joined and (joined.isascii() or _encodes_as_utf8(joined)):
@@ -90,6 +91,13 @@ def _encodes_as_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _present(values: Sequence[str | None]) -> Sequence[str]:
+    """The cells that are not empty (None): ``values`` itself when none is."""
+    if None in values:
+        return [v for v in values if v is not None]
+    return cast(Sequence[str], values)  # no None in it, checked just above
 
 
 def _reject(values: list, positions: list[int], message: str) -> Errors:
@@ -136,13 +144,13 @@ def _clean_email(value: str) -> str | None:
     return value if _EMAIL.fullmatch(value) and len(value) <= EMAIL_MAX_LENGTH else None
 
 
-def _one_per_line(values: list[str]) -> str | None:
+def _one_per_line(values: Sequence[str]) -> str | None:
     """``values`` joined by newlines, or None when a value holds a newline of its own."""
     joined = "\n".join(values)
     return joined if joined.count("\n") == len(values) - 1 else None
 
 
-def _all_emails(values: list[str]) -> bool:
+def _all_emails(values: Sequence[str]) -> bool:
     """True when every value is a plausible e-mail address: one regex scan of the column."""
     joined = _one_per_line(values)
     return (joined is not None and len(_EMAIL_LINES.findall(joined)) == len(values)
@@ -152,8 +160,7 @@ def _all_emails(values: list[str]) -> bool:
 def email(values: Sequence[str | None], field: Field) -> Result:
     """Trimmed, lower-cased e-mail addresses of a plausible shape."""
     out = [v.lower() if v is not None else None for v in values]
-    present = [v for v in out if v is not None] if None in out else out
-    if _all_emails(present):
+    if _all_emails(_present(out)):
         return out, []
     bad = []
     for i, value in enumerate(out):
@@ -173,7 +180,7 @@ def _phone_digits(value: str) -> str | None:
     return cleaned if PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS else None
 
 
-def _all_plain_phones(values: list[str]) -> bool:
+def _all_plain_phones(values: Sequence[str]) -> bool:
     """True when every value is already 9 to 15 ASCII digits, checked in C."""
     joined = "".join(values)
     return (joined.isascii() and joined.isdigit() and min(map(len, values)) >= PHONE_MIN_DIGITS
@@ -183,8 +190,7 @@ def _all_plain_phones(values: list[str]) -> bool:
 def phone(values: Sequence[str | None], field: Field) -> Result:
     """Phone numbers as digits (a leading ``+`` kept), 9 to 15 digits long."""
     out = list(values)
-    present = [v for v in out if v is not None] if None in out else out
-    if _all_plain_phones(present):
+    if _all_plain_phones(_present(out)):
         return out, []
     bad = []
     for i, value in enumerate(out):
@@ -218,7 +224,8 @@ def integer(values: Sequence[str | None], field: Field) -> Result:
 
     def convert(value: str) -> int | None:
         number = _integer(value)
-        return number if number is not None and low <= number <= high else None
+        # A float here is ±inf (too many digits), which no bound admits.
+        return number if isinstance(number, int) and low <= number <= high else None
 
     def message(value: str) -> str:
         if _integer(value.strip()) is None:

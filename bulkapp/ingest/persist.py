@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,13 @@ class Saved:
     unchanged: int
 
 
+def _driver_connection(session: Session) -> Any:
+    """The driver's own connection (sqlite3 or psycopg) under the session's transaction."""
+    connection = session.connection().connection.driver_connection
+    assert connection is not None, "a connection in use by a transaction is never detached"
+    return connection
+
+
 def prepare_connection(session: Session) -> None:
     """Tune the session's connection for an import that commits once per chunk.
 
@@ -44,7 +52,7 @@ def prepare_connection(session: Session) -> None:
     each chunk rewrites are copied once per several chunks. PostgreSQL needs nothing.
     """
     if session.get_bind().dialect.name == "sqlite":
-        connection = session.connection().connection.driver_connection
+        connection = _driver_connection(session)
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
@@ -100,7 +108,7 @@ class Upserter:
             if dialect.name == "postgresql":
                 return self._save_postgresql(columns, count)
             return self._save_sqlite(columns, count)
-        except (dialect.dbapi.DataError, UnicodeEncodeError) as exc:
+        except (dialect.loaded_dbapi.DataError, UnicodeEncodeError) as exc:
             raise ValueRefused(" ".join(str(exc).split())) from exc
 
     def _save_sqlite(self, columns: dict[str, list], count: int) -> Saved:
@@ -116,7 +124,7 @@ class Upserter:
                f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} "
                f"WHERE {changed}")
         rows = zip(*(columns[f] for f in self.fields))
-        connection = self.session.connection().connection.driver_connection
+        connection = _driver_connection(self.session)
         cursor = connection.cursor()
         try:
             before = cursor.execute(f"SELECT coalesce(max(id), 0) FROM {self.table}").fetchone()[0]
@@ -148,7 +156,7 @@ class Upserter:
             "RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
             "FROM written")
-        connection = self.session.connection().connection.driver_connection
+        connection = _driver_connection(self.session)
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                            f"SELECT {field_list} FROM {self.table} WITH NO DATA")

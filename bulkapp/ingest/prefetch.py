@@ -35,7 +35,7 @@ class Prefetcher(Generic[T]):
         self._items, sender = Pipe(duplex=False)
         parent = os.getpid()
         try:
-            self._pid = os.fork()
+            self._pid: int | None = os.fork()
         except OSError:
             self._items.close()
             sender.close()

@@ -34,15 +34,17 @@ def sa_id_errors(values: Sequence[str | None], label: str) -> list[tuple[int, st
     """``(position, message)`` for every present value that is not a valid SA ID number."""
     errors: list[tuple[int, str]] = []
     shaped: list[int] = []
+    shaped_values: list[str] = []
     for i, value in enumerate(values):
         if value is None:
             continue
         if len(value) == LENGTH and value.isascii() and value.isdigit():
             shaped.append(i)
+            shaped_values.append(value)
         else:
             errors.append((i, f"{label} must be 13 digits."))
     if shaped:
-        text = "".join(values[i] for i in shaped).encode("ascii")
+        text = "".join(shaped_values).encode("ascii")
         digits = (np.frombuffer(text, dtype=np.uint8).reshape(-1, LENGTH) - 48).astype(np.int64)
         real_date = _real_birth_date(digits)
         checksum = luhn_valid(digits)

@@ -12,10 +12,10 @@ import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db
@@ -23,7 +23,7 @@ from ..ingest.errors import ImportFailed, ImportSuperseded
 from ..ingest.pipeline import import_file
 from ..ingest.progress import Checkpoint, ImportRequest, Progress
 from ..ingest.report import report_path
-from ..models import COMPLETED, FAILED, ImportJob, ImportStatus
+from ..models import COMPLETED, FAILED, ImportJob, ImportStatus, rows_matched
 from .lifecycle import discard_failed_transaction
 from .state import job_state
 
@@ -57,10 +57,12 @@ class JobRecorder:
         Raises:
             ImportSuperseded: a later attempt claimed the job.
         """
-        still_ours = db.session.execute(
-            update(ImportJob.__table__)
+        # A model declared with __tablename__ is mapped to a Table (typed as any FromClause).
+        import_jobs = cast(Table, ImportJob.__table__)
+        still_ours = rows_matched(db.session(), (
+            update(import_jobs)
             .where(ImportJob.id == self.job.id, ImportJob.attempts == self.attempt)
-            .values(attempts=self.attempt)).rowcount
+            .values(attempts=self.attempt)))
         if not still_ours:
             db.session.rollback()
             raise ImportSuperseded(self.job.id)
@@ -95,7 +97,7 @@ def run_import(job_id: str) -> JobState | None:
     recorder = JobRecorder(job, attempt)
     started = time.monotonic()
     try:
-        outcome = import_file(import_request(job), db.session, recorder)
+        outcome = import_file(import_request(job), db.session(), recorder)
         job.finish(ImportStatus(outcome), time.monotonic() - started)
         recorder.commit()
     except ImportSuperseded:

@@ -84,7 +84,9 @@ def start_import_once(*, user: User, key: str | None,
         try:
             job, enqueued = start_import(user=user, idempotency_key=key, **upload)
         except IdempotencyKeyUsed:  # a request raced this one while Redis (the lock) was down
-            return _job_with_key(user, key), True, True
+            raced = _job_with_key(user, key)
+            assert raced is not None, "the unique key was taken by a job that was committed"
+            return raced, True, True
         return job, enqueued, False
     finally:
         if locked:

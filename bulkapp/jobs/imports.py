@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import traceback
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy.exc import IntegrityError
 
@@ -50,7 +50,7 @@ def _extension(filename: str) -> str:
     return ext
 
 
-def start_import(*, user: User, entity_type: str, stream: BinaryIO, filename: str,
+def start_import(*, user: User, entity_type: str, stream: IO[bytes], filename: str,
                  mode: str = "partial", idempotency_key: str | None = None
                  ) -> tuple[ImportJob, bool]:
     """Store an upload, record its ImportJob, commit, then enqueue it.

@@ -225,7 +225,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _past(status: str) -> str:
-    return {CANCELED: "been canceled", COMPLETED: "completed", FAILED: "failed"}.get(status, status)
+    past: dict[str, str] = {CANCELED: "been canceled", COMPLETED: "completed", FAILED: "failed"}
+    return past.get(status, status)
 
 
 def _cancel_rq_job(connection: Redis, job_id: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
 from redis import Redis
@@ -77,7 +78,10 @@ def fail_over_abandoned_imports(connection: Redis) -> int:
     for name in import_queue_names():
         queue = get_queue(name, connection)
         registry = StartedJobRegistry(queue=queue)
-        for entry in connection.zrangebyscore(registry.key, 0, current_timestamp()):
+        # Without scores the reply holds the members only (redis-py types it as either shape).
+        expired = cast(list[bytes | str],
+                       connection.zrangebyscore(registry.key, 0, current_timestamp()))
+        for entry in expired:
             if not connection.zrem(registry.key, entry):
                 continue  # another worker took this one
             job_id, _ = parse_composite_key(entry.decode() if isinstance(entry, bytes) else entry)
@@ -100,6 +104,7 @@ def _fail_over(rq_job: Job, queue) -> int:
                 "queueing it again" if will_retry else "no retries left")
     record_attempt_failure(rq_job.id, will_retry=will_retry, reason=WORKER_LOST)
     if will_retry:
+        assert rq_job.retries_left is not None  # should_retry: some retries are left
         rq_job.retries_left -= 1
         queue.enqueue_job(rq_job, at_front=True)
         return 1

@@ -111,10 +111,11 @@ def organisation_queue_stats(organisation_id: int, hours: int = 24) -> dict[str,
         .where(ImportJob.organisation_id == organisation_id,
                (ImportJob.status.in_((QUEUED, PROCESSING))) | (ImportJob.finished_at >= since))
         .group_by(ImportJob.queue_name, ImportJob.status, ImportJob.stage)).all()
-    result = {base: {**_empty(), "tiers": {name: _empty() for name in tier_queue_names(base)}}
-              for base in ENTITY_QUEUES.values()}
-    key_of = {PROCESSING: "active", COMPLETED: "completed", FAILED: "failed",
-              CANCELED: "canceled"}
+    result: dict[str, dict[str, Any]] = {
+        base: {**_empty(), "tiers": {name: _empty() for name in tier_queue_names(base)}}
+        for base in ENTITY_QUEUES.values()}
+    key_of: dict[str, str] = {PROCESSING: "active", COMPLETED: "completed", FAILED: "failed",
+                              CANCELED: "canceled"}
     for queue_name, status, stage, count in rows:
         base = base_queue_name(queue_name or "")
         if base not in result:
@@ -165,9 +166,11 @@ def throughput(organisation_id: int | None, hours: int = 24,
         ImportJob.finished_at < end)
     if organisation_id is not None:
         query = query.where(ImportJob.organisation_id == organisation_id)
-    buckets = [{"hour": start + timedelta(hours=i), "completed": 0, "failed": 0, "rows": 0}
-               for i in range(hours)]
+    buckets: list[dict[str, Any]] = [
+        {"hour": start + timedelta(hours=i), "completed": 0, "failed": 0, "rows": 0}
+        for i in range(hours)]
     for finished_at, status, rows in db.session.execute(query):
+        assert finished_at is not None  # the query selects jobs finished in the window
         bucket = buckets[int((finished_at - start).total_seconds() // 3600)]
         bucket[status] += 1
         bucket["rows"] += rows or 0

@@ -23,7 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db, get_redis
-from ..models import CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, on_ended, utcnow
+from ..models import (CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, on_ended, rows_matched,
+                      utcnow)
 from .queues import NOTIFICATIONS_QUEUE, get_queue
 from .state import job_state
 
@@ -72,9 +73,9 @@ def notify(session: Session, job: ImportJob) -> bool:
     """
     if not job.is_finished:
         return False
-    claimed = session.execute(
+    claimed = rows_matched(session, (
         update(ImportJob).where(ImportJob.id == job.id, ImportJob.notified_at.is_(None))
-        .values(notified_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        .values(notified_at=utcnow()).execution_options(synchronize_session=False)))
     session.commit()
     if not claimed:
         return False
@@ -107,15 +108,17 @@ def send_pending_notifications(limit: int = 100) -> int:
                                 ImportJob.notified_at.is_(None),
                                 ImportJob.finished_at >= utcnow() - PENDING_NOTIFICATION_AGE)
         .order_by(ImportJob.finished_at).limit(limit)).all()
-    return sum(notify(db.session, job) for job in pending)
+    return sum(notify(db.session(), job) for job in pending)
 
 
 def _outcome(job: ImportJob) -> str:
-    return {COMPLETED: "completed", CANCELED: "was canceled"}.get(job.status, "failed")
+    outcomes: dict[str, str] = {COMPLETED: "completed", CANCELED: "was canceled"}
+    return outcomes.get(job.status, "failed")
 
 
 def build_email(job: ImportJob) -> EmailMessage:
     """The e-mail telling ``job``'s uploader how the import ended."""
+    assert job.user is not None, "only an import with an uploader is e-mailed (send_job_email)"
     config = current_app.config
     message = EmailMessage()
     message["Subject"] = f"Import of {job.original_filename} {_outcome(job)}"
@@ -173,9 +176,9 @@ def post_job_webhook(job_id: str) -> int:
         WebhookDeliveryFailed: the endpoint is unreachable or did not answer 2xx (RQ retries).
     """
     job = db.session.get(ImportJob, job_id)
-    url = job.organisation.webhook_url if job is not None else None
-    if not url:
+    if job is None or not job.organisation.webhook_url:
         return 0
+    url = job.organisation.webhook_url
     if urlsplit(url).scheme not in ("http", "https"):
         log.warning("webhook of %s ignored: %r is not an http(s) URL", job.organisation.slug, url)
         return 0

@@ -142,6 +142,7 @@ class Supervisor:
     def _stop_all(self) -> None:
         running = [child for child in self.children if child.running]
         for child in running:
+            assert child.process is not None  # a running child was started
             _send(child.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
         while any(child.running for child in running) and time.monotonic() < deadline:
@@ -149,6 +150,7 @@ class Supervisor:
             time.sleep(TICK)
         for child in running:
             if child.running:
+                assert child.process is not None  # a running child was started
                 log.warning("%s did not stop within %.0f s; killing it", child.name, STOP_TIMEOUT)
                 _send(child.process.pid, signal.SIGKILL)
                 child.process.wait()

@@ -74,8 +74,8 @@ def import_succeeded(job: Job, connection: Redis, result: Any, *args: Any, **kwa
     the import's own end (``ImportJob.finish``): nothing is left to do."""
 
 
-def import_failed(job: Job, connection: Redis, exc_type: type, exc_value: BaseException,
-                  traceback: Any) -> None:
+def import_failed(job: Job, connection: Redis, exc_type: type[BaseException],
+                  exc_value: BaseException, traceback: Any) -> None:
     """RQ ``on_failure``: an attempt raised; also run by RQ's own registry clean-up when a
     worker stopped heartbeating (``AbandonedJobError``)."""
     if issubclass(exc_type, AbandonedJobError):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rq import Worker, worker_registration
@@ -84,7 +84,7 @@ class ImportWorker(Worker):
         super().__init__(queues, *args, **kwargs)
         self._imports_taken = 0
         self._stopping_horse = False
-        self._registries_cleaned_at = None
+        self._registries_cleaned_at: datetime | None = None
 
     @classmethod
     def configure(cls, *, low_priority_every: int, maintenance_interval: int) -> None:
@@ -132,13 +132,14 @@ class ImportWorker(Worker):
         """Keep a scheduler running, fail over abandoned imports, enqueue what waits in the
         database; RQ's full registry clean-up once a minute."""
         first_run = self.last_cleaned_at is None
-        self.last_cleaned_at = now()
+        self.last_cleaned_at = now()  # type: ignore[assignment]  # rq types it as None only
         self._stay_registered()
         if not first_run and self.scheduler is not None and not self._scheduler_alive():
             self.scheduler.acquire_locks(auto_start=True)
         with tasks.app_context():
             maintenance.recover_imports(self.connection)
-        if first_run or now() - self._registries_cleaned_at >= REGISTRY_CLEAN_INTERVAL:
+        cleaned_at = self._registries_cleaned_at
+        if cleaned_at is None or now() - cleaned_at >= REGISTRY_CLEAN_INTERVAL:
             self._registries_cleaned_at = now()
             self.clean_registries()
             Group.clean_registries(connection=self.connection)

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import Base
 
 # Highest first: the order decides queue priority tiers and who may administer.
 ROLES = ("super_admin", "national_admin", "province_admin", "municipality_admin", "member")
@@ -21,7 +21,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class Organisation(db.Model):
+class Organisation(Base):
     """A tenant: every user, job and imported row belongs to exactly one."""
 
     __tablename__ = "organisations"
@@ -38,7 +38,7 @@ class Organisation(db.Model):
         return f"<Organisation {self.slug}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     """A person who signs in; belongs to one organisation and has one role."""
 
     __tablename__ = "users"

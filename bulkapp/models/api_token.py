@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Base
 from .accounts import User, utcnow
 
 
-class ApiToken(db.Model):
+class ApiToken(Base):
     """A token a user created to call the API; shown once, then known only by its hash."""
 
     __tablename__ = "api_tokens"

@@ -20,12 +20,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, func, update
+from sqlalchemy import (JSON, CursorResult, ForeignKey, Index, String, Text, UniqueConstraint,
+                        Update, event, func, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
-from ..extensions import db
+from ..extensions import Base
 from .accounts import Organisation, User, utcnow
 
 
@@ -73,7 +74,13 @@ def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
-class ImportJob(db.Model):
+def rows_matched(session: Session, statement: Update) -> int:
+    """Run the UPDATE ``statement`` in ``session``; how many rows its WHERE clause matched."""
+    # Session.execute is typed to return a Result; an UPDATE's is always a CursorResult.
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+class ImportJob(Base):
     """One uploaded file and everything known about its import."""
 
     __tablename__ = "import_jobs"
@@ -159,12 +166,12 @@ class ImportJob(db.Model):
         session = object_session(self)
         assert session is not None
         attempt = self.attempts + 1
-        claimed = session.execute(
+        claimed = rows_matched(session, (
             update(ImportJob).where(ImportJob.id == self.id, ImportJob.attempts == self.attempts)
             .values(attempts=attempt, status=PROCESSING, stage=ImportStage.PARSING,
                     error_message=None, error_traceback=None, finished_at=None,
                     started_at=func.coalesce(ImportJob.started_at, utcnow()))
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         session.commit()
         return attempt if claimed else None
 

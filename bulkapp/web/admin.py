@@ -7,6 +7,7 @@ Everyone else gets 404.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -39,6 +40,7 @@ def _admins_only():
 def _figures() -> dict[str, Any]:
     """Queue figures (and workers, for a super admin); Redis being down is reported."""
     organisation_id = scope_of(current_user)
+    figures: dict[str, Any]
     if organisation_id is not None:
         figures = {"scope": "organisation", "redis_error": None, "workers": None,
                    "queues": monitor.queue_figures(organisation_id)}
@@ -69,8 +71,9 @@ def index():
 def figures():
     """Live figures for ``static/monitor.js``; ``?jobs=id,id`` adds those jobs' progress."""
     wanted = [i for i in request.args.get("jobs", "").split(",") if i][:MAX_POLLED_JOBS]
-    jobs = db.session.scalars(jobs_visible_to(current_user).where(ImportJob.id.in_(wanted))) \
-        if wanted else []
+    jobs: Iterable[ImportJob] = (
+        db.session.scalars(jobs_visible_to(current_user).where(ImportJob.id.in_(wanted)))
+        if wanted else [])
     response = jsonify({**_figures(), "jobs": monitor.job_progress(jobs),
                         "generated_at": iso_timestamp(utcnow())})
     response.headers["Cache-Control"] = "no-store"
@@ -78,7 +81,11 @@ def figures():
 
 
 def _back():
-    return redirect(url_for("admin.index", **request.args))
+    """The monitor again with the same filters (the first value of each query parameter;
+    names starting with ``_`` are url_for's own options, never filters)."""
+    filters: dict[str, Any] = {name: value for name, value in request.args.items()
+                               if not name.startswith("_")}
+    return redirect(url_for("admin.index", **filters))
 
 
 @bp.route("/requeue-failed", methods=["POST"])

@@ -15,7 +15,7 @@ API_URL_PREFIX = "/api/v1"
 
 def public(view: Callable) -> Callable:
     """Mark ``view`` as reachable without signing in (or, in the API, without a token)."""
-    view.is_public = True
+    view.__dict__["is_public"] = True  # a function attribute; Callable declares none
     return view
 
 

@@ -4,7 +4,7 @@ from bulkapp.entities import REGISTRY, EntitySchema, Field, get_entity, UnknownE
 from bulkapp.models import ENTITY_TABLES
 
 
-def test_every_entity_declares_its_natural_key_as_in_the_issue():
+def test_every_entity_declares_the_natural_key_the_readme_documents():
     keys = {name: schema.natural_key for name, schema in REGISTRY.items()}
     assert keys == {"mechanics": ("email",), "service-providers": ("email",),
                     "policies": ("policy_number",), "members": ("id_number",)}

@@ -263,3 +263,12 @@ def test_rq_dashboard_requeue_is_not_usable_cross_site(app, super_client, client
     deleted = super_client.post(f"/admin/rq/job/{job_id}/delete",
                                 headers={"Origin": "http://localhost"})
     assert deleted.get_json()["status"] == "OK" and queue.job_ids == []
+
+
+def test_an_action_returns_to_the_monitor_on_this_site_whatever_the_query_says(app, super_admin):
+    client = login(app.test_client(), super_admin.email)
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    response = client.post("/admin/requeue-failed?status=failed&_external=1&_scheme=javascript"
+                           "&_anchor=x", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/?status=failed"

@@ -194,7 +194,7 @@ class JsonReader:
         with open(self._path, "rb") as raw:
             rows: list[list[Any]] = []
             for record in self._records(_Text(raw, self._filename)):
-                row = [_EMPTY] * width
+                row: list[str | float] = [_EMPTY] * width
                 for key, value in record.items():
                     row[self._columns[key]] = json_text(value) or _EMPTY
                 rows.append(row)

@@ -13,7 +13,7 @@ from ...entities import UnknownEntity, get_entity
 from ...extensions import db
 from ...jobs.access import require_job
 from ...jobs.filters import JobFilters, search_jobs
-from ...models import QUEUED, STATUSES, ImportJob
+from ...models import QUEUED, STATUSES, ImportJob, ImportStatus
 from .auth import api_user
 from .errors import ApiError, ok
 from .shapes import job_summary, queue_job_status, upload_status
@@ -23,7 +23,7 @@ bp = Blueprint("jobs", __name__)
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 # The members guide calls a queued job "pending".
-STATUS_FILTERS = {**{s: s for s in STATUSES}, "pending": QUEUED}
+STATUS_FILTERS: dict[str, ImportStatus] = {**{s: s for s in STATUSES}, "pending": QUEUED}
 
 
 @bp.get("/bulk-upload/status/<job_id>", endpoint="upload_status")

@@ -54,7 +54,7 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "description": "Repeat a request with the same key to get the same job.",
                    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
                               "pattern": "^[!-~]+$"}}
-FILE_FORM = {"type": "object", "required": ["file"], "properties": {
+FILE_FORM: dict[str, Any] = {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "string", "format": "binary",
              "description": "A .csv, .xlsx or .json file."},
     "mode": MODE}}

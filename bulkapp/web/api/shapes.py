@@ -11,7 +11,7 @@ from ...jobs.state import JobState, job_state
 from ...models import COMPLETED, QUEUED, ImportJob
 
 # The members guide calls a queued job "pending"; the other shapes say "queued".
-GUIDE_STATUS = {QUEUED: "pending"}
+GUIDE_STATUS: dict[str, str] = {QUEUED: "pending"}
 
 
 def guide_status(status: str) -> str:

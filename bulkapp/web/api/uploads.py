@@ -6,7 +6,7 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from flask import Blueprint, current_app, request
 
@@ -94,7 +94,7 @@ def _whole_number(digits: str) -> int | str:
         return digits
 
 
-def _uploaded_file() -> tuple[BinaryIO, str]:
+def _uploaded_file() -> tuple[IO[bytes], str]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(422, "Send the file in a multipart/form-data field called 'file'.",
