@@ -1,5 +1,6 @@
 """Fixtures: a real redis-server for the session, the app on SQLite (or TEST_DATABASE_URL),
-users in two organisations, a signed-in client and a burst worker."""
+users in two organisations, a signed-in client and a burst worker. The live stack shared by
+the end-to-end tests comes from tests/e2e/harness.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -25,6 +26,9 @@ from bulkapp.config import normalise_database_url, test_config
 from bulkapp.devtools import redis_server_args
 from bulkapp.extensions import db, get_redis
 from bulkapp.jobs.queues import get_queue, worker_queue_names
+from tests.processes import ProcessGroup
+
+pytest_plugins = ["tests.e2e.harness"]
 
 PASSWORD = "correct-horse-battery"
 DATA_DIR = Path(__file__).parent / "data"
@@ -81,6 +85,18 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed test, add the log tails of the real processes it ran to its report."""
+    report = yield
+    if report.when == "call" and report.failed:
+        groups = {id(value): value for value in item.funcargs.values()
+                  if isinstance(value, ProcessGroup)}
+        for group in groups.values():
+            report.sections.extend(group.log_tails())
+    return report
 
 
 @pytest.fixture(scope="session")

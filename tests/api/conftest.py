@@ -14,11 +14,6 @@ from bulkapp.extensions import db
 from bulkapp.tokens import create_token
 from tests.conftest import PASSWORD, database_url
 
-# The e2e harness's fixtures (a migrated database, accounts made with the real CLI), for
-# the live tests in test_live.py.
-from tests.e2e.conftest import e2e_accounts, e2e_env, e2e_root, flask_cli  # noqa: F401
-from tests.e2e.harness import LiveStack, running_stack
-
 API = "/api/v1"
 
 
@@ -113,22 +108,3 @@ def make_api_app(tmp_path, redis_server):
             if created:
                 db.drop_all()
             db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api_live_stack(e2e_root, e2e_env, e2e_accounts):  # noqa: F811 (fixtures)
-    """The e2e harness's gunicorn + ``rq worker``, with a job-creation rate limit high enough
-    for schemathesis to reach the upload logic instead of mostly hearing 429."""
-    env = {**e2e_env, "API_UPLOAD_RATE_LIMIT": "6000 per minute"}
-    with running_stack(env, e2e_root / "api-logs") as stack:
-        yield stack
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    """On a failed live test, add gunicorn's and the worker's log tails to its report."""
-    report = yield
-    stack = item.funcargs.get("api_live_stack") if report.when == "call" else None
-    if report.failed and isinstance(stack, LiveStack):
-        report.sections.extend(stack.log_tails())
-    return report

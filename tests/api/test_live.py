@@ -1,4 +1,5 @@
-"""The API against real processes: gunicorn, an ``rq worker`` and a migrated database.
+"""The API against real processes: the live stack's gunicorn, ``rq worker`` and migrated
+database (tests/e2e/harness.py).
 
 Uploads the seed's JSON examples over HTTP and polls until each job completes, then lets
 schemathesis loose on the live API; it must find no server error.
@@ -60,8 +61,8 @@ def poll_until_finished(session: requests.Session, url: str) -> dict:
         time.sleep(0.3)
 
 
-def test_seed_json_examples_are_imported_end_to_end(api_live_stack, member_token):
-    base, session = api_live_stack.url, bearer_session(member_token)
+def test_seed_json_examples_are_imported_end_to_end(live_stack, member_token):
+    base, session = live_stack.url, bearer_session(member_token)
     for entity, records in SEED_EXAMPLES.items():
         response = session.post(f"{base}{API}/bulk-upload/{entity}", json=records, timeout=10)
         assert response.status_code == 202, response.text
@@ -81,8 +82,8 @@ def test_seed_json_examples_are_imported_end_to_end(api_live_stack, member_token
         assert status["processing_duration_ms"] is not None
 
 
-def test_retry_answers_json_and_the_list_shows_the_job(api_live_stack, member_token):
-    base, session = api_live_stack.url, bearer_session(member_token)
+def test_retry_answers_json_and_the_list_shows_the_job(live_stack, member_token):
+    base, session = live_stack.url, bearer_session(member_token)
     accepted = session.post(f"{base}{API}/bulk-upload/policies",
                             json=[{"policyNumber": "POL002", "type": "home"}],
                             timeout=10).json()["data"]
@@ -96,11 +97,19 @@ def test_retry_answers_json_and_the_list_shows_the_job(api_live_stack, member_to
     assert anonymous.status_code == 401 and anonymous.json()["success"] is False
 
 
+@pytest.fixture
+def flooded_live_stack(live_stack):
+    """The live stack for a test that floods it with jobs; what is still waiting when the
+    test ends is discarded, so the tests after it find the worker idle."""
+    yield live_stack
+    live_stack.discard_waiting_jobs()
+
+
 # A fixed seed makes CI's run reproducible; change it to explore other examples.
 SCHEMATHESIS_SEED = "20261123"
 
 
-def test_schemathesis_finds_no_server_error(api_live_stack, admin_token, tmp_path):
+def test_schemathesis_finds_no_server_error(flooded_live_stack, admin_token, tmp_path):
     """Property-based requests from the OpenAPI document; bounded to keep CI quick.
 
     ``positive_data_acceptance`` is left out: a schema cannot say which opaque cursors are
@@ -110,7 +119,7 @@ def test_schemathesis_finds_no_server_error(api_live_stack, admin_token, tmp_pat
     threads do it at once.
     """
     result = subprocess.run(
-        [str(VENV_BIN / "schemathesis"), "run", f"{api_live_stack.url}{API}/openapi.json",
+        [str(VENV_BIN / "schemathesis"), "run", f"{flooded_live_stack.url}{API}/openapi.json",
          "--header", f"Authorization: Bearer {admin_token}",
          "--checks", "all", "--exclude-checks", "positive_data_acceptance",
          "--max-examples", "15", "--seed", SCHEMATHESIS_SEED, "--workers", "1",

@@ -1,6 +1,7 @@
 """An admin watches a running import move on the monitor, then cancels it from its page.
 
-Real gunicorn, a real ``rq worker`` and Chromium; the import is made slow with small chunks.
+Real gunicorn, a real ``rq worker`` and Chromium; the import is made slow with the small
+chunks of the live stack's ``LIVE_SETTINGS``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,11 @@ from playwright.sync_api import Page, expect
 from redis import Redis
 
 from bulkapp.jobs.queues import enqueue_import
-
 from tests.conftest import PASSWORD
 from tests.e2e.browser import UI_TIMEOUT_MS, sign_in
 
-ROWS = 50_000  # ~2,500 chunks: minutes of work, canceled after seconds
-
-
-@pytest.fixture(scope="module")
-def e2e_env(e2e_env):
-    """The shared e2e environment, with chunks small enough to watch the progress move."""
-    return {**e2e_env, "IMPORT_CHUNK_ROWS": "20"}
+# ~2,500 of the live stack's 20-row chunks: minutes of work, canceled after seconds.
+ROWS = 50_000
 
 
 def csp_violations(page: Page) -> list[str]:

@@ -14,8 +14,8 @@ from bulkapp.jobs.lifecycle import (JobActionError, cancel_job, clean_jobs,
                                record_attempt_failure, requeue_failed, retry_job)
 from bulkapp.models import ImportJob, utcnow
 from tests.conftest import make_account, run_worker
-from tests.lifecycle.conftest import (fetch, mechanics_csv, stored_count, stored_emails, upload,
-                                      wait_for)
+from tests.jobs.conftest import fetch, mechanics_csv, stored_count, stored_emails, upload
+from tests.processes import wait_for
 
 ROWS = 6000
 

@@ -15,7 +15,8 @@ from bulkapp.jobs.maintenance import (fail_over_abandoned_imports, nightly_clean
 from bulkapp.models import ImportJob, utcnow
 from bulkapp.jobs.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
 from tests.conftest import run_worker
-from tests.lifecycle.conftest import fetch, mechanics_csv, stored_count, upload, wait_for
+from tests.jobs.conftest import fetch, mechanics_csv, stored_count, upload
+from tests.processes import wait_for
 
 
 def age(job_id: str, seconds: int, **fields) -> None:

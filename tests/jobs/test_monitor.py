@@ -1,5 +1,6 @@
 """Monitor figures from real Redis registries and from the database."""
 
+import re
 import time
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from bulkapp.extensions import db, get_redis
 from bulkapp.models import ImportJob, utcnow
 from bulkapp.jobs.queues import enqueue_import, get_queue
 from tests.conftest import run_worker
-from tests.lifecycle.conftest import mechanics_csv, upload
+from tests.jobs.conftest import mechanics_csv, upload
 
 BASE = "bulk-upload-mechanics"
 
@@ -78,7 +79,9 @@ def test_workers_show_name_host_queues_state_current_job_and_heartbeat(ctx):
         worker.register_death()
     assert found["name"] == "worker-one" and found["hostname"] and found["pid"]
     assert (found["queues"], found["state"], found["current_job_id"]) == ([BASE], "busy", "job-42")
-    assert found["last_heartbeat"]
+    # As every timestamp the app emits: UTC with milliseconds, as JavaScript writes it.
+    for timestamp in (found["last_heartbeat"], found["birth"]):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", timestamp), timestamp
 
 
 def test_organisation_figures_come_from_its_own_jobs(app, ctx, user_a, user_b):

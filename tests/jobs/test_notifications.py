@@ -15,7 +15,7 @@ from rq import Queue
 from bulkapp.extensions import db, get_redis
 from bulkapp.models import Organisation
 from tests.conftest import run_worker
-from tests.lifecycle.conftest import mechanics_csv, upload
+from tests.jobs.conftest import mechanics_csv, upload
 
 
 def set_webhook(app, organisation_id: int, url: str) -> None:

@@ -20,11 +20,12 @@ from bulkapp.extensions import db
 from bulkapp.models import ImportJob
 from tests.conftest import (RedisServer, built_app, free_port, login,
                             make_account, run_worker, web_upload)
-from tests.lifecycle.conftest import Processes, fetch, mechanics_csv, stored_count, upload, wait_for
+from tests.jobs.conftest import Processes, fetch, mechanics_csv, stored_count, upload
+from tests.processes import wait_for
 
 ROWS = 40
 OUTAGE_SECONDS = 20
-# What the issue promises: every job moves again within a minute of Redis coming back.
+# Every job must move again within a minute of Redis coming back.
 BACK_TO_WORK_SECONDS = 60
 SLOW = {"IMPORT_CHUNK_ROWS": "20"}
 
