@@ -19,8 +19,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import (Column, DateTime, ForeignKey, Integer, String, Table,  # noqa: E402
-                        UniqueConstraint, func, text)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,  # noqa: E402
+    UniqueConstraint,
+    func,
+    text,
+)
 
 from bulkapp import create_app  # noqa: E402
 from bulkapp.config import load_config  # noqa: E402
@@ -31,8 +40,12 @@ FLOOR_TABLE = "floor_mechanics"
 
 def make_app(url: str, chunk_rows: int | None = None):
     """The application on ``url`` with its files in a temporary directory."""
-    environ = {"BULKAPP_ENV": "development", "DATABASE_URL": url, "LOG_LEVEL": "WARNING",
-               "INSTANCE_DIR": tempfile.mkdtemp(prefix="bulkapp-bench-instance-")}
+    environ = {
+        "BULKAPP_ENV": "development",
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+        "INSTANCE_DIR": tempfile.mkdtemp(prefix="bulkapp-bench-instance-"),
+    }
     if chunk_rows:
         environ["IMPORT_CHUNK_ROWS"] = str(chunk_rows)
     return create_app(load_config(environ))
@@ -58,14 +71,22 @@ def floor_table(metadata, organisation_id: int) -> Table:
     from bulkapp.models import ENTITY_TABLES
 
     source = ENTITY_TABLES["mechanics"]
-    fields = [Column(c.name, c.type, nullable=c.nullable) for c in source.columns
-              if c.name not in ("id", "organisation_id", "import_job_id", "created_at",
-                                "updated_at")]
+    fields = [
+        Column(c.name, c.type, nullable=c.nullable)
+        for c in source.columns
+        if c.name not in ("id", "organisation_id", "import_job_id", "created_at", "updated_at")
+    ]
     return Table(
-        FLOOR_TABLE, metadata,
+        FLOOR_TABLE,
+        metadata,
         Column("id", Integer, primary_key=True),
-        Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False,
-               server_default=text(str(organisation_id))),
+        Column(
+            "organisation_id",
+            Integer,
+            ForeignKey("organisations.id"),
+            nullable=False,
+            server_default=text(str(organisation_id)),
+        ),
         *fields,
         Column("import_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
         Column("created_at", DateTime, nullable=False, server_default=func.current_timestamp()),
@@ -95,16 +116,27 @@ def floor(url: str, path: str) -> dict:
     from bulkapp.extensions import db
 
     app = make_app(url)
-    columns = ["first_name", "last_name", "email", "mobile_number", "specialisation",
-               "years_experience", "workshop_name", "city", "province"]
+    columns = [
+        "first_name",
+        "last_name",
+        "email",
+        "mobile_number",
+        "specialisation",
+        "years_experience",
+        "workshop_name",
+        "city",
+        "province",
+    ]
     with app.app_context():
         connection = db.engine.raw_connection()
         driver = connection.driver_connection
         started, cpu = time.monotonic(), cpu_seconds()
         if db.engine.dialect.name == "postgresql":
             with driver.cursor() as cursor, open(path, "rb") as source:
-                with cursor.copy(f"COPY {FLOOR_TABLE} ({', '.join(columns)}) FROM STDIN "
-                                 "(FORMAT csv, HEADER true)") as copy:
+                with cursor.copy(
+                    f"COPY {FLOOR_TABLE} ({', '.join(columns)}) FROM STDIN "
+                    "(FORMAT csv, HEADER true)"
+                ) as copy:
                     while block := source.read(1 << 20):
                         copy.write(block)
             driver.commit()
@@ -115,13 +147,14 @@ def floor(url: str, path: str) -> dict:
                 next(reader)
                 driver.executemany(
                     f"INSERT INTO {FLOOR_TABLE} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('?' * len(columns))})", reader)
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    reader,
+                )
             driver.commit()
             method = "executemany"
         seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
         connection.close()
-    return {"seconds": seconds, "cpu_seconds": cpu, "method": method,
-            "peak_rss_mb": peak_rss_mb()}
+    return {"seconds": seconds, "cpu_seconds": cpu, "method": method, "peak_rss_mb": peak_rss_mb()}
 
 
 def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
@@ -133,17 +166,25 @@ def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
     app = make_app(url, chunk_rows)
     with app.app_context(), PssSampler() as pss:
         cpu = cpu_seconds()
-        job = import_inline(organisation=find_organisation(org), entity_type="mechanics",
-                            path=Path(path))
+        job = import_inline(
+            organisation=find_organisation(org), entity_type="mechanics", path=Path(path)
+        )
         db.session.refresh(job)
-        outcome = (f"{job.status}: +{job.inserted_rows:,} ~{job.updated_rows:,} "
-                   f"={job.unchanged_rows:,} !{job.invalid_rows:,}")
+        outcome = (
+            f"{job.status}: +{job.inserted_rows:,} ~{job.updated_rows:,} "
+            f"={job.unchanged_rows:,} !{job.invalid_rows:,}"
+        )
         if job.error_message:
             outcome += f" ({job.error_message})"
-        return {"seconds": job.processing_duration_ms / 1000, "cpu_seconds": cpu_seconds() - cpu,
-                "peak_rss_mb": peak_rss_mb(), "reader_peak_rss_mb": reader_peak_rss_mb(),
-                "peak_pss_mb": pss.peak_mb, "outcome": outcome,
-                "stage_timings": job.stage_timings}
+        return {
+            "seconds": job.processing_duration_ms / 1000,
+            "cpu_seconds": cpu_seconds() - cpu,
+            "peak_rss_mb": peak_rss_mb(),
+            "reader_peak_rss_mb": reader_peak_rss_mb(),
+            "peak_pss_mb": pss.peak_mb,
+            "outcome": outcome,
+            "stage_timings": job.stage_timings,
+        }
 
 
 class PssSampler:
@@ -193,9 +234,10 @@ def _pss_kb(pid: int) -> int:
 
 def cpu_seconds() -> float:
     """CPU time (user + system) used so far by this process and its finished children."""
-    return sum(usage.ru_utime + usage.ru_stime
-               for usage in map(resource.getrusage,
-                                (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
 
 
 def peak_rss_mb() -> float:
@@ -234,7 +276,7 @@ def main(argv: list[str]) -> None:
     if "--chunk-rows" in rest:
         at = rest.index("--chunk-rows")
         chunk_rows = int(rest[at + 1])
-        rest = rest[:at] + rest[at + 2:]
+        rest = rest[:at] + rest[at + 2 :]
     if command == "setup":
         result = setup(url)
     elif command == "floor":

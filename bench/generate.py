@@ -7,16 +7,75 @@ from pathlib import Path
 
 from bulkapp.entities.provinces import SA_PROVINCES
 
-HEADERS = ["First Name", "Last Name", "E-mail", "Mobile Number", "Specialisation",
-           "Years of Experience", "Workshop", "City", "Province"]
-FIRST = ["John", "Thandi", "Pieter", "Lerato", "Sipho", "Anna", "Mohammed", "Naledi", "Johan",
-         "Zanele", "David", "Ayesha", "Kagiso", "Maria", "Themba", "Chantel"]
-LAST = ["Doe", "Nkosi", "van der Merwe", "Mokoena", "Dlamini", "Botha", "Naidoo", "Khumalo",
-        "Pillay", "Smith", "Mahlangu", "Jacobs", "Zulu", "Pretorius", "Ndlovu", "Adams"]
-TRADES = ["Diesel engines", "Auto electrical", "Brakes and clutches", "Gearboxes",
-          "General servicing", "Air conditioning", "Panel beating", ""]
-CITIES = ["Pretoria", "Johannesburg", "Cape Town", "Durban", "Gqeberha", "Bloemfontein",
-          "Polokwane", "Mbombela", "Kimberley", "East London"]
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "E-mail",
+    "Mobile Number",
+    "Specialisation",
+    "Years of Experience",
+    "Workshop",
+    "City",
+    "Province",
+]
+FIRST = [
+    "John",
+    "Thandi",
+    "Pieter",
+    "Lerato",
+    "Sipho",
+    "Anna",
+    "Mohammed",
+    "Naledi",
+    "Johan",
+    "Zanele",
+    "David",
+    "Ayesha",
+    "Kagiso",
+    "Maria",
+    "Themba",
+    "Chantel",
+]
+LAST = [
+    "Doe",
+    "Nkosi",
+    "van der Merwe",
+    "Mokoena",
+    "Dlamini",
+    "Botha",
+    "Naidoo",
+    "Khumalo",
+    "Pillay",
+    "Smith",
+    "Mahlangu",
+    "Jacobs",
+    "Zulu",
+    "Pretorius",
+    "Ndlovu",
+    "Adams",
+]
+TRADES = [
+    "Diesel engines",
+    "Auto electrical",
+    "Brakes and clutches",
+    "Gearboxes",
+    "General servicing",
+    "Air conditioning",
+    "Panel beating",
+    "",
+]
+CITIES = [
+    "Pretoria",
+    "Johannesburg",
+    "Cape Town",
+    "Durban",
+    "Gqeberha",
+    "Bloemfontein",
+    "Polokwane",
+    "Mbombela",
+    "Kimberley",
+    "East London",
+]
 BLOCK = 50_000
 
 
@@ -24,10 +83,17 @@ def _rows(count: int, seed: int):
     rng = random.Random(seed)
     for i in range(count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        yield (first, last, f"{first}.{last.replace(' ', '')}.{seed}.{i}@example.com",
-               f"0{rng.randint(60, 84)}{rng.randint(0, 9_999_999):07d}", rng.choice(TRADES),
-               str(rng.randint(0, 45)), f"{last} Motors", rng.choice(CITIES),
-               rng.choice(SA_PROVINCES))
+        yield (
+            first,
+            last,
+            f"{first}.{last.replace(' ', '')}.{seed}.{i}@example.com",
+            f"0{rng.randint(60, 84)}{rng.randint(0, 9_999_999):07d}",
+            rng.choice(TRADES),
+            str(rng.randint(0, 45)),
+            f"{last} Motors",
+            rng.choice(CITIES),
+            rng.choice(SA_PROVINCES),
+        )
 
 
 def write_csv(path: Path, count: int, seed: int = 0) -> Path:

@@ -29,14 +29,20 @@ from bench import child  # noqa: E402
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench"
 SMALL_ROWS = 100_000
 # Each XLSX: its table label and its organisation (one each, so every run is a first upload).
-XLSX_RUNS = {"xlsx": ("pipeline, 100k-row XLSX", "bench-xlsx"),
-             "xlsx_inline": ("pipeline, 100k-row XLSX, inline text", "bench-xlsx-inline")}
+XLSX_RUNS = {
+    "xlsx": ("pipeline, 100k-row XLSX", "bench-xlsx"),
+    "xlsx_inline": ("pipeline, 100k-row XLSX, inline text", "bench-xlsx-inline"),
+}
 
 
 def run_child(*args: str) -> dict:
     """Run ``bench/child.py`` with ``args`` in a fresh process; returns its JSON line."""
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "child.py"), *args],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "child.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"bench child {args[0]} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -47,8 +53,9 @@ def fastest(runs: list[dict]) -> dict:
     return min(runs, key=lambda run: run["seconds"])
 
 
-def bench_database(label: str, url: str, files: dict[str, Path], rows: int,
-                   chunk_rows: int | None, repeat: int) -> list[dict]:
+def bench_database(
+    label: str, url: str, files: dict[str, Path], rows: int, chunk_rows: int | None, repeat: int
+) -> list[dict]:
     """Every measurement on one database, each the fastest of ``repeat``; returns table rows."""
     extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
     xlsx = [name for name in XLSX_RUNS if name in files]
@@ -58,22 +65,34 @@ def bench_database(label: str, url: str, files: dict[str, Path], rows: int,
         runs["floor"].append(run_child("floor", url, str(files["csv"])))
         runs["first"].append(run_child("pipeline", url, str(files["csv"]), "bench-org", *extra))
         runs["again"].append(run_child("pipeline", url, str(files["csv"]), "bench-org", *extra))
-        runs["small"].append(run_child("pipeline", url, str(files["small"]), "bench-small",
-                                       *extra))
+        runs["small"].append(run_child("pipeline", url, str(files["small"]), "bench-small", *extra))
         for name in xlsx:
-            runs[name].append(run_child("pipeline", url, str(files[name]), XLSX_RUNS[name][1],
-                                        *extra))
+            runs[name].append(
+                run_child("pipeline", url, str(files[name]), XLSX_RUNS[name][1], *extra)
+            )
     floor, first, again, small = (fastest(runs[k]) for k in ("floor", "first", "again", "small"))
     results = [
         {"database": label, "run": f"floor ({floor['method']})", "rows": rows, **floor},
-        {"database": label, "run": "pipeline, first upload", "rows": rows, **first,
-         "ratio": floor["seconds"] / first["seconds"]},
-        {"database": label, "run": "pipeline, re-upload", "rows": rows, **again,
-         "ratio": floor["seconds"] / again["seconds"]},
+        {
+            "database": label,
+            "run": "pipeline, first upload",
+            "rows": rows,
+            **first,
+            "ratio": floor["seconds"] / first["seconds"],
+        },
+        {
+            "database": label,
+            "run": "pipeline, re-upload",
+            "rows": rows,
+            **again,
+            "ratio": floor["seconds"] / again["seconds"],
+        },
         {"database": label, "run": "pipeline, 100k rows (memory)", "rows": SMALL_ROWS, **small},
     ]
-    results += [{"database": label, "run": XLSX_RUNS[name][0], "rows": SMALL_ROWS,
-                 **fastest(runs[name])} for name in xlsx]
+    results += [
+        {"database": label, "run": XLSX_RUNS[name][0], "rows": SMALL_ROWS, **fastest(runs[name])}
+        for name in xlsx
+    ]
     for row in results[1:3]:
         row["pss_vs_100k"] = row["peak_pss_mb"] / small["peak_pss_mb"]
     return results
@@ -81,40 +100,56 @@ def bench_database(label: str, url: str, files: dict[str, Path], rows: int,
 
 def print_table(results: list[dict]) -> None:
     """The measurements as a fixed-width table."""
-    header = (f"{'database':<11} {'run':<36} {'rows':>9} {'seconds':>8} {'CPU s':>6} "
-              f"{'rows/s':>9} {'× floor':>8} {'RSS MB':>6} {'reader':>6} {'PSS MB':>6} "
-              f"{'÷ 100k':>6}  result")
+    header = (
+        f"{'database':<11} {'run':<36} {'rows':>9} {'seconds':>8} {'CPU s':>6} "
+        f"{'rows/s':>9} {'× floor':>8} {'RSS MB':>6} {'reader':>6} {'PSS MB':>6} "
+        f"{'÷ 100k':>6}  result"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
-        memory = [f"{r[key]:.0f}" if key in r else ""
-                  for key in ("peak_rss_mb", "reader_peak_rss_mb", "peak_pss_mb")]
+        memory = [
+            f"{r[key]:.0f}" if key in r else ""
+            for key in ("peak_rss_mb", "reader_peak_rss_mb", "peak_pss_mb")
+        ]
         flat = f"{r['pss_vs_100k']:.2f}" if "pss_vs_100k" in r else ""
-        print(f"{r['database']:<11} {r['run']:<36} {r['rows']:>9,} {r['seconds']:>8.2f} "
-              f"{r['cpu_seconds']:>6.1f} {r['rows'] / r['seconds']:>9,.0f} {ratio:>8} "
-              f"{memory[0]:>6} {memory[1]:>6} {memory[2]:>6} {flat:>6}  {r.get('outcome', '')}")
+        print(
+            f"{r['database']:<11} {r['run']:<36} {r['rows']:>9,} {r['seconds']:>8.2f} "
+            f"{r['cpu_seconds']:>6.1f} {r['rows'] / r['seconds']:>9,.0f} {ratio:>8} "
+            f"{memory[0]:>6} {memory[1]:>6} {memory[2]:>6} {flat:>6}  {r.get('outcome', '')}"
+        )
 
 
 def main() -> None:
     """Generate the files, measure each database, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=int(os.environ.get("ROWS", 1_000_000)))
-    parser.add_argument("--chunk-rows", type=int, default=None,
-                        help="IMPORT_CHUNK_ROWS for the pipeline (default: the app's)")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="IMPORT_CHUNK_ROWS for the pipeline (default: the app's)",
+    )
     parser.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-xlsx", action="store_true")
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("REPEAT", 1)),
-                        help="measure each run this many times and keep the fastest")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("REPEAT", 1)),
+        help="measure each run this many times and keep the fastest",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bulkapp-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"Generating files in {workdir} ...", flush=True)
-    files = {"csv": workdir / f"mechanics-{args.rows}.csv",
-             "small": workdir / f"mechanics-{SMALL_ROWS}.csv"}
+    files = {
+        "csv": workdir / f"mechanics-{args.rows}.csv",
+        "small": workdir / f"mechanics-{SMALL_ROWS}.csv",
+    }
     specs = {"csv": ("csv", args.rows, 0), "small": ("csv", SMALL_ROWS, 1)}
     if not args.skip_xlsx:
         files["xlsx"] = workdir / f"mechanics-{SMALL_ROWS}.xlsx"
@@ -128,16 +163,16 @@ def main() -> None:
     sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
     (workdir / "bench.db").unlink(missing_ok=True)
     print("Measuring SQLite ...", flush=True)
-    results += bench_database("SQLite", sqlite_url, files, args.rows, args.chunk_rows,
-                              args.repeat)
+    results += bench_database("SQLite", sqlite_url, files, args.rows, args.chunk_rows, args.repeat)
     if args.skip_pg:
         print("PostgreSQL skipped (--skip-pg).")
     elif not child.reachable(args.pg):
         print(f"PostgreSQL skipped: {args.pg} is not reachable.")
     else:
         print("Measuring PostgreSQL ...", flush=True)
-        results += bench_database("PostgreSQL", args.pg, files, args.rows, args.chunk_rows,
-                                  args.repeat)
+        results += bench_database(
+            "PostgreSQL", args.pg, files, args.rows, args.chunk_rows, args.repeat
+        )
     print()
     print_table(results)
 

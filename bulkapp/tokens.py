@@ -37,8 +37,12 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     if len(name) > MAX_NAME_LENGTH:
         raise TokenError(f"Token names have at most {MAX_NAME_LENGTH} characters.")
     raw_token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(raw_token),
-                     prefix=raw_token[:DISPLAY_PREFIX_LENGTH])
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(raw_token),
+        prefix=raw_token[:DISPLAY_PREFIX_LENGTH],
+    )
     db.session.add(token)
     db.session.commit()
     return token, raw_token
@@ -46,10 +50,15 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
 
 def list_tokens(user: User) -> list[ApiToken]:
     """``user``'s tokens, active ones first, newest first."""
-    return list(db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id)
-        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(),
-                  ApiToken.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(
+                ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc()
+            )
+        )
+    )
 
 
 def revoke_token(user: User, token_id: int) -> ApiToken:
@@ -59,7 +68,8 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         TokenError: ``user`` has no such token.
     """
     token = db.session.scalar(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
     if token is None:
         raise TokenError("There is no such token.")
     if token.revoked_at is None:
@@ -72,8 +82,7 @@ def authenticate(raw_token: str) -> User | None:
     """The active user owning the active token ``raw_token``, else None."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token)))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

@@ -92,8 +92,9 @@ def pytest_runtest_makereport(item, call):
     """On a failed test, add the log tails of the real processes it ran to its report."""
     report = yield
     if report.when == "call" and report.failed:
-        groups = {id(value): value for value in item.funcargs.values()
-                  if isinstance(value, ProcessGroup)}
+        groups = {
+            id(value): value for value in item.funcargs.values() if isinstance(value, ProcessGroup)
+        }
         for group in groups.values():
             report.sections.extend(group.log_tails())
     return report
@@ -116,8 +117,9 @@ def database_url(tmp_path: Path) -> str:
 @contextmanager
 def built_app(tmp_path: Path, redis_url: str, **overrides) -> Iterator[Flask]:
     """An app with fresh tables (SQLite under ``tmp_path`` or TEST_DATABASE_URL), dropped after."""
-    config = test_config(tmp_path, REDIS_URL=redis_url,
-                         SQLALCHEMY_DATABASE_URI=database_url(tmp_path))
+    config = test_config(
+        tmp_path, REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url(tmp_path)
+    )
     config.update(overrides)
     app = create_app(config)
     with app.app_context():
@@ -170,9 +172,9 @@ def make_account(app, org_slug: str, email: str, role: str = "member") -> Accoun
 
     with app.app_context():
         organisation = find_organisation(org_slug) or create_organisation(
-            org_slug.replace("-", " ").title(), org_slug)
-        user, _ = create_user(organisation=organisation, email=email, role=role,
-                              password=PASSWORD)
+            org_slug.replace("-", " ").title(), org_slug
+        )
+        user, _ = create_user(organisation=organisation, email=email, role=role, password=PASSWORD)
         return Account(user.id, user.email, user.role, user.organisation_id)
 
 
@@ -199,7 +201,8 @@ def super_admin(app):
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form in ``html``."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
+        r'name="csrf_token" value="([^"]+)"', html
+    )
     assert match, "page has no CSRF token"
     return match.group(1)
 
@@ -207,8 +210,9 @@ def csrf_token(html: str) -> str:
 def login(client, email: str, password: str = PASSWORD):
     """Sign ``client`` in through the real login form."""
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "email": email,
-                                           "password": password})
+    response = client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": password}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 
@@ -223,12 +227,21 @@ def client_b(app, user_b):
     return login(app.test_client(), user_b.email)
 
 
-def web_upload(client, data: bytes, filename: str = "mechanics.csv", entity: str = "mechanics",
-               mode: str = "partial"):
+def web_upload(
+    client,
+    data: bytes,
+    filename: str = "mechanics.csv",
+    entity: str = "mechanics",
+    mode: str = "partial",
+):
     """POST a file through the real upload form (with its CSRF token); returns the response."""
     token = csrf_token(client.get("/upload").get_data(as_text=True))
-    form = {"csrf_token": token, "entity_type": entity, "mode": mode,
-            "file": (io.BytesIO(data), filename)}
+    form = {
+        "csrf_token": token,
+        "entity_type": entity,
+        "mode": mode,
+        "file": (io.BytesIO(data), filename),
+    }
     return client.post("/upload", data=form, content_type="multipart/form-data")
 
 

@@ -9,9 +9,20 @@ def test_orgs_and_users_are_created_from_the_command_line(app):
     result = runner.invoke(args=["orgs", "create", "Acme Insurance"])
     assert result.exit_code == 0, result.output
     assert "slug: acme-insurance" in result.output
-    result = runner.invoke(args=["users", "create", "--org", "acme-insurance", "--email",
-                                 "Ops@Acme.example", "--role", "province_admin",
-                                 "--password", "long-enough-pw"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--org",
+            "acme-insurance",
+            "--email",
+            "Ops@Acme.example",
+            "--role",
+            "province_admin",
+            "--password",
+            "long-enough-pw",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User))

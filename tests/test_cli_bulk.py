@@ -22,8 +22,9 @@ def invoke(app, *args):
 
 def test_bulk_import_runs_inline_and_prints_the_job_state_last(app, tmp_path):
     account = make_account(app, "org-a", "member@a.example")
-    path = write(tmp_path, HEADER + "Ann,Lee,ann@x.com,0821234567\n"
-                                    "Bob,Bad,not-an-email,0821234567\n")
+    path = write(
+        tmp_path, HEADER + "Ann,Lee,ann@x.com,0821234567\nBob,Bad,not-an-email,0821234567\n"
+    )
     result = invoke(app, "mechanics", str(path), "--org", "org-a", "--json")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
@@ -32,8 +33,13 @@ def test_bulk_import_runs_inline_and_prints_the_job_state_last(app, tmp_path):
     state = json.loads(lines[-1])
     assert set(state) == set(JobState.__annotations__)
     assert state["status"] == "completed" and state["entity_type"] == "mechanics"
-    assert state["validation_stats"] == {"total": 2, "valid": 1, "invalid": 1,
-                                         "duplicates": 0, "warnings": 0}
+    assert state["validation_stats"] == {
+        "total": 2,
+        "valid": 1,
+        "invalid": 1,
+        "duplicates": 0,
+        "warnings": 0,
+    }
     assert state["database_stats"]["inserted"] == 1 and state["counts"]["inserted"] == 1
     assert state["processing_duration_ms"] >= 0 and state["has_error_report"] is True
     assert state["error_message"] is None and state["queue_name"] is None
@@ -50,8 +56,9 @@ def test_bulk_import_runs_inline_and_prints_the_job_state_last(app, tmp_path):
 def test_bulk_import_validate_only_writes_nothing(app, tmp_path):
     make_account(app, "org-a", "member@a.example")
     path = write(tmp_path, HEADER + "Ann,Lee,ann@x.com,0821234567\n")
-    result = invoke(app, "mechanics", str(path), "--org", "org-a", "--mode", "validate_only",
-                    "--json")
+    result = invoke(
+        app, "mechanics", str(path), "--org", "org-a", "--mode", "validate_only", "--json"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["database_stats"]["inserted"] == 0
 

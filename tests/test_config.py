@@ -22,11 +22,16 @@ def test_development_runs_without_a_secret_key_and_defaults_to_sqlite_under_inst
 
 
 def test_production_reads_every_setting_from_the_environment():
-    config = load_config({
-        "BULKAPP_ENV": "production", "SECRET_KEY": "s3cret",
-        "DATABASE_URL": "postgres://u:p@db:5432/app", "REDIS_URL": "rediss://:pw@cache:6380/0",
-        "UPLOAD_DIR": "/data/uploads", "MAX_CONTENT_LENGTH": "1048576",
-    })
+    config = load_config(
+        {
+            "BULKAPP_ENV": "production",
+            "SECRET_KEY": "s3cret",
+            "DATABASE_URL": "postgres://u:p@db:5432/app",
+            "REDIS_URL": "rediss://:pw@cache:6380/0",
+            "UPLOAD_DIR": "/data/uploads",
+            "MAX_CONTENT_LENGTH": "1048576",
+        }
+    )
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db:5432/app"
     assert config["REDIS_URL"] == "rediss://:pw@cache:6380/0"
     assert config["UPLOAD_DIR"] == "/data/uploads"
@@ -35,11 +40,14 @@ def test_production_reads_every_setting_from_the_environment():
     assert config["SESSION_COOKIE_HTTPONLY"] is True
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("postgres://h/db", "postgresql+psycopg://h/db"),
-    ("postgresql://h/db", "postgresql+psycopg://h/db"),
-    ("sqlite:///x.db", "sqlite:///x.db"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgres://h/db", "postgresql+psycopg://h/db"),
+        ("postgresql://h/db", "postgresql+psycopg://h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
 def test_database_urls_are_normalised(url, expected):
     assert normalise_database_url(url) == expected
 

@@ -23,10 +23,14 @@ def restored_logging():
     """Undo what migrations/env.py's ``fileConfig`` does to logging (new root handler, every
     existing logger disabled), so later tests still see their log records."""
     manager = logging.Logger.manager
-    loggers = [logging.getLogger(), *(logger for logger in manager.loggerDict.values()
-                                      if isinstance(logger, logging.Logger))]
-    saved = [(logger, logger.disabled, logger.level, logger.handlers[:], logger.propagate)
-             for logger in loggers]
+    loggers = [
+        logging.getLogger(),
+        *(logger for logger in manager.loggerDict.values() if isinstance(logger, logging.Logger)),
+    ]
+    saved = [
+        (logger, logger.disabled, logger.level, logger.handlers[:], logger.propagate)
+        for logger in loggers
+    ]
     yield
     for logger, disabled, level, handlers, propagate in saved:
         logger.disabled, logger.propagate = disabled, propagate
@@ -51,7 +55,8 @@ def schema_differences(metadata: MetaData) -> list[Any]:
     """What Alembic's autogenerate would change to make the database match ``metadata``."""
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True})
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
         return compare_metadata(context, metadata)
 
 
@@ -60,8 +65,9 @@ def describe(difference: Any) -> str:
     if isinstance(difference, list):  # modify_* differences come grouped per column
         return "; ".join(describe(item) for item in difference)
     kind, *details = difference
-    names = [detail if isinstance(detail, str) else getattr(detail, "name", None)
-             for detail in details]
+    names = [
+        detail if isinstance(detail, str) else getattr(detail, "name", None) for detail in details
+    ]
     return " ".join([kind, *(name for name in names if name)])
 
 
@@ -70,7 +76,8 @@ def test_migrations_build_exactly_the_models_schema(empty_database_app):
     differences = schema_differences(db.metadata)
     assert not differences, (
         "The models and migrations/ disagree; regenerate the migration (flask db migrate):\n"
-        + "\n".join(describe(difference) for difference in differences))
+        + "\n".join(describe(difference) for difference in differences)
+    )
 
 
 def test_a_model_change_without_a_migration_is_detected(empty_database_app):
@@ -79,8 +86,9 @@ def test_a_model_change_without_a_migration_is_detected(empty_database_app):
     for table in db.metadata.sorted_tables:
         table.to_metadata(drifted)
     drifted.tables["organisations"].append_column(Column("region", String(50)))
-    added_columns = [(diff[2], diff[3].name) for diff in schema_differences(drifted)
-                     if diff[0] == "add_column"]
+    added_columns = [
+        (diff[2], diff[3].name) for diff in schema_differences(drifted) if diff[0] == "add_column"
+    ]
     assert ("organisations", "region") in added_columns
 
 

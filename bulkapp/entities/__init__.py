@@ -11,8 +11,15 @@ import pkgutil
 
 from .base import EntitySchema, Field, RowRule, header_key
 
-__all__ = ["EntitySchema", "Field", "RowRule", "header_key", "REGISTRY", "get_entity",
-           "UnknownEntity"]
+__all__ = [
+    "EntitySchema",
+    "Field",
+    "RowRule",
+    "header_key",
+    "REGISTRY",
+    "get_entity",
+    "UnknownEntity",
+]
 
 
 class UnknownEntity(LookupError):

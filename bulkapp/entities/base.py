@@ -89,8 +89,9 @@ class EntitySchema:
         for f in self.fields:
             for key in f.header_keys:
                 if owners.setdefault(key, f.name) != f.name:
-                    raise ValueError(f"{self.name}: header {key!r} maps to both "
-                                     f"{owners[key]} and {f.name}")
+                    raise ValueError(
+                        f"{self.name}: header {key!r} maps to both {owners[key]} and {f.name}"
+                    )
 
     @property
     def queue_name(self) -> str:

@@ -72,14 +72,25 @@ def xlsx_template(schema: EntitySchema) -> bytes:
     sheet.freeze_panes = "A2"
 
     notes = workbook.create_sheet("Instructions")
-    notes.append([f"{schema.label}: one row per record below the header on the first sheet. "
-                  "Replace the example row with your data. Columns may be in any order."])
+    notes.append(
+        [
+            f"{schema.label}: one row per record below the header on the first sheet. "
+            "Replace the example row with your data. Columns may be in any order."
+        ]
+    )
     notes.append([])
     notes.append(["Column", "Required", "What it accepts", "Also recognised as", "Example"])
     for field in schema.fields:
         key = " (identifies the record)" if field.name in schema.natural_key else ""
-        notes.append([field.label, ("yes" if field.required else "no") + key,
-                      field_help(field), ", ".join(field.aliases), field.example])
+        notes.append(
+            [
+                field.label,
+                ("yes" if field.required else "no") + key,
+                field_help(field),
+                ", ".join(field.aliases),
+                field.example,
+            ]
+        )
     for cell in notes[3]:
         cell.font = _BOLD
     for letter, width in zip("ABCDE", (22, 28, 60, 40, 24), strict=True):

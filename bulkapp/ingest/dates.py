@@ -7,11 +7,27 @@ from datetime import date
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
-MONTHS = {name: number for number, names in enumerate((
-    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-    ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-    ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-    ("december", "dec")), start=1) for name in names}
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
 
 _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 # (pattern, order of the year, month and day groups)

@@ -34,8 +34,9 @@ def header_scorer(schema: EntitySchema) -> Callable[[Sequence[object]], int]:
     lookup = _lookup(schema)
 
     def score(cells: Sequence[object]) -> int:
-        return len({lookup[k] for k in (header_key(c) for c in cells if c is not None)
-                    if k in lookup})
+        return len(
+            {lookup[k] for k in (header_key(c) for c in cells if c is not None) if k in lookup}
+        )
 
     return score
 
@@ -71,14 +72,19 @@ def map_headers(schema: EntitySchema, headers: Sequence[str | None]) -> ColumnMa
     if clashes:
         described = "; ".join(
             f"{' and '.join(repr(c) for c in cols)} are all {schema.field(name).label}"
-            for name, cols in clashes.items())
-        raise ImportFailed(f"Duplicate columns: {described}. Keep one column for each field "
-                           "and upload the file again.")
+            for name, cols in clashes.items()
+        )
+        raise ImportFailed(
+            f"Duplicate columns: {described}. Keep one column for each field "
+            "and upload the file again."
+        )
 
     missing = [f.label for f in schema.required_fields if f.name not in positions]
     if missing:
-        raise ImportFailed(f"Missing required column(s): {', '.join(missing)}. "
-                           f"Expected columns: {_describe_expected(schema)}.")
+        raise ImportFailed(
+            f"Missing required column(s): {', '.join(missing)}. "
+            f"Expected columns: {_describe_expected(schema)}."
+        )
 
     warnings = [f"Unknown column {name!r} was ignored." for name in unknown]
     return ColumnMapping(positions=positions, warnings=warnings)

@@ -58,10 +58,14 @@ def _quoted(value: str) -> str:
 
 
 def _unstorable_message(label: str, character: str) -> str:
-    what = ("NUL, byte 0" if character == "\x00"
-            else f"U+{ord(character):04X}: half of a two-part character such as an emoji")
-    return (f"{label} contains a character that cannot be stored ({what}). "
-            "Remove it and upload again.")
+    what = (
+        "NUL, byte 0"
+        if character == "\x00"
+        else f"U+{ord(character):04X}: half of a two-part character such as an emoji"
+    )
+    return (
+        f"{label} contains a character that cannot be stored ({what}). Remove it and upload again."
+    )
 
 
 def _unstorable(values: Sequence[str | None], label: str) -> Errors:
@@ -106,8 +110,9 @@ def _reject(values: list, positions: list[int], message: str) -> Errors:
     return [(i, message) for i in positions]
 
 
-def _by_unique(values: Sequence[str | None], convert: Callable[[str], object],
-               message: Callable[[str], str]) -> Result:
+def _by_unique(
+    values: Sequence[str | None], convert: Callable[[str], object], message: Callable[[str], str]
+) -> Result:
     """Trim and ``convert`` each distinct value once, then spread the results.
 
     Most columns repeat their values (cities, provinces, dates, names), so this costs one
@@ -135,8 +140,11 @@ def _by_unique(values: Sequence[str | None], convert: Callable[[str], object],
 def text(values: Sequence[str | None], field: Field) -> Result:
     """Trimmed text within ``max_length``."""
     limit = field.max_length
-    return _by_unique(values, lambda v: v if len(v) <= limit else None,
-                      lambda v: f"{field.label} is longer than {limit} characters.")
+    return _by_unique(
+        values,
+        lambda v: v if len(v) <= limit else None,
+        lambda v: f"{field.label} is longer than {limit} characters.",
+    )
 
 
 def _clean_email(value: str) -> str | None:
@@ -153,8 +161,11 @@ def _one_per_line(values: Sequence[str]) -> str | None:
 def _all_emails(values: Sequence[str]) -> bool:
     """True when every value is a plausible e-mail address: one regex scan of the column."""
     joined = _one_per_line(values)
-    return (joined is not None and len(_EMAIL_LINES.findall(joined)) == len(values)
-            and max(map(len, values)) <= EMAIL_MAX_LENGTH)
+    return (
+        joined is not None
+        and len(_EMAIL_LINES.findall(joined)) == len(values)
+        and max(map(len, values)) <= EMAIL_MAX_LENGTH
+    )
 
 
 def email(values: Sequence[str | None], field: Field) -> Result:
@@ -183,8 +194,12 @@ def _phone_digits(value: str) -> str | None:
 def _all_plain_phones(values: Sequence[str]) -> bool:
     """True when every value is already 9 to 15 ASCII digits, checked in C."""
     joined = "".join(values)
-    return (joined.isascii() and joined.isdigit() and min(map(len, values)) >= PHONE_MIN_DIGITS
-            and max(map(len, values)) <= PHONE_MAX_DIGITS)
+    return (
+        joined.isascii()
+        and joined.isdigit()
+        and min(map(len, values)) >= PHONE_MIN_DIGITS
+        and max(map(len, values)) <= PHONE_MAX_DIGITS
+    )
 
 
 def phone(values: Sequence[str | None], field: Field) -> Result:
@@ -200,8 +215,10 @@ def phone(values: Sequence[str | None], field: Field) -> Result:
         out[i] = _phone_digits(trimmed) if trimmed else None
         if trimmed and out[i] is None:
             bad.append(i)
-    message = (f"{field.label} must be a phone number of {PHONE_MIN_DIGITS} to "
-               f"{PHONE_MAX_DIGITS} digits (spaces, dashes and a leading + are fine).")
+    message = (
+        f"{field.label} must be a phone number of {PHONE_MIN_DIGITS} to "
+        f"{PHONE_MAX_DIGITS} digits (spaces, dashes and a leading + are fine)."
+    )
     return out, _reject(out, bad, message)
 
 
@@ -260,30 +277,44 @@ def decimal(values: Sequence[str | None], field: Field) -> Result:
     """Amounts with at most two decimal places within the field's bounds, as text."""
     low, high = _decimal_bounds(field)
     bounds = f" from {low:,} up to {high:,}"
-    return _by_unique(values, lambda v: _decimal(v, low, high),
-                      lambda v: f"{field.label} must be a number with at most two decimals"
-                                f"{bounds}; got {_quoted(v)}.")
+    return _by_unique(
+        values,
+        lambda v: _decimal(v, low, high),
+        lambda v: (
+            f"{field.label} must be a number with at most two decimals{bounds}; got {_quoted(v)}."
+        ),
+    )
 
 
 def enum(values: Sequence[str | None], field: Field) -> Result:
     """One of the field's choices, matched ignoring case, spaces, ``_`` and ``-``."""
     canonical = {header_key(c): c for c in field.choices}
     allowed = ", ".join(field.choices)
-    return _by_unique(values, lambda v: canonical.get(header_key(v)),
-                      lambda v: f"{field.label} {_quoted(v)} is not one of: {allowed}.")
+    return _by_unique(
+        values,
+        lambda v: canonical.get(header_key(v)),
+        lambda v: f"{field.label} {_quoted(v)} is not one of: {allowed}.",
+    )
 
 
 def date(values: Sequence[str | None], field: Field) -> Result:
     """Dates in common formats, as ISO ``YYYY-MM-DD`` text."""
-    return _by_unique(values, parse_date,
-                      lambda v: f"{field.label} {_quoted(v)} is not a date; use YYYY-MM-DD "
-                                "(e.g. 2026-01-31) or DD/MM/YYYY.")
+    return _by_unique(
+        values,
+        parse_date,
+        lambda v: (
+            f"{field.label} {_quoted(v)} is not a date; use YYYY-MM-DD "
+            "(e.g. 2026-01-31) or DD/MM/YYYY."
+        ),
+    )
 
 
 def sa_id(values: Sequence[str | None], field: Field) -> Result:
     """South African ID numbers: 13 digits, a real date of birth, a valid checksum."""
-    out = [(v.strip().replace(" ", "").replace("-", "") or None) if v is not None else None
-           for v in values]
+    out = [
+        (v.strip().replace(" ", "").replace("-", "") or None) if v is not None else None
+        for v in values
+    ]
     errors = sa_id_errors(out, field.label)
     for i, _ in errors:
         out[i] = None
@@ -291,8 +322,14 @@ def sa_id(values: Sequence[str | None], field: Field) -> Result:
 
 
 NORMALISERS: dict[str, Callable[[Sequence[str | None], Field], Result]] = {
-    "string": text, "email": email, "phone": phone, "date": date, "integer": integer,
-    "decimal": decimal, "enum": enum, "sa_id": sa_id,
+    "string": text,
+    "email": email,
+    "phone": phone,
+    "date": date,
+    "integer": integer,
+    "decimal": decimal,
+    "enum": enum,
+    "sa_id": sa_id,
 }
 
 

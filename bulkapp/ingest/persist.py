@@ -79,8 +79,14 @@ class Upserter:
     ``city`` column leaves the stored cities alone.
     """
 
-    def __init__(self, schema: EntitySchema, organisation_id: int, job_id: str,
-                 provided: Sequence[str], session: Session) -> None:
+    def __init__(
+        self,
+        schema: EntitySchema,
+        organisation_id: int,
+        job_id: str,
+        provided: Sequence[str],
+        session: Session,
+    ) -> None:
         self.schema = schema
         self.session = session
         self.organisation_id = organisation_id
@@ -91,9 +97,13 @@ class Upserter:
         self.conflict = ", ".join(map(_quote, ("organisation_id", *schema.natural_key)))
 
     def _set_clause(self) -> str:
-        return ", ".join([*(f"{_quote(f)} = excluded.{_quote(f)}" for f in self.updatable),
-                          "import_job_id = excluded.import_job_id",
-                          "updated_at = excluded.updated_at"])
+        return ", ".join(
+            [
+                *(f"{_quote(f)} = excluded.{_quote(f)}" for f in self.updatable),
+                "import_job_id = excluded.import_job_id",
+                "updated_at = excluded.updated_at",
+            ]
+        )
 
     def save(self, columns: dict[str, list], count: int) -> Saved:
         """Upsert ``count`` rows given as one list per field (all of ``schema.field_names``).
@@ -115,14 +125,25 @@ class Upserter:
         names = ["organisation_id", *self.fields, "import_job_id", "created_at", "updated_at"]
         now = _literal(_utc_now().isoformat(sep=" "))
         # The constants are written into the statement: fewer parameters to bind per row.
-        values = [str(int(self.organisation_id)), *("?" * len(self.fields)),
-                  _literal(self.job_id), now, now]
-        changed = " OR ".join(f"{self.table}.{_quote(f)} IS NOT excluded.{_quote(f)}"
-                              for f in self.updatable) or "0"
-        sql = (f"INSERT INTO {self.table} ({', '.join(map(_quote, names))}) "
-               f"VALUES ({', '.join(values)}) "
-               f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} "
-               f"WHERE {changed}")
+        values = [
+            str(int(self.organisation_id)),
+            *("?" * len(self.fields)),
+            _literal(self.job_id),
+            now,
+            now,
+        ]
+        changed = (
+            " OR ".join(
+                f"{self.table}.{_quote(f)} IS NOT excluded.{_quote(f)}" for f in self.updatable
+            )
+            or "0"
+        )
+        sql = (
+            f"INSERT INTO {self.table} ({', '.join(map(_quote, names))}) "
+            f"VALUES ({', '.join(values)}) "
+            f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} "
+            f"WHERE {changed}"
+        )
         rows = zip(*(columns[f] for f in self.fields))
         connection = _driver_connection(self.session)
         cursor = connection.cursor()
@@ -134,7 +155,9 @@ class Upserter:
             # timestamp tells them apart from rows another connection added meanwhile.
             inserted = cursor.execute(
                 f"SELECT count(*) FROM {self.table} WHERE id > ? AND created_at = {now} "
-                "AND import_job_id IS ?", (before, self.job_id)).fetchone()[0]
+                "AND import_job_id IS ?",
+                (before, self.job_id),
+            ).fetchone()[0]
         finally:
             cursor.close()
         return Saved(inserted, changed_rows - inserted, count - changed_rows)
@@ -155,15 +178,19 @@ class Upserter:
             f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} WHERE {changed} "
             "RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
-            "FROM written")
+            "FROM written"
+        )
         connection = _driver_connection(self.session)
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-                           f"SELECT {field_list} FROM {self.table} WITH NO DATA")
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT {field_list} FROM {self.table} WITH NO DATA"
+            )
             with cursor.copy(f"COPY {stage} ({field_list}) FROM STDIN") as copy:
                 for row in zip(*(columns[f] for f in self.fields)):
                     copy.write_row(row)
-            cursor.execute(upsert, {"org": self.organisation_id, "job": self.job_id,
-                                    "now": _utc_now()})
+            cursor.execute(
+                upsert, {"org": self.organisation_id, "job": self.job_id, "now": _utc_now()}
+            )
             inserted, updated = cursor.fetchone()
         return Saved(inserted, updated, count - inserted - updated)

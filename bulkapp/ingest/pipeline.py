@@ -23,8 +23,16 @@ from .errors import ImportFailed
 from .mapping import ColumnMapping, header_scorer, map_headers
 from .persist import Saved, Upserter, ValueRefused, prepare_connection
 from .prefetch import Prefetcher
-from .progress import (TIMED_STAGES, VALIDATE, WRITE, Checkpoint, Counters, ImportRequest,
-                       ImportSink, Progress)
+from .progress import (
+    TIMED_STAGES,
+    VALIDATE,
+    WRITE,
+    Checkpoint,
+    Counters,
+    ImportRequest,
+    ImportSink,
+    Progress,
+)
 from .readers import Reader, open_reader
 from .report import ErrorReport
 from .validate import ChunkOutcome, SeenKeys, claim_keys, validate_chunk
@@ -71,8 +79,7 @@ def plan_import(request: ImportRequest) -> ImportPlan:
     Raises:
         ImportFailed: the file cannot be read, or its headers do not fit the entity type.
     """
-    reader = open_reader(request.path, request.filename,
-                         header_score=header_scorer(request.schema))
+    reader = open_reader(request.path, request.filename, header_score=header_scorer(request.schema))
     mapping = map_headers(request.schema, reader.headers)
     resume = request.checkpoint
     passes: list[Pass] = []
@@ -109,8 +116,9 @@ class CheckedChunk:
 class ImportRun:
     """The chunk loop of one planned attempt."""
 
-    def __init__(self, plan: ImportPlan, session: Session, sink: ImportSink,
-                 parsing_seconds: float) -> None:
+    def __init__(
+        self, plan: ImportPlan, session: Session, sink: ImportSink, parsing_seconds: float
+    ) -> None:
         self.plan = plan
         self.request = plan.request
         self.session = session
@@ -118,8 +126,9 @@ class ImportRun:
         self.checkpoint = plan.resume
         self.counters = replace(plan.resume.counters) if plan.resume else Counters()
         self.report_bytes = plan.resume.report_bytes if plan.resume else 0
-        self.own = {stage: float(self.request.stage_seconds.get(stage, 0.0))
-                    for stage in TIMED_STAGES}
+        self.own = {
+            stage: float(self.request.stage_seconds.get(stage, 0.0)) for stage in TIMED_STAGES
+        }
         self.own["parsing"] += parsing_seconds
         self.background = dict.fromkeys(TIMED_STAGES, 0.0)  # the reading process's share
         self.stage, self.percent = "parsing", 0
@@ -136,13 +145,17 @@ class ImportRun:
         for plan_pass in self.plan.passes:
             if self._pass(plan_pass) == CANCELED:
                 return CANCELED
-            if (plan_pass.phase == VALIDATE and self.request.mode == "all_or_nothing"
-                    and self.counters.invalid):
+            if (
+                plan_pass.phase == VALIDATE
+                and self.request.mode == "all_or_nothing"
+                and self.counters.invalid
+            ):
                 self._finalise(rejected=True)
                 raise ImportFailed(
                     f"{self.counters.invalid:,} of {self.counters.total:,} rows are invalid, so "
                     "nothing was saved (all-or-nothing mode). Download the error report, fix "
-                    "those rows and upload the file again.")
+                    "those rows and upload the file again."
+                )
         if self.counters.total == 0:
             raise ImportFailed(f"{self.request.filename} has a header row but no data rows.")
         self._finalise(rejected=False)
@@ -162,9 +175,13 @@ class ImportRun:
         upserter = None
         if plan_pass.phase == WRITE:
             prepare_connection(self.session)
-            upserter = Upserter(self.request.schema, self.request.organisation_id,
-                                self.request.job_id, list(self.plan.mapping.positions),
-                                self.session)
+            upserter = Upserter(
+                self.request.schema,
+                self.request.organisation_id,
+                self.request.job_id,
+                list(self.plan.mapping.positions),
+                self.session,
+            )
         self.stage = plan_pass.stage
         checked_chunks = Prefetcher(self._checked(plan_pass, seen, saving=upserter is not None))
         try:
@@ -196,8 +213,9 @@ class ImportRun:
                 break
         return seen
 
-    def _checked(self, plan_pass: Pass, seen: SeenKeys | None, *,
-                 saving: bool) -> Iterator[CheckedChunk]:
+    def _checked(
+        self, plan_pass: Pass, seen: SeenKeys | None, *, saving: bool
+    ) -> Iterator[CheckedChunk]:
         """Read and validate chunks (runs in the reading process: no database access)."""
         reader, request = self.plan.reader, self.request
         chunks = reader.chunks(request.chunk_rows, skip_rows=plan_pass.skip_rows)
@@ -213,13 +231,23 @@ class ImportRun:
             if not saving:
                 outcome = replace(outcome, columns={})
             _timed(seconds, "validating", tick)
-            yield CheckedChunk(len(chunk.frame), chunk.first_row, outcome,
-                               chunk.frame.iloc[outcome.invalid_positions],
-                               plan_pass.low + int(span * reader.progress()), seconds)
+            yield CheckedChunk(
+                len(chunk.frame),
+                chunk.first_row,
+                outcome,
+                chunk.frame.iloc[outcome.invalid_positions],
+                plan_pass.low + int(span * reader.progress()),
+                seconds,
+            )
             gc.collect(1)  # the reading process's share of the per-chunk collection
 
-    def _take(self, checked: CheckedChunk, plan_pass: Pass, report: ErrorReport | None,
-              upserter: Upserter | None) -> None:
+    def _take(
+        self,
+        checked: CheckedChunk,
+        plan_pass: Pass,
+        report: ErrorReport | None,
+        upserter: Upserter | None,
+    ) -> None:
         """Count, report and save one chunk, and commit it with its checkpoint."""
         tick = time.monotonic()
         outcome = checked.outcome
@@ -227,8 +255,9 @@ class ImportRun:
             self.background[background_stage] += seconds
         if report is not None:
             self._count_validation(outcome, checked.rows)
-            report.add(checked.rejected, checked.first_row, outcome.invalid_positions,
-                       outcome.errors)
+            report.add(
+                checked.rejected, checked.first_row, outcome.invalid_positions, outcome.errors
+            )
             self.report_bytes = report.flush()
         if upserter is not None:
             saved = self._save(upserter, checked)
@@ -237,8 +266,9 @@ class ImportRun:
             self.counters.unchanged += saved.unchanged
         self.rows_done += checked.rows
         self.percent = checked.progress
-        self.checkpoint = Checkpoint(plan_pass.phase, self.rows_done, replace(self.counters),
-                                     self.report_bytes)
+        self.checkpoint = Checkpoint(
+            plan_pass.phase, self.rows_done, replace(self.counters), self.report_bytes
+        )
         self._record()
         self.sink.commit()
         gc.collect(1)  # the chunk's reference cycles, if any (see _collector_paused)
@@ -255,7 +285,8 @@ class ImportRun:
             raise ImportFailed(
                 f"The database refused a value in rows {checked.first_row:,}–{last_row:,} "
                 f"({exc}). The rows before them were saved. Check those rows for unusual "
-                "characters or sizes and upload the file again.") from exc
+                "characters or sizes and upload the file again."
+            ) from exc
 
     def _count_validation(self, outcome: ChunkOutcome, rows: int) -> None:
         c = self.counters
@@ -268,16 +299,23 @@ class ImportRun:
 
     def _record(self, *, rejected: bool = False) -> None:
         """Hand the current state to the sink (committed by the caller)."""
-        self.sink.record(Progress(
-            stage=self.stage, percent=min(self.percent, 99), rows_done=self.rows_done,
-            counters=replace(self.counters), stage_seconds=self._stage_seconds(),
-            warnings=list(self.plan.mapping.warnings), checkpoint=self.checkpoint,
-            report_written=self.counters.invalid > 0, rejected=rejected))
+        self.sink.record(
+            Progress(
+                stage=self.stage,
+                percent=min(self.percent, 99),
+                rows_done=self.rows_done,
+                counters=replace(self.counters),
+                stage_seconds=self._stage_seconds(),
+                warnings=list(self.plan.mapping.warnings),
+                checkpoint=self.checkpoint,
+                report_written=self.counters.invalid > 0,
+                rejected=rejected,
+            )
+        )
 
     def _stage_seconds(self) -> dict[str, float]:
         """Seconds per stage over every attempt; reading and validating overlap saving."""
-        return {stage: round(self.own[stage] + self.background[stage], 3)
-                for stage in TIMED_STAGES}
+        return {stage: round(self.own[stage] + self.background[stage], 3) for stage in TIMED_STAGES}
 
     def _finalise(self, *, rejected: bool) -> None:
         """Record the final figures; keep the error report only when it has rows."""

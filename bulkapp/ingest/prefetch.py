@@ -60,8 +60,9 @@ class Prefetcher(Generic[T]):
             kind, payload = self._items.recv()
         except EOFError:
             self._finished = True
-            raise RuntimeError(f"The reading process ended unexpectedly ({self._reap()}).") \
-                from None
+            raise RuntimeError(
+                f"The reading process ended unexpectedly ({self._reap()})."
+            ) from None
         if kind == _ITEM:
             return payload
         self._finished = True

@@ -56,17 +56,24 @@ class Checkpoint:
 
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint as JSON-ready data."""
-        return {"phase": self.phase, "rows_done": self.rows_done,
-                "counters": asdict(self.counters), "report_bytes": self.report_bytes}
+        return {
+            "phase": self.phase,
+            "rows_done": self.rows_done,
+            "counters": asdict(self.counters),
+            "report_bytes": self.report_bytes,
+        }
 
     @classmethod
     def restore(cls, saved: dict[str, Any] | None) -> Checkpoint | None:
         """The checkpoint stored by ``to_dict``; None for an import that has none."""
         if not saved or "phase" not in saved:
             return None
-        return cls(phase=str(saved["phase"]), rows_done=int(saved.get("rows_done", 0)),
-                   counters=Counters.restore(saved.get("counters", {})),
-                   report_bytes=int(saved.get("report_bytes", 0)))
+        return cls(
+            phase=str(saved["phase"]),
+            rows_done=int(saved.get("rows_done", 0)),
+            counters=Counters.restore(saved.get("counters", {})),
+            report_bytes=int(saved.get("report_bytes", 0)),
+        )
 
 
 @dataclass(frozen=True)

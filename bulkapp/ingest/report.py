@@ -48,8 +48,13 @@ class ErrorReport:
         if self._file.tell() == 0:
             self._writer.writerow(["row", *map(escape_cell, headers), "errors"])
 
-    def add(self, frame: pd.DataFrame, first_row: int, positions: Iterable[int],
-            errors: Iterable[RowError]) -> None:
+    def add(
+        self,
+        frame: pd.DataFrame,
+        first_row: int,
+        positions: Iterable[int],
+        errors: Iterable[RowError],
+    ) -> None:
         """Write the rejected rows at ``positions`` with their messages.
 
         ``frame`` holds at least those rows, labelled by their position in the chunk.
@@ -63,8 +68,13 @@ class ErrorReport:
         rejected = frame.loc[positions].astype(object)
         rejected = rejected.where(rejected.notna(), None)
         for position, cells in zip(positions, rejected.itertuples(index=False, name=None)):
-            self._writer.writerow([first_row + position, *map(escape_cell, cells),
-                                   escape_cell(" ".join(messages.get(position, [])))])
+            self._writer.writerow(
+                [
+                    first_row + position,
+                    *map(escape_cell, cells),
+                    escape_cell(" ".join(messages.get(position, []))),
+                ]
+            )
 
     def flush(self) -> int:
         """Flush to the file; returns its length in bytes (store it in the checkpoint)."""

@@ -81,8 +81,9 @@ def raw_cells(frame: pd.DataFrame, position: int) -> list[str | None]:
     return series.astype(object).where(series.notna(), None).tolist()
 
 
-def _key_hashes(schema: EntitySchema, columns: dict[str, list],
-                positions: list[int] | None) -> np.ndarray:
+def _key_hashes(
+    schema: EntitySchema, columns: dict[str, list], positions: list[int] | None
+) -> np.ndarray:
     """64-bit hashes of the natural keys at ``positions`` (None: every row)."""
     keys = [columns[name] for name in schema.natural_key]
     if positions is not None:
@@ -91,8 +92,9 @@ def _key_hashes(schema: EntitySchema, columns: dict[str, list],
     return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
 
 
-def _claim(schema: EntitySchema, columns: dict[str, list], rows: int,
-           seen: SeenKeys) -> tuple[list[int], list[bool]]:
+def _claim(
+    schema: EntitySchema, columns: dict[str, list], rows: int, seen: SeenKeys
+) -> tuple[list[int], list[bool]]:
     """Claim the keys of rows whose key fields are all valid.
 
     Returns those rows' positions and, for each, whether its key was met before.
@@ -104,16 +106,20 @@ def _claim(schema: EntitySchema, columns: dict[str, list], rows: int,
     return list(range(rows)), seen.claim(_key_hashes(schema, columns, None)).tolist()
 
 
-def claim_keys(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame,
-               seen: SeenKeys) -> None:
+def claim_keys(
+    schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame, seen: SeenKeys
+) -> None:
     """Record the valid keys of ``frame`` in ``seen`` (rebuilding it when a job resumes)."""
-    columns = {f.name: normalise_column(raw_cells(frame, mapping.positions[f.name]), f)[0]
-               for f in schema.key_fields}
+    columns = {
+        f.name: normalise_column(raw_cells(frame, mapping.positions[f.name]), f)[0]
+        for f in schema.key_fields
+    }
     _claim(schema, columns, len(frame), seen)
 
 
-def validate_chunk(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame,
-                   seen: SeenKeys | None) -> ChunkOutcome:
+def validate_chunk(
+    schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame, seen: SeenKeys | None
+) -> ChunkOutcome:
     """Normalise and check every row of ``frame``.
 
     Args:
@@ -134,16 +140,21 @@ def validate_chunk(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataF
         errors += [RowError(i, field.label, raw[field.name][i], m) for i, m in problems]
         if field.required and None in values:
             failed = {i for i, _ in problems}
-            errors += [RowError(i, field.label, None, f"{field.label} is required.")
-                       for i, v in enumerate(values) if v is None and i not in failed]
+            errors += [
+                RowError(i, field.label, None, f"{field.label} is required.")
+                for i, v in enumerate(values)
+                if v is None and i not in failed
+            ]
 
     if schema.rules:
         normalised = pd.DataFrame(columns)
         for rule in schema.rules:
             broken = np.flatnonzero(rule.check(normalised).to_numpy(dtype=bool))
             label = schema.field(rule.column).label
-            errors += [RowError(int(i), label, raw.get(rule.column, [None] * rows)[i],
-                                rule.message) for i in broken]
+            errors += [
+                RowError(int(i), label, raw.get(rule.column, [None] * rows)[i], rule.message)
+                for i in broken
+            ]
 
     duplicates = 0
     if seen is not None:
@@ -151,8 +162,14 @@ def validate_chunk(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataF
         label = "/".join(f.label for f in schema.key_fields)
         for i in compress(usable, repeated):
             key = ", ".join(str(columns[name][i]) for name in schema.natural_key)
-            errors.append(RowError(i, label, key, f"Duplicate {label} {key!r}: an earlier row "
-                                                  "of this file has the same value."))
+            errors.append(
+                RowError(
+                    i,
+                    label,
+                    key,
+                    f"Duplicate {label} {key!r}: an earlier row of this file has the same value.",
+                )
+            )
             duplicates += 1
 
     errors.sort(key=lambda e: e.position)
@@ -162,5 +179,10 @@ def validate_chunk(schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataF
         keep[invalid] = False
         keep_list = keep.tolist()
         columns = {name: list(compress(values, keep_list)) for name, values in columns.items()}
-    return ChunkOutcome(columns=columns, valid=rows - len(invalid), invalid_positions=invalid,
-                        errors=errors, duplicates=duplicates)
+    return ChunkOutcome(
+        columns=columns,
+        valid=rows - len(invalid),
+        invalid_positions=invalid,
+        errors=errors,
+        duplicates=duplicates,
+    )

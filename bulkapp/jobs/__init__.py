@@ -6,8 +6,26 @@ RQ stores the dotted name of a job's function in Redis (``bulkapp.jobs.import_jo
 the entry points stay importable from here across releases; they live in ``tasks``.
 """
 
-from .tasks import (clean_up, horse_killed, import_failed, import_job, import_succeeded,
-                    post_job_webhook, recover, send_job_email, trim)
+from .tasks import (
+    clean_up,
+    horse_killed,
+    import_failed,
+    import_job,
+    import_succeeded,
+    post_job_webhook,
+    recover,
+    send_job_email,
+    trim,
+)
 
-__all__ = ["clean_up", "horse_killed", "import_failed", "import_job", "import_succeeded",
-           "post_job_webhook", "recover", "send_job_email", "trim"]
+__all__ = [
+    "clean_up",
+    "horse_killed",
+    "import_failed",
+    "import_job",
+    "import_succeeded",
+    "post_job_webhook",
+    "recover",
+    "send_job_email",
+    "trim",
+]

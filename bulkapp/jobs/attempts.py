@@ -44,12 +44,16 @@ class JobRecorder:
     def record(self, progress: Progress) -> None:
         """Put ``progress`` on the job (``ImportJob.record_progress``)."""
         self.job.record_progress(
-            stage=progress.stage, percent=progress.percent, rows_done=progress.rows_done,
-            counts=asdict(progress.counters), stage_seconds=progress.stage_seconds,
+            stage=progress.stage,
+            percent=progress.percent,
+            rows_done=progress.rows_done,
+            counts=asdict(progress.counters),
+            stage_seconds=progress.stage_seconds,
             warnings=progress.warnings,
             checkpoint=progress.checkpoint.to_dict() if progress.checkpoint else {},
             report_path=str(self.report_path) if progress.report_written else None,
-            rejected=progress.rejected)
+            rejected=progress.rejected,
+        )
 
     def commit(self) -> None:
         """Commit if the job is still this attempt's, else roll back.
@@ -59,10 +63,14 @@ class JobRecorder:
         """
         # A model declared with __tablename__ is mapped to a Table (typed as any FromClause).
         import_jobs = cast(Table, ImportJob.__table__)
-        still_ours = rows_matched(db.session(), (
-            update(import_jobs)
-            .where(ImportJob.id == self.job.id, ImportJob.attempts == self.attempt)
-            .values(attempts=self.attempt)))
+        still_ours = rows_matched(
+            db.session(),
+            (
+                update(import_jobs)
+                .where(ImportJob.id == self.job.id, ImportJob.attempts == self.attempt)
+                .values(attempts=self.attempt)
+            ),
+        )
         if not still_ours:
             db.session.rollback()
             raise ImportSuperseded(self.job.id)
@@ -70,8 +78,9 @@ class JobRecorder:
 
     def cancel_requested(self) -> bool:
         """Whether someone asked to cancel the import (read afresh from the database)."""
-        return bool(db.session.scalar(
-            select(ImportJob.cancel_requested).where(ImportJob.id == self.job.id)))
+        return bool(
+            db.session.scalar(select(ImportJob.cancel_requested).where(ImportJob.id == self.job.id))
+        )
 
 
 def run_import(job_id: str) -> JobState | None:
@@ -91,8 +100,7 @@ def run_import(job_id: str) -> JobState | None:
         return job_state(job)
     attempt = job.start_attempt()
     if attempt is None:
-        log.warning("import %s was claimed by another attempt meanwhile; leaving it to it",
-                    job_id)
+        log.warning("import %s was claimed by another attempt meanwhile; leaving it to it", job_id)
         return job_state(job)
     recorder = JobRecorder(job, attempt)
     started = time.monotonic()
@@ -102,8 +110,9 @@ def run_import(job_id: str) -> JobState | None:
         recorder.commit()
     except ImportSuperseded:
         discard_failed_transaction()
-        log.warning("import %s, attempt %d, stopped: a later attempt took the job over",
-                    job_id, attempt)
+        log.warning(
+            "import %s, attempt %d, stopped: a later attempt took the job over", job_id, attempt
+        )
         return job_state(job)
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
@@ -123,10 +132,16 @@ def import_request(job: ImportJob) -> ImportRequest:
     """What the pipeline needs to know of ``job`` for this attempt."""
     config = current_app.config
     return ImportRequest(
-        job_id=job.id, organisation_id=job.organisation_id, schema=get_entity(job.entity_type),
-        path=Path(job.stored_path or ""), filename=job.original_filename, mode=job.mode,
+        job_id=job.id,
+        organisation_id=job.organisation_id,
+        schema=get_entity(job.entity_type),
+        path=Path(job.stored_path or ""),
+        filename=job.original_filename,
+        mode=job.mode,
         chunk_rows=config["IMPORT_CHUNK_ROWS"],
         report_path=report_path(config["REPORT_DIR"], job.id),
         checkpoint=Checkpoint.restore(job.checkpoint),
-        stage_seconds={stage: float(seconds)
-                       for stage, seconds in (job.stage_timings or {}).items()})
+        stage_seconds={
+            stage: float(seconds) for stage, seconds in (job.stage_timings or {}).items()
+        },
+    )

@@ -24,5 +24,11 @@ RESULT_TTL = 86400
 def register_schedule(scheduler: CronScheduler) -> None:
     """Register every periodic job of ``SCHEDULE`` with ``scheduler``."""
     for function, when, timeout in SCHEDULE:
-        scheduler.register(function, MAINTENANCE_QUEUE, job_timeout=timeout,
-                           result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL, **when)
+        scheduler.register(
+            function,
+            MAINTENANCE_QUEUE,
+            job_timeout=timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=RESULT_TTL,
+            **when,
+        )

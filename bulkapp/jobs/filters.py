@@ -60,7 +60,8 @@ def parse_job_filters(args: Mapping[str, str]) -> tuple[JobFilters, list[str]]:
         errors.append(f"Unknown status {status!r}; it was ignored.")
         status = ""
     filters = JobFilters(
-        entity=entity, status=status,
+        entity=entity,
+        status=status,
         organisation=_int_or_none(args.get("organisation")),
         user=_int_or_none(args.get("user")),
         date_from=_date(args.get("date_from"), "From", errors),
@@ -70,8 +71,9 @@ def parse_job_filters(args: Mapping[str, str]) -> tuple[JobFilters, list[str]]:
     return filters, errors
 
 
-def search_jobs(viewer: User, filters: JobFilters,
-                after: tuple[datetime, str] | None = None) -> Select:
+def search_jobs(
+    viewer: User, filters: JobFilters, after: tuple[datetime, str] | None = None
+) -> Select:
     """The jobs ``viewer`` may see that match ``filters``, newest first (ties by id).
 
     ``after`` is a (created_at, id) position in that order: only the jobs after it are kept
@@ -87,18 +89,29 @@ def search_jobs(viewer: User, filters: JobFilters,
     if filters.user is not None:
         query = query.where(ImportJob.user_id == filters.user)
     if filters.date_from:
-        query = query.where(ImportJob.created_at >= datetime.combine(filters.date_from,
-                                                                     datetime.min.time()))
+        query = query.where(
+            ImportJob.created_at >= datetime.combine(filters.date_from, datetime.min.time())
+        )
     if filters.date_to:
-        query = query.where(ImportJob.created_at < datetime.combine(
-            filters.date_to + timedelta(days=1), datetime.min.time()))
+        query = query.where(
+            ImportJob.created_at
+            < datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time())
+        )
     if filters.q:
-        query = query.where(or_(ImportJob.id == filters.q,
-                                ImportJob.original_filename.icontains(filters.q, autoescape=True)))
+        query = query.where(
+            or_(
+                ImportJob.id == filters.q,
+                ImportJob.original_filename.icontains(filters.q, autoescape=True),
+            )
+        )
     if after is not None:
         created_at, job_id = after
-        query = query.where(or_(ImportJob.created_at < created_at,
-                                and_(ImportJob.created_at == created_at, ImportJob.id < job_id)))
+        query = query.where(
+            or_(
+                ImportJob.created_at < created_at,
+                and_(ImportJob.created_at == created_at, ImportJob.id < job_id),
+            )
+        )
     return query.order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
 
 
@@ -110,5 +123,9 @@ def filter_choices(viewer: User) -> dict[str, list]:
         organisations = list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
     else:
         users = users.where(User.organisation_id == viewer.organisation_id)
-    return {"organisations": organisations, "users": list(db.session.scalars(users)),
-            "entities": sorted(REGISTRY), "statuses": list(STATUSES)}
+    return {
+        "organisations": organisations,
+        "users": list(db.session.scalars(users)),
+        "entities": sorted(REGISTRY),
+        "statuses": list(STATUSES),
+    }

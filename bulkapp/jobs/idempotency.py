@@ -30,9 +30,13 @@ class IdempotencyConflict(Exception):
 
 
 def _job_with_key(user: User, key: str) -> ImportJob | None:
-    return db.session.scalar(jobs_visible_to(user).where(
-        ImportJob.organisation_id == user.organisation_id, ImportJob.user_id == user.id,
-        ImportJob.idempotency_key == key))
+    return db.session.scalar(
+        jobs_visible_to(user).where(
+            ImportJob.organisation_id == user.organisation_id,
+            ImportJob.user_id == user.id,
+            ImportJob.idempotency_key == key,
+        )
+    )
 
 
 def lock_name(user: User, key: str) -> str:
@@ -56,8 +60,9 @@ def _release(name: str) -> None:
         log.warning("could not release idempotency lock %s; it expires by itself", name)
 
 
-def start_import_once(*, user: User, key: str | None,
-                      **upload: Any) -> tuple[ImportJob, bool, bool]:
+def start_import_once(
+    *, user: User, key: str | None, **upload: Any
+) -> tuple[ImportJob, bool, bool]:
     """``start_import`` unless ``user`` already sent ``key``.
 
     Returns:

@@ -50,9 +50,15 @@ def _extension(filename: str) -> str:
     return ext
 
 
-def start_import(*, user: User, entity_type: str, stream: IO[bytes], filename: str,
-                 mode: str = "partial", idempotency_key: str | None = None
-                 ) -> tuple[ImportJob, bool]:
+def start_import(
+    *,
+    user: User,
+    entity_type: str,
+    stream: IO[bytes],
+    filename: str,
+    mode: str = "partial",
+    idempotency_key: str | None = None,
+) -> tuple[ImportJob, bool]:
     """Store an upload, record its ImportJob, commit, then enqueue it.
 
     Returns:
@@ -93,8 +99,9 @@ def start_import(*, user: User, entity_type: str, stream: IO[bytes], filename: s
     return job, enqueue(job)
 
 
-def import_inline(*, organisation: Organisation, entity_type: str, path: Path,
-                  mode: str = "partial") -> ImportJob:
+def import_inline(
+    *, organisation: Organisation, entity_type: str, path: Path, mode: str = "partial"
+) -> ImportJob:
     """Import the file at ``path`` for ``organisation`` in this process (no queue).
 
     The file is copied into ``UPLOAD_DIR`` first, so the caller's file is never deleted. Any
@@ -108,17 +115,24 @@ def import_inline(*, organisation: Organisation, entity_type: str, path: Path,
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
     with open(path, "rb") as source:
         stored, size = store_upload(source, _extension(path.name))
-    job = ImportJob(organisation_id=organisation.id, user_id=None, entity_type=schema.name,
-                    mode=mode, original_filename=display_name(path.name), stored_path=str(stored),
-                    file_size=size, queue_name=None)
+    job = ImportJob(
+        organisation_id=organisation.id,
+        user_id=None,
+        entity_type=schema.name,
+        mode=mode,
+        original_filename=display_name(path.name),
+        stored_path=str(stored),
+        file_size=size,
+        queue_name=None,
+    )
     db.session.add(job)
     db.session.commit()
     try:
         run_import(job.id)
     except Exception as exc:  # nothing retries an inline import: it fails here and now
         log.exception("inline import %s failed", job.id)
-        record_attempt_failure(job.id, will_retry=False, reason=describe_error(exc),
-                               traceback=traceback.format_exc())
+        record_attempt_failure(
+            job.id, will_retry=False, reason=describe_error(exc), traceback=traceback.format_exc()
+        )
     db.session.refresh(job)
     return job
-

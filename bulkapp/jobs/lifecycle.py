@@ -22,8 +22,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..extensions import db, get_redis
-from ..models import (CANCELED, COMPLETED, FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, ImportJob,
-                      utcnow)
+from ..models import (
+    CANCELED,
+    COMPLETED,
+    FAILED,
+    FINISHED_STATUSES,
+    PROCESSING,
+    QUEUED,
+    ImportJob,
+    utcnow,
+)
 from . import queues
 
 log = logging.getLogger(__name__)
@@ -31,8 +39,9 @@ log = logging.getLogger(__name__)
 MAX_GRACE_HOURS = 87_600  # ten years
 MAX_ERROR_TEXT = 500  # characters of an error shown on the job page
 
-LIVE_RQ_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
-                              JobStatus.DEFERRED})
+LIVE_RQ_STATUSES = frozenset(
+    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+)
 
 
 class JobActionError(Exception):
@@ -52,16 +61,18 @@ def cancel_job(job: ImportJob) -> ImportJob:
         JobActionError: the job has already finished (409).
     """
     if job.is_finished:
-        raise JobActionError("job_finished", f"This job has already {_past(job.status)}; "
-                                             "there is nothing to cancel.")
+        raise JobActionError(
+            "job_finished", f"This job has already {_past(job.status)}; there is nothing to cancel."
+        )
     job.cancel()
     db.session.commit()
     if job.status == CANCELED:
         try:
             _cancel_rq_job(get_redis(), job.id)
         except RedisError as exc:
-            log.warning("job %s canceled; its queue entry stays until Redis is back: %s",
-                        job.id, exc)
+            log.warning(
+                "job %s canceled; its queue entry stays until Redis is back: %s", job.id, exc
+            )
     return job
 
 
@@ -74,16 +85,22 @@ def retry_job(job: ImportJob) -> ImportJob:
         JobActionError: the job is waiting, running or completed, or its file is gone (409).
     """
     if job.status == PROCESSING:
-        raise JobActionError("job_running", "This job is running. It can be retried once it "
-                                            "has failed or been canceled.")
+        raise JobActionError(
+            "job_running",
+            "This job is running. It can be retried once it has failed or been canceled.",
+        )
     if job.status == QUEUED:
         raise JobActionError("job_queued", "This job is already waiting for a worker.")
     if job.status == COMPLETED:
-        raise JobActionError("not_retryable", "This job completed. Upload the file again to "
-                                              "import it again.")
+        raise JobActionError(
+            "not_retryable", "This job completed. Upload the file again to import it again."
+        )
     if not job.stored_path or not Path(job.stored_path).is_file():
-        raise JobActionError("file_gone", "The uploaded file is no longer stored, so this job "
-                                          "cannot be retried. Upload the file again.")
+        raise JobActionError(
+            "file_gone",
+            "The uploaded file is no longer stored, so this job "
+            "cannot be retried. Upload the file again.",
+        )
     job.requeue()
     db.session.commit()
     enqueue(job)
@@ -114,13 +131,21 @@ def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[s
         JobActionError: the grace period is negative or absurd (400).
     """
     if not (math.isfinite(grace_period_hours) and 0 <= grace_period_hours <= MAX_GRACE_HOURS):
-        raise JobActionError("invalid_grace_period", "The grace period must be between 0 and "
-                                                     f"{MAX_GRACE_HOURS:,} hours.", status=400)
+        raise JobActionError(
+            "invalid_grace_period",
+            f"The grace period must be between 0 and {MAX_GRACE_HOURS:,} hours.",
+            status=400,
+        )
     cutoff = utcnow() - timedelta(hours=grace_period_hours)
     query = select(ImportJob).where(
-        ImportJob.status.in_(FINISHED_STATUSES), ImportJob.finished_at <= cutoff,
-        or_(ImportJob.stored_path.is_not(None), ImportJob.report_path.is_not(None),
-            ImportJob.rq_job_id.is_not(None)))
+        ImportJob.status.in_(FINISHED_STATUSES),
+        ImportJob.finished_at <= cutoff,
+        or_(
+            ImportJob.stored_path.is_not(None),
+            ImportJob.report_path.is_not(None),
+            ImportJob.rq_job_id.is_not(None),
+        ),
+    )
     if organisation_id is not None:
         query = query.where(ImportJob.organisation_id == organisation_id)
     counts = {"jobs": 0, "rq_jobs_removed": 0, "files_deleted": 0, "reports_deleted": 0}
@@ -145,8 +170,9 @@ def enqueue(job: ImportJob, connection: Redis | None = None) -> bool:
     connection = connection or get_redis()
     try:
         _delete_rq_job(connection, job.id)
-        queues.enqueue_import(connection, job.queue_name or queues.queue_name_for(job.entity_type),
-                              job.id)
+        queues.enqueue_import(
+            connection, job.queue_name or queues.queue_name_for(job.entity_type), job.id
+        )
     except RedisError as exc:
         log.warning("job %s stays queued until Redis is back: %s", job.id, exc)
         job.rq_job_id = None
@@ -165,9 +191,15 @@ def rq_job_is_live(connection: Redis, job_id: str) -> bool:
         return False
 
 
-def record_attempt_failure(job_id: str, *, will_retry: bool, reason: str,
-                           traceback: str | None = None, retry_in: int | None = None,
-                           seconds: float | None = None) -> None:
+def record_attempt_failure(
+    job_id: str,
+    *,
+    will_retry: bool,
+    reason: str,
+    traceback: str | None = None,
+    retry_in: int | None = None,
+    seconds: float | None = None,
+) -> None:
     """Record an attempt that ended without the import recording its outcome: it raised, its
     process died, or its worker stopped responding (``reason`` says which, for the user).
 
@@ -183,12 +215,20 @@ def record_attempt_failure(job_id: str, *, will_retry: bool, reason: str,
     reason = reason.rstrip(".")
     if will_retry:
         when = f"in {retry_in} s" if retry_in else "now"
-        job.retry_later(f"Attempt {job.attempts} failed: {reason}. It is retried {when} and "
-                        "resumes from its last saved chunk.", traceback, seconds)
+        job.retry_later(
+            f"Attempt {job.attempts} failed: {reason}. It is retried {when} and "
+            "resumes from its last saved chunk.",
+            traceback,
+            seconds,
+        )
     else:
         attempts = f"{job.attempts} attempt{'s' if job.attempts != 1 else ''}"
-        job.fail(f"The import stopped after {attempts}: {reason}. Rows saved before it are "
-                 "kept; retry the job once the cause is fixed.", traceback, seconds)
+        job.fail(
+            f"The import stopped after {attempts}: {reason}. Rows saved before it are "
+            "kept; retry the job once the cause is fixed.",
+            traceback,
+            seconds,
+        )
     db.session.commit()
 
 
@@ -220,7 +260,7 @@ def describe_error(exc: BaseException) -> str:
     shown = cause if cause is not None else exc
     text = " ".join(str(shown).split()) or "no details"
     if len(text) > MAX_ERROR_TEXT:
-        text = text[:MAX_ERROR_TEXT - 1] + "…"
+        text = text[: MAX_ERROR_TEXT - 1] + "…"
     return f"{type(shown).__name__}: {text}"
 
 

@@ -79,8 +79,9 @@ def fail_over_abandoned_imports(connection: Redis) -> int:
         queue = get_queue(name, connection)
         registry = StartedJobRegistry(queue=queue)
         # Without scores the reply holds the members only (redis-py types it as either shape).
-        expired = cast(list[bytes | str],
-                       connection.zrangebyscore(registry.key, 0, current_timestamp()))
+        expired = cast(
+            list[bytes | str], connection.zrangebyscore(registry.key, 0, current_timestamp())
+        )
         for entry in expired:
             if not connection.zrem(registry.key, entry):
                 continue  # another worker took this one
@@ -100,8 +101,12 @@ def _fail_over(rq_job: Job, queue) -> int:
         _settle(rq_job, queue, import_job.status)
         return 0
     will_retry = rq_job.should_retry
-    log.warning("import %s lost its worker %s; %s", rq_job.id, rq_job.worker_name,
-                "queueing it again" if will_retry else "no retries left")
+    log.warning(
+        "import %s lost its worker %s; %s",
+        rq_job.id,
+        rq_job.worker_name,
+        "queueing it again" if will_retry else "no retries left",
+    )
     record_attempt_failure(rq_job.id, will_retry=will_retry, reason=WORKER_LOST)
     if will_retry:
         assert rq_job.retries_left is not None  # should_retry: some retries are left
@@ -119,17 +124,20 @@ def _settle(rq_job: Job, queue, status: str) -> None:
         queue.finished_job_registry.add(rq_job, ttl=rq_job.result_ttl or 0)
     else:
         rq_job.set_status(JobStatus.FAILED)
-        queue.failed_job_registry.add(rq_job, ttl=rq_job.failure_ttl,
-                                      exc_string=f"The import failed: {WORKER_LOST}.")
+        queue.failed_job_registry.add(
+            rq_job, ttl=rq_job.failure_ttl, exc_string=f"The import failed: {WORKER_LOST}."
+        )
 
 
-def requeue_orphaned_imports(connection: Redis,
-                             grace_seconds: int = PROCESSING_GRACE_SECONDS) -> int:
+def requeue_orphaned_imports(
+    connection: Redis, grace_seconds: int = PROCESSING_GRACE_SECONDS
+) -> int:
     """Put back imports left ``processing`` with no RQ job (Redis lost its data): quiet for
     ``grace_seconds``, they are queued again (or recorded failed if RQ failed them)."""
     cutoff = utcnow() - timedelta(seconds=grace_seconds)
-    quiet = db.session.scalars(select(ImportJob).where(
-        ImportJob.status == PROCESSING, ImportJob.updated_at <= cutoff)).all()
+    quiet = db.session.scalars(
+        select(ImportJob).where(ImportJob.status == PROCESSING, ImportJob.updated_at <= cutoff)
+    ).all()
     requeued = 0
     for job in quiet:
         if rq_job_is_live(connection, job.id):
@@ -137,8 +145,9 @@ def requeue_orphaned_imports(connection: Redis,
         if _rq_job_failed(connection, job.id):
             record_attempt_failure(job.id, will_retry=False, reason=WORKER_LOST)
             continue
-        job.retry_later("Redis lost this import's place in the queue; it resumes from its last "
-                        "saved chunk.")
+        job.retry_later(
+            "Redis lost this import's place in the queue; it resumes from its last saved chunk."
+        )
         db.session.commit()
         requeued += enqueue(job, connection)
     return requeued
@@ -157,8 +166,9 @@ def sweep_queued_jobs(grace_seconds: int | None = None, connection: Redis | None
     grace = current_app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
     connection = connection or get_redis()
     cutoff = utcnow() - timedelta(seconds=grace)
-    stale = db.session.scalars(select(ImportJob).where(
-        ImportJob.status == QUEUED, ImportJob.updated_at <= cutoff)).all()
+    stale = db.session.scalars(
+        select(ImportJob).where(ImportJob.status == QUEUED, ImportJob.updated_at <= cutoff)
+    ).all()
     enqueued = 0
     for job in stale:
         if not rq_job_is_live(connection, job.id) and enqueue(job, connection):
@@ -167,8 +177,9 @@ def sweep_queued_jobs(grace_seconds: int | None = None, connection: Redis | None
     return enqueued
 
 
-def trim_job_registries(keep_completed: int | None = None,
-                        keep_failed: int | None = None) -> dict[str, int]:
+def trim_job_registries(
+    keep_completed: int | None = None, keep_failed: int | None = None
+) -> dict[str, int]:
     """Delete all but the newest ``keep_completed`` finished and ``keep_failed`` failed RQ
     jobs of each queue (defaults: KEEP_COMPLETED_JOBS, KEEP_FAILED_JOBS)."""
     config = current_app.config

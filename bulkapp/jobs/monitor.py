@@ -11,15 +11,26 @@ from typing import Any, Iterable, TypedDict
 
 from redis import Redis
 from rq import Queue, Worker
-from rq.registry import (CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry,
-                         ScheduledJobRegistry, StartedJobRegistry)
+from rq.registry import (
+    CanceledJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
 from rq.suspension import is_suspended
 from sqlalchemy import func, select
 
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, FAILED, PROCESSING, QUEUED, ImportJob, utcnow
-from .queues import (ENTITY_QUEUES, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, base_queue_name,
-                     tier_queue_names, worker_queue_names)
+from .queues import (
+    ENTITY_QUEUES,
+    MAINTENANCE_QUEUE,
+    NOTIFICATIONS_QUEUE,
+    base_queue_name,
+    tier_queue_names,
+    worker_queue_names,
+)
 from .state import iso_timestamp, job_state
 
 STAT_KEYS = ("waiting", "active", "delayed", "paused", "completed", "failed", "canceled")
@@ -108,14 +119,22 @@ def organisation_queue_stats(organisation_id: int, hours: int = 24) -> dict[str,
     since = utcnow() - timedelta(hours=hours)
     rows = db.session.execute(
         select(ImportJob.queue_name, ImportJob.status, ImportJob.stage, func.count())
-        .where(ImportJob.organisation_id == organisation_id,
-               (ImportJob.status.in_((QUEUED, PROCESSING))) | (ImportJob.finished_at >= since))
-        .group_by(ImportJob.queue_name, ImportJob.status, ImportJob.stage)).all()
+        .where(
+            ImportJob.organisation_id == organisation_id,
+            (ImportJob.status.in_((QUEUED, PROCESSING))) | (ImportJob.finished_at >= since),
+        )
+        .group_by(ImportJob.queue_name, ImportJob.status, ImportJob.stage)
+    ).all()
     result: dict[str, dict[str, Any]] = {
         base: {**_empty(), "tiers": {name: _empty() for name in tier_queue_names(base)}}
-        for base in ENTITY_QUEUES.values()}
-    key_of: dict[str, str] = {PROCESSING: "active", COMPLETED: "completed", FAILED: "failed",
-                              CANCELED: "canceled"}
+        for base in ENTITY_QUEUES.values()
+    }
+    key_of: dict[str, str] = {
+        PROCESSING: "active",
+        COMPLETED: "completed",
+        FAILED: "failed",
+        CANCELED: "canceled",
+    }
     for queue_name, status, stage, count in rows:
         base = base_queue_name(queue_name or "")
         if base not in result:
@@ -141,34 +160,41 @@ def queue_figures(organisation_id: int | None) -> dict[str, dict]:
 def workers(connection: Redis | None = None) -> list[dict[str, Any]]:
     """Every registered worker: name, host, pid, queues, state, current job, heartbeats."""
     found = Worker.all(connection=connection or get_redis())
-    return [{
-        "name": worker.name,
-        "hostname": worker.hostname,
-        "pid": worker.pid,
-        "queues": worker.queue_names(),
-        "state": worker.get_state(),
-        "current_job_id": worker.get_current_job_id(),
-        "last_heartbeat": iso_timestamp(worker.last_heartbeat),
-        "birth": iso_timestamp(worker.birth_date),
-        "successful_jobs": worker.successful_job_count,
-        "failed_jobs": worker.failed_job_count,
-    } for worker in sorted(found, key=lambda w: (w.hostname or "", w.name))]
+    return [
+        {
+            "name": worker.name,
+            "hostname": worker.hostname,
+            "pid": worker.pid,
+            "queues": worker.queue_names(),
+            "state": worker.get_state(),
+            "current_job_id": worker.get_current_job_id(),
+            "last_heartbeat": iso_timestamp(worker.last_heartbeat),
+            "birth": iso_timestamp(worker.birth_date),
+            "successful_jobs": worker.successful_job_count,
+            "failed_jobs": worker.failed_job_count,
+        }
+        for worker in sorted(found, key=lambda w: (w.hostname or "", w.name))
+    ]
 
 
-def throughput(organisation_id: int | None, hours: int = 24,
-               now: datetime | None = None) -> list[dict[str, Any]]:
+def throughput(
+    organisation_id: int | None, hours: int = 24, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Jobs completed and failed (and rows processed) per hour over the last ``hours``,
     oldest first; ``organisation_id=None`` counts every organisation."""
     end = (now or utcnow()).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     query = select(ImportJob.finished_at, ImportJob.status, ImportJob.processed_rows).where(
-        ImportJob.status.in_((COMPLETED, FAILED)), ImportJob.finished_at >= start,
-        ImportJob.finished_at < end)
+        ImportJob.status.in_((COMPLETED, FAILED)),
+        ImportJob.finished_at >= start,
+        ImportJob.finished_at < end,
+    )
     if organisation_id is not None:
         query = query.where(ImportJob.organisation_id == organisation_id)
     buckets: list[dict[str, Any]] = [
         {"hour": start + timedelta(hours=i), "completed": 0, "failed": 0, "rows": 0}
-        for i in range(hours)]
+        for i in range(hours)
+    ]
     for finished_at, status, rows in db.session.execute(query):
         assert finished_at is not None  # the query selects jobs finished in the window
         bucket = buckets[int((finished_at - start).total_seconds() // 3600)]
@@ -191,9 +217,15 @@ class JobProgress(TypedDict):
 
 def job_progress(jobs: Iterable[ImportJob]) -> dict[str, JobProgress]:
     """The live figures of each of ``jobs``, by id, taken from its state."""
-    return {state["id"]: {"status": state["status"], "stage": state["stage"],
-                          "progress": state["progress"],
-                          "processed": state["counts"]["processed"],
-                          "total": state["counts"]["total"], "finished": state["finished"],
-                          "cancel_requested": state["cancel_requested"]}
-            for state in map(job_state, jobs)}
+    return {
+        state["id"]: {
+            "status": state["status"],
+            "stage": state["stage"],
+            "progress": state["progress"],
+            "processed": state["counts"]["processed"],
+            "total": state["counts"]["total"],
+            "finished": state["finished"],
+            "cancel_requested": state["cancel_requested"],
+        }
+        for state in map(job_state, jobs)
+    }

@@ -23,8 +23,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db, get_redis
-from ..models import (CANCELED, COMPLETED, FINISHED_STATUSES, ImportJob, on_ended, rows_matched,
-                      utcnow)
+from ..models import (
+    CANCELED,
+    COMPLETED,
+    FINISHED_STATUSES,
+    ImportJob,
+    on_ended,
+    rows_matched,
+    utcnow,
+)
 from .queues import NOTIFICATIONS_QUEUE, get_queue
 from .state import job_state
 
@@ -73,9 +80,15 @@ def notify(session: Session, job: ImportJob) -> bool:
     """
     if not job.is_finished:
         return False
-    claimed = rows_matched(session, (
-        update(ImportJob).where(ImportJob.id == job.id, ImportJob.notified_at.is_(None))
-        .values(notified_at=utcnow()).execution_options(synchronize_session=False)))
+    claimed = rows_matched(
+        session,
+        (
+            update(ImportJob)
+            .where(ImportJob.id == job.id, ImportJob.notified_at.is_(None))
+            .values(notified_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
+    )
     session.commit()
     if not claimed:
         return False
@@ -83,8 +96,12 @@ def notify(session: Session, job: ImportJob) -> bool:
         _enqueue_notifications(job)
     except RedisError as exc:
         log.warning("notifications for job %s wait until Redis is back: %s", job.id, exc)
-        session.execute(update(ImportJob).where(ImportJob.id == job.id)
-                        .values(notified_at=None).execution_options(synchronize_session=False))
+        session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job.id)
+            .values(notified_at=None)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         return False
     return True
@@ -93,8 +110,12 @@ def notify(session: Session, job: ImportJob) -> bool:
 def _enqueue_notifications(job: ImportJob) -> None:
     queue = get_queue(NOTIFICATIONS_QUEUE, get_redis())
     if job.user is not None:
-        queue.enqueue(SEND_EMAIL, job.id, result_ttl=NOTIFICATION_RESULT_TTL,
-                      retry=Retry(max=len(EMAIL_RETRY_INTERVALS), interval=EMAIL_RETRY_INTERVALS))
+        queue.enqueue(
+            SEND_EMAIL,
+            job.id,
+            result_ttl=NOTIFICATION_RESULT_TTL,
+            retry=Retry(max=len(EMAIL_RETRY_INTERVALS), interval=EMAIL_RETRY_INTERVALS),
+        )
     if job.organisation.webhook_url:
         intervals = list(current_app.config["WEBHOOK_RETRY_INTERVALS"])
         retry = Retry(max=len(intervals), interval=intervals) if intervals else None
@@ -104,10 +125,15 @@ def _enqueue_notifications(job: ImportJob) -> None:
 def send_pending_notifications(limit: int = 100) -> int:
     """Notify jobs that finished while Redis was away (within the last day); returns how many."""
     pending = db.session.scalars(
-        select(ImportJob).where(ImportJob.status.in_(FINISHED_STATUSES),
-                                ImportJob.notified_at.is_(None),
-                                ImportJob.finished_at >= utcnow() - PENDING_NOTIFICATION_AGE)
-        .order_by(ImportJob.finished_at).limit(limit)).all()
+        select(ImportJob)
+        .where(
+            ImportJob.status.in_(FINISHED_STATUSES),
+            ImportJob.notified_at.is_(None),
+            ImportJob.finished_at >= utcnow() - PENDING_NOTIFICATION_AGE,
+        )
+        .order_by(ImportJob.finished_at)
+        .limit(limit)
+    ).all()
     return sum(notify(db.session(), job) for job in pending)
 
 
@@ -165,8 +191,11 @@ def send_job_email(job_id: str) -> str:
 
 def webhook_payload(job: ImportJob) -> dict:
     """The JSON summary a webhook receives."""
-    return {"event": "import.finished", "organisation": job.organisation.slug,
-            "job": job_state(job)}
+    return {
+        "event": "import.finished",
+        "organisation": job.organisation.slug,
+        "job": job_state(job),
+    }
 
 
 def post_job_webhook(job_id: str) -> int:
@@ -183,8 +212,11 @@ def post_job_webhook(job_id: str) -> int:
         log.warning("webhook of %s ignored: %r is not an http(s) URL", job.organisation.slug, url)
         return 0
     request = urllib.request.Request(
-        url, data=json.dumps(webhook_payload(job)).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "bulkapp-webhook/1"})
+        url,
+        data=json.dumps(webhook_payload(job)).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "bulkapp-webhook/1"},
+    )
     timeout = current_app.config["WEBHOOK_TIMEOUT"]
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

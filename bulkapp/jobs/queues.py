@@ -59,8 +59,13 @@ JOB_MONITORING_INTERVAL = 2
 JOB_HEARTBEAT_TTL = 10
 
 # The settings an import job takes from the configuration (defaults in bulkapp.config).
-JOB_SETTING_KEYS = ("IMPORT_JOB_TIMEOUT", "IMPORT_JOB_TIMEOUTS", "IMPORT_RETRY_INTERVALS",
-                    "IMPORT_RESULT_TTL", "IMPORT_FAILURE_TTL")
+JOB_SETTING_KEYS = (
+    "IMPORT_JOB_TIMEOUT",
+    "IMPORT_JOB_TIMEOUTS",
+    "IMPORT_RETRY_INTERVALS",
+    "IMPORT_RESULT_TTL",
+    "IMPORT_FAILURE_TTL",
+)
 
 
 def queue_name_for(entity_type: str, role: str = "member") -> str:
@@ -87,7 +92,7 @@ def base_queue_name(queue_name: str) -> str:
 def tier_of(queue_name: str) -> str:
     """The tier name of ``queue_name`` (``default`` for base and service queues)."""
     base = base_queue_name(queue_name)
-    suffix = queue_name[len(base):]
+    suffix = queue_name[len(base) :]
     return next((tier.name for tier in TIERS if tier.suffix == suffix), "default")
 
 
@@ -117,12 +122,14 @@ def job_settings() -> Mapping[str, Any]:
     return {key: source[key] for key in JOB_SETTING_KEYS}
 
 
-def import_job_options(queue_name: str,
-                       settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def import_job_options(
+    queue_name: str, settings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Timeout, retries, retention and callbacks of an import job on ``queue_name``."""
     settings = settings or job_settings()
-    entity = next((name for name, base in ENTITY_QUEUES.items()
-                   if base == base_queue_name(queue_name)), "")
+    entity = next(
+        (name for name, base in ENTITY_QUEUES.items() if base == base_queue_name(queue_name)), ""
+    )
     intervals = list(settings["IMPORT_RETRY_INTERVALS"])
     return {
         "job_timeout": settings["IMPORT_JOB_TIMEOUTS"].get(entity, settings["IMPORT_JOB_TIMEOUT"]),
@@ -136,4 +143,5 @@ def import_job_options(queue_name: str,
 def enqueue_import(connection: Redis, queue_name: str, import_job_id: str) -> Job:
     """Enqueue the import of ImportJob ``import_job_id``; the RQ job id is the same id."""
     return get_queue(queue_name, connection).enqueue(
-        IMPORT_FUNCTION, import_job_id, job_id=import_job_id, **import_job_options(queue_name))
+        IMPORT_FUNCTION, import_job_id, job_id=import_job_id, **import_job_options(queue_name)
+    )

@@ -76,12 +76,19 @@ class PatientRetry(Retry):
     """Retry a Redis call for as long as Redis is unreachable, unless the process is stopping."""
 
     def __init__(self) -> None:
-        super().__init__(ExponentialBackoff(cap=MAX_WAIT_SECONDS, base=FIRST_WAIT_SECONDS),
-                         retries=-1, supported_errors=OUTAGE_ERRORS)
+        super().__init__(
+            ExponentialBackoff(cap=MAX_WAIT_SECONDS, base=FIRST_WAIT_SECONDS),
+            retries=-1,
+            supported_errors=OUTAGE_ERRORS,
+        )
 
-    def call_with_retry(self, do: Callable[[], T], fail: Callable[..., Any],
-                        is_retryable: Callable[[Exception], bool] | None = None,
-                        with_failure_count: bool = False) -> T:
+    def call_with_retry(
+        self,
+        do: Callable[[], T],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
         """Call ``do`` until it succeeds; ``fail`` (which drops the broken connection) runs
         after each failure."""
         self._backoff.reset()
@@ -109,6 +116,9 @@ class PatientRetry(Retry):
 
 def patient_redis(url: str) -> Redis:
     """A Redis client for worker processes whose every call waits out an outage."""
-    return Redis.from_url(url, retry=PatientRetry(),
-                          retry_on_error=[RedisConnectionError, RedisTimeoutError],
-                          **REDIS_SOCKET_TIMEOUTS)
+    return Redis.from_url(
+        url,
+        retry=PatientRetry(),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        **REDIS_SOCKET_TIMEOUTS,
+    )

@@ -34,11 +34,15 @@ def run_worker(*entities: str) -> int:
     app = create_app()
     use_app(app)
     config = app.config
-    ImportWorker.configure(low_priority_every=config["WORKER_LOW_PRIORITY_EVERY"],
-                           maintenance_interval=config["WORKER_MAINTENANCE_INTERVAL"])
+    ImportWorker.configure(
+        low_priority_every=config["WORKER_LOW_PRIORITY_EVERY"],
+        maintenance_interval=config["WORKER_MAINTENANCE_INTERVAL"],
+    )
     connection = patient_redis(config["REDIS_URL"])
-    worker = ImportWorker([get_queue(name, connection) for name in worker_queue_names(entities)],
-                          connection=connection)
+    worker = ImportWorker(
+        [get_queue(name, connection) for name in worker_queue_names(entities)],
+        connection=connection,
+    )
     worker.work(with_scheduler=True, logging_level=config["LOG_LEVEL"])
     return 0
 
@@ -47,8 +51,9 @@ def run_cron() -> int:
     """The cron process: enqueues the periodic maintenance jobs of ``bulkapp.jobs.cron``."""
     app = create_app()
     use_app(app)
-    scheduler = PatientCronScheduler(connection=patient_redis(app.config["REDIS_URL"]),
-                                     logging_level=app.config["LOG_LEVEL"])
+    scheduler = PatientCronScheduler(
+        connection=patient_redis(app.config["REDIS_URL"]), logging_level=app.config["LOG_LEVEL"]
+    )
     register_schedule(scheduler)
     scheduler.start()
     return 0

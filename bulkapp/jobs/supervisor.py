@@ -63,8 +63,12 @@ class Child:
     def start(self) -> None:
         """Start the process in a session of its own; it gets SIGTERM if we die."""
         self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM))
+            self.command,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=partial(signal_when_parent_dies, signal.SIGTERM),
+        )
         self.started_at, self.restart_at = time.monotonic(), None
         log.info("%s started (pid %d)", self.name, self.process.pid)
 
@@ -78,8 +82,14 @@ class Child:
         ran = now - self.started_at
         if ran >= STABLE_AFTER:
             self.delay = FIRST_RESTART_DELAY
-        log.warning("%s (pid %d) exited with %s after %.0f s; restarting in %.0f s", self.name,
-                    self.process.pid, describe_exit(self.process.returncode), ran, self.delay)
+        log.warning(
+            "%s (pid %d) exited with %s after %.0f s; restarting in %.0f s",
+            self.name,
+            self.process.pid,
+            describe_exit(self.process.returncode),
+            ran,
+            self.delay,
+        )
         self.restart_at = now + self.delay
         self.delay = min(self.delay * 2, MAX_RESTART_DELAY)
 
@@ -184,10 +194,18 @@ def child_command(kind: str, *arguments: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and supervise the processes it asks for."""
     parser = argparse.ArgumentParser(prog="worker.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cron", action="store_true",
-                        help="run the cron process (one per deployment) instead of workers")
-    parser.add_argument("--entity", action="append", default=[], metavar="TYPE",
-                        help="only take imports of this entity type (repeatable), e.g. members")
+    parser.add_argument(
+        "--cron",
+        action="store_true",
+        help="run the cron process (one per deployment) instead of workers",
+    )
+    parser.add_argument(
+        "--entity",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="only take imports of this entity type (repeatable), e.g. members",
+    )
     arguments = parser.parse_args(argv)
     from ..entities import UnknownEntity, get_entity
 
@@ -202,12 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"worker.py: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if arguments.cron:
         children = [Child("cron", child_command("cron"))]
     else:
         count = max(1, config["WORKER_CONCURRENCY"])
-        children = [Child(f"worker {number}", child_command("worker", *entities))
-                    for number in range(1, count + 1)]
+        children = [
+            Child(f"worker {number}", child_command("worker", *entities))
+            for number in range(1, count + 1)
+        ]
     return Supervisor(children).run()

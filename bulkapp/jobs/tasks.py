@@ -74,20 +74,33 @@ def import_succeeded(job: Job, connection: Redis, result: Any, *args: Any, **kwa
     the import's own end (``ImportJob.finish``): nothing is left to do."""
 
 
-def import_failed(job: Job, connection: Redis, exc_type: type[BaseException],
-                  exc_value: BaseException, traceback: Any) -> None:
+def import_failed(
+    job: Job,
+    connection: Redis,
+    exc_type: type[BaseException],
+    exc_value: BaseException,
+    traceback: Any,
+) -> None:
     """RQ ``on_failure``: an attempt raised; also run by RQ's own registry clean-up when a
     worker stopped heartbeating (``AbandonedJobError``)."""
     if issubclass(exc_type, AbandonedJobError):
         reason, details = maintenance.WORKER_LOST, None
     else:
         reason = describe_error(exc_value)
-        details = ("".join(format_exception(exc_type, exc_value, traceback))
-                   if isinstance(traceback, TracebackType) else None)
+        details = (
+            "".join(format_exception(exc_type, exc_value, traceback))
+            if isinstance(traceback, TracebackType)
+            else None
+        )
     with app_context():
-        record_attempt_failure(job.id, will_retry=job.should_retry, reason=reason,
-                               traceback=details, retry_in=_retry_in(job),
-                               seconds=_seconds_running(job))
+        record_attempt_failure(
+            job.id,
+            will_retry=job.should_retry,
+            reason=reason,
+            traceback=details,
+            retry_in=_retry_in(job),
+            seconds=_seconds_running(job),
+        )
 
 
 def horse_killed(job: Job, pid: int, status: int, rusage: Any) -> None:
@@ -102,9 +115,13 @@ def horse_killed(job: Job, pid: int, status: int, rusage: Any) -> None:
                 how += ", which is how a machine out of memory stops a process"
         else:
             how = f"exit status {os.waitstatus_to_exitcode(status)}"
-        record_attempt_failure(job.id, will_retry=job.should_retry,
-                               reason=f"the process running it ended unexpectedly ({how})",
-                               retry_in=_retry_in(job), seconds=_seconds_running(job))
+        record_attempt_failure(
+            job.id,
+            will_retry=job.should_retry,
+            reason=f"the process running it ended unexpectedly ({how})",
+            retry_in=_retry_in(job),
+            seconds=_seconds_running(job),
+        )
 
 
 def _retry_in(job: Job) -> int | None:

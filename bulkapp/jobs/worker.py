@@ -148,14 +148,22 @@ class ImportWorker(Worker):
         process = self.scheduler._process if self.scheduler is not None else None
         return process is not None and process.is_alive()
 
-    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
-                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
-                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
         """Start the retry scheduler in a child process that dies with this worker."""
         self.scheduler = SupervisedScheduler(
-            self.queues, connection=self.connection,
+            self.queues,
+            connection=self.connection,
             logging_level=logging_level if logging_level is not None else self.log.level,
-            date_format=date_format, log_format=log_format, serializer=self.serializer)
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
         self.scheduler.acquire_locks()
         if not self.scheduler.acquired_locks:
             return
@@ -195,4 +203,3 @@ class ImportWorker(Worker):
         signal_when_parent_dies(signal.SIGKILL)
         if os.getppid() != parent:  # the worker died before the request took effect
             os._exit(1)
-

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (Column, Date, DateTime, ForeignKey, Integer, Numeric, String, Table,
-                        UniqueConstraint, func)
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
 
 from ..entities import REGISTRY, EntitySchema, Field
 from ..extensions import db
@@ -30,13 +40,16 @@ def build_table(schema: EntitySchema) -> Table:
         db.metadata,
         Column("id", Integer, primary_key=True),
         Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False),
-        *(Column(f.name, _sql_type(f), nullable=not (f.required or f.name in schema.natural_key))
-          for f in schema.fields),
+        *(
+            Column(f.name, _sql_type(f), nullable=not (f.required or f.name in schema.natural_key))
+            for f in schema.fields
+        ),
         Column("import_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
         Column("created_at", DateTime, nullable=False, server_default=func.current_timestamp()),
         Column("updated_at", DateTime, nullable=False, server_default=func.current_timestamp()),
-        UniqueConstraint("organisation_id", *schema.natural_key,
-                         name=f"uq_{schema.table}_organisation_key"),
+        UniqueConstraint(
+            "organisation_id", *schema.natural_key, name=f"uq_{schema.table}_organisation_key"
+        ),
     )
 
 

@@ -22,8 +22,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import (JSON, CursorResult, ForeignKey, Index, String, Text, UniqueConstraint,
-                        Update, event, func, update)
+from sqlalchemy import (
+    JSON,
+    CursorResult,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Update,
+    event,
+    func,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from ..extensions import Base
@@ -55,8 +66,9 @@ class ImportStage(StrEnum):
 QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED = ImportStatus
 STATUSES = tuple(ImportStatus)
 FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELED})
-WORKING_STAGES = frozenset({ImportStage.PARSING, ImportStage.VALIDATING, ImportStage.SAVING,
-                            ImportStage.FINALIZING})
+WORKING_STAGES = frozenset(
+    {ImportStage.PARSING, ImportStage.VALIDATING, ImportStage.SAVING, ImportStage.FINALIZING}
+)
 
 MODES = ("partial", "all_or_nothing", "validate_only")
 
@@ -88,8 +100,9 @@ class ImportJob(Base):
         Index("ix_import_jobs_org_created", "organisation_id", "created_at"),
         Index("ix_import_jobs_status", "status"),
         # A repeated API upload with the same Idempotency-Key returns the first job.
-        UniqueConstraint("organisation_id", "user_id", "idempotency_key",
-                         name="uq_import_jobs_idempotency_key"),
+        UniqueConstraint(
+            "organisation_id", "user_id", "idempotency_key", name="uq_import_jobs_idempotency_key"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_job_id)
@@ -166,19 +179,39 @@ class ImportJob(Base):
         session = object_session(self)
         assert session is not None
         attempt = self.attempts + 1
-        claimed = rows_matched(session, (
-            update(ImportJob).where(ImportJob.id == self.id, ImportJob.attempts == self.attempts)
-            .values(attempts=attempt, status=PROCESSING, stage=ImportStage.PARSING,
-                    error_message=None, error_traceback=None, finished_at=None,
-                    started_at=func.coalesce(ImportJob.started_at, utcnow()))
-            .execution_options(synchronize_session=False)))
+        claimed = rows_matched(
+            session,
+            (
+                update(ImportJob)
+                .where(ImportJob.id == self.id, ImportJob.attempts == self.attempts)
+                .values(
+                    attempts=attempt,
+                    status=PROCESSING,
+                    stage=ImportStage.PARSING,
+                    error_message=None,
+                    error_traceback=None,
+                    finished_at=None,
+                    started_at=func.coalesce(ImportJob.started_at, utcnow()),
+                )
+                .execution_options(synchronize_session=False)
+            ),
+        )
         session.commit()
         return attempt if claimed else None
 
-    def record_progress(self, *, stage: str, percent: int, rows_done: int,
-                        counts: dict[str, int], stage_seconds: dict[str, float],
-                        warnings: list[str], checkpoint: dict[str, Any],
-                        report_path: str | None, rejected: bool) -> None:
+    def record_progress(
+        self,
+        *,
+        stage: str,
+        percent: int,
+        rows_done: int,
+        counts: dict[str, int],
+        stage_seconds: dict[str, float],
+        warnings: list[str],
+        checkpoint: dict[str, Any],
+        report_path: str | None,
+        rejected: bool,
+    ) -> None:
         """Record a step of the running import (committed with its chunk's rows)."""
         self._require("record_progress", (PROCESSING,))
         if stage not in WORKING_STAGES:
@@ -188,12 +221,19 @@ class ImportJob(Base):
         self.valid_rows, self.invalid_rows = counts["valid"], counts["invalid"]
         self.inserted_rows, self.updated_rows = counts["inserted"], counts["updated"]
         self.unchanged_rows = counts["unchanged"]
-        self.validation_stats = {"total": counts["total"], "valid": counts["valid"],
-                                 "invalid": counts["invalid"],
-                                 "duplicates": counts["duplicates"], "warnings": len(warnings)}
-        self.database_stats = {"inserted": counts["inserted"], "updated": counts["updated"],
-                               "unchanged": counts["unchanged"],
-                               "failed": counts["valid"] if rejected else 0}
+        self.validation_stats = {
+            "total": counts["total"],
+            "valid": counts["valid"],
+            "invalid": counts["invalid"],
+            "duplicates": counts["duplicates"],
+            "warnings": len(warnings),
+        }
+        self.database_stats = {
+            "inserted": counts["inserted"],
+            "updated": counts["updated"],
+            "unchanged": counts["unchanged"],
+            "failed": counts["valid"] if rejected else 0,
+        }
         self.stage_timings, self.warnings = dict(stage_seconds), list(warnings)
         self.checkpoint, self.report_path = dict(checkpoint), report_path
 
@@ -208,16 +248,18 @@ class ImportJob(Base):
         self.error_message = self.error_traceback = None
         self._ended(seconds)
 
-    def fail(self, message: str, traceback: str | None = None,
-             seconds: float | None = None) -> None:
+    def fail(
+        self, message: str, traceback: str | None = None, seconds: float | None = None
+    ) -> None:
         """The import cannot go on: ``failed`` with ``message`` for the user."""
         self._require("fail", (PROCESSING,))
         self.status, self.stage = FAILED, ImportStage.DONE
         self.error_message, self.error_traceback = message, traceback
         self._ended(seconds)
 
-    def retry_later(self, message: str, traceback: str | None = None,
-                    seconds: float | None = None) -> None:
+    def retry_later(
+        self, message: str, traceback: str | None = None, seconds: float | None = None
+    ) -> None:
         """The attempt stopped (an error, a stopped or lost worker); another one follows:
         back to ``queued``, stage ``retrying``, with ``message`` on the job."""
         self._require("retry_later", (PROCESSING,))

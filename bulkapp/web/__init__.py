@@ -38,16 +38,23 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    )
     return response
 
 
-def _error_page(status: int, title: str, message: str, headers: dict[str, str] | None = None,
-                upload_link: bool = False):
+def _error_page(
+    status: int,
+    title: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    upload_link: bool = False,
+):
     if request.path.startswith(API_PATH_PREFIX):
         return error_response(status, message, headers=headers)
-    page = render_template("error.html", status=status, title=title, message=message,
-                           upload_link=upload_link)
+    page = render_template(
+        "error.html", status=status, title=title, message=message, upload_link=upload_link
+    )
     return page, status, headers or {}
 
 
@@ -58,8 +65,13 @@ def _not_found_page(_error: Exception):
 
 def _storage_unavailable_page(exc: StorageUnavailable):
     """The upload could not be stored: say so, and that nothing was kept (never a 500)."""
-    return _error_page(503, "Uploads are unavailable right now", str(exc),
-                       {"Retry-After": str(exc.retry_after_seconds)}, upload_link=True)
+    return _error_page(
+        503,
+        "Uploads are unavailable right now",
+        str(exc),
+        {"Retry-After": str(exc.retry_after_seconds)},
+        upload_link=True,
+    )
 
 
 def register_web(app: Flask) -> None:
@@ -80,16 +92,36 @@ def register_web(app: Flask) -> None:
 
     app.register_error_handler(404, _not_found_page)
     app.register_error_handler(JobNotFound, _not_found_page)
-    app.register_error_handler(NotAllowed, lambda e: _error_page(
-        403, "Not allowed", "Only the person who uploaded this file and the organisation's "
-        "admins can change this job."))
-    app.register_error_handler(413, lambda e: _error_page(
-        413, "File too large",
-        f"Uploads are limited to {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB. "
-        "Split the file into smaller parts and upload each."))
-    app.register_error_handler(CSRFError, lambda e: _error_page(
-        400, "Form expired", "The form was missing its security token or it expired. "
-        "Reload the page and try again."))
+    app.register_error_handler(
+        NotAllowed,
+        lambda e: _error_page(
+            403,
+            "Not allowed",
+            "Only the person who uploaded this file and the organisation's "
+            "admins can change this job.",
+        ),
+    )
+    app.register_error_handler(
+        413,
+        lambda e: _error_page(
+            413,
+            "File too large",
+            f"Uploads are limited to {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB. "
+            "Split the file into smaller parts and upload each.",
+        ),
+    )
+    app.register_error_handler(
+        CSRFError,
+        lambda e: _error_page(
+            400,
+            "Form expired",
+            "The form was missing its security token or it expired. Reload the page and try again.",
+        ),
+    )
     app.register_error_handler(StorageUnavailable, _storage_unavailable_page)
-    app.register_error_handler(500, lambda e: _error_page(
-        500, "Something went wrong", "The error was logged. Please try again."))
+    app.register_error_handler(
+        500,
+        lambda e: _error_page(
+            500, "Something went wrong", "The error was logged. Please try again."
+        ),
+    )

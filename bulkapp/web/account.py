@@ -17,15 +17,24 @@ bp = Blueprint("account", __name__)
 class TokenForm(FlaskForm):
     """Name a new token (optional)."""
 
-    name = StringField("Token name", validators=[Length(max=MAX_NAME_LENGTH)],
-                       description="What the token is for, e.g. “nightly member sync”.")
+    name = StringField(
+        "Token name",
+        validators=[Length(max=MAX_NAME_LENGTH)],
+        description="What the token is for, e.g. “nightly member sync”.",
+    )
 
 
-def _page(form: TokenForm, new_token: str | None = None,
-          status: int = 200) -> tuple[str, int, dict[str, str]]:
+def _page(
+    form: TokenForm, new_token: str | None = None, status: int = 200
+) -> tuple[str, int, dict[str, str]]:
     """The account page; never cached, since it may show a new token."""
-    html = render_template("account.html", form=form, revoke_form=ConfirmForm(),
-                           tokens=list_tokens(current_user), new_token=new_token)
+    html = render_template(
+        "account.html",
+        form=form,
+        revoke_form=ConfirmForm(),
+        tokens=list_tokens(current_user),
+        new_token=new_token,
+    )
     return html, status, {"Cache-Control": "no-store"}
 
 

@@ -42,12 +42,20 @@ def _figures() -> dict[str, Any]:
     organisation_id = scope_of(current_user)
     figures: dict[str, Any]
     if organisation_id is not None:
-        figures = {"scope": "organisation", "redis_error": None, "workers": None,
-                   "queues": monitor.queue_figures(organisation_id)}
+        figures = {
+            "scope": "organisation",
+            "redis_error": None,
+            "workers": None,
+            "queues": monitor.queue_figures(organisation_id),
+        }
     else:
         try:
-            figures = {"scope": "all", "redis_error": None, "queues": monitor.queue_figures(None),
-                       "workers": monitor.workers()}
+            figures = {
+                "scope": "all",
+                "redis_error": None,
+                "queues": monitor.queue_figures(None),
+                "workers": monitor.workers(),
+            }
         except RedisError:
             figures = {"scope": "all", "redis_error": REDIS_DOWN, "queues": {}, "workers": []}
     figures["totals"] = monitor.sum_counts(figures["queues"].values())
@@ -59,12 +67,18 @@ def index():
     """The monitor page."""
     filters, filter_errors = parse_job_filters(request.args)
     page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(search_jobs(current_user, filters), page=max(page, 1),
-                             per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(
+        search_jobs(current_user, filters), page=max(page, 1), per_page=PAGE_SIZE, error_out=False
+    )
     return render_template(
-        "admin/monitor.html", figures=_figures(), pagination=pagination, filters=filters,
-        filter_errors=filter_errors, choices=filter_choices(current_user),
-        chart=monitor.throughput(scope_of(current_user)))
+        "admin/monitor.html",
+        figures=_figures(),
+        pagination=pagination,
+        filters=filters,
+        filter_errors=filter_errors,
+        choices=filter_choices(current_user),
+        chart=monitor.throughput(scope_of(current_user)),
+    )
 
 
 @bp.route("/monitor.json")
@@ -73,9 +87,12 @@ def figures():
     wanted = [i for i in request.args.get("jobs", "").split(",") if i][:MAX_POLLED_JOBS]
     jobs: Iterable[ImportJob] = (
         db.session.scalars(jobs_visible_to(current_user).where(ImportJob.id.in_(wanted)))
-        if wanted else [])
-    response = jsonify({**_figures(), "jobs": monitor.job_progress(jobs),
-                        "generated_at": iso_timestamp(utcnow())})
+        if wanted
+        else []
+    )
+    response = jsonify(
+        {**_figures(), "jobs": monitor.job_progress(jobs), "generated_at": iso_timestamp(utcnow())}
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -83,8 +100,9 @@ def figures():
 def _back():
     """The monitor again with the same filters (the first value of each query parameter;
     names starting with ``_`` are url_for's own options, never filters)."""
-    filters: dict[str, Any] = {name: value for name, value in request.args.items()
-                               if not name.startswith("_")}
+    filters: dict[str, Any] = {
+        name: value for name, value in request.args.items() if not name.startswith("_")
+    }
     return redirect(url_for("admin.index", **filters))
 
 
@@ -92,8 +110,12 @@ def _back():
 def requeue_all_failed():
     """Retry every failed job the admin is responsible for."""
     count = requeue_failed(scope_of(current_user))
-    flash(f"{count} failed job{'s' if count != 1 else ''} queued again." if count
-          else "There were no failed jobs to queue again.", "info")
+    flash(
+        f"{count} failed job{'s' if count != 1 else ''} queued again."
+        if count
+        else "There were no failed jobs to queue again.",
+        "info",
+    )
     return _back()
 
 
@@ -109,7 +131,10 @@ def clean():
     except JobActionError as exc:
         flash(str(exc), "error")
         return _back()
-    flash(f"Cleaned {counts['jobs']} job(s): {counts['files_deleted']} upload(s), "
-          f"{counts['reports_deleted']} report(s) and {counts['rq_jobs_removed']} queue "
-          "entries removed. The jobs stay listed.", "info")
+    flash(
+        f"Cleaned {counts['jobs']} job(s): {counts['files_deleted']} upload(s), "
+        f"{counts['reports_deleted']} report(s) and {counts['rq_jobs_removed']} queue "
+        "entries removed. The jobs stay listed.",
+        "info",
+    )
     return _back()

@@ -23,7 +23,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
+            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
+        )
         if user and user.active and user.check_password(form.password.data):
             login_user(user)
             return redirect_within_site(request.args.get("next"), url_for("jobs.index"))

@@ -21,9 +21,11 @@ from ..extensions import csrf
 
 URL_PREFIX = "/admin/rq"
 BLUEPRINT = rq_dashboard.blueprint.name
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
-       "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
-       "form-action 'self'; base-uri 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'self'"
+)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

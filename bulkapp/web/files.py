@@ -23,8 +23,13 @@ def template(entity: str, fmt: str):
         schema = get_entity(entity)
     except UnknownEntity:
         abort(404)
-    return send_file(io.BytesIO(template_file(schema, fmt)), mimetype=MEDIA_TYPES[fmt],
-                     as_attachment=True, download_name=template_filename(schema, fmt), max_age=0)
+    return send_file(
+        io.BytesIO(template_file(schema, fmt)),
+        mimetype=MEDIA_TYPES[fmt],
+        as_attachment=True,
+        download_name=template_filename(schema, fmt),
+        max_age=0,
+    )
 
 
 @bp.route("/jobs/<job_id>/errors.csv")
@@ -35,5 +40,6 @@ def error_report(job_id: str):
     if path is None:
         abort(404)
     stem = Path(job.original_filename).stem or "upload"
-    return send_file(path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"{stem}-errors.csv", max_age=0)
+    return send_file(
+        path, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-errors.csv", max_age=0
+    )

@@ -30,9 +30,11 @@ class UploadForm(FlaskForm):
 
     entity_type = SelectField(
         "What does the file contain?",
-        choices=[SelectChoice(name, schema.label) for name, schema in sorted(REGISTRY.items())])
-    mode = SelectField("Mode", choices=[SelectChoice(m, MODE_LABELS[m]) for m in MODES],
-                       default="partial")
+        choices=[SelectChoice(name, schema.label) for name, schema in sorted(REGISTRY.items())],
+    )
+    mode = SelectField(
+        "Mode", choices=[SelectChoice(m, MODE_LABELS[m]) for m in MODES], default="partial"
+    )
     file = FileField("File", validators=[FileRequired("Choose a file to upload.")])
 
 

@@ -25,7 +25,12 @@ def redirect_within_site(target: str | None, fallback: str) -> Response:
     Anything a browser could read as another site goes to ``fallback``: ``https://host``,
     ``//host``, ``/\\host``, and control characters such as tabs, which browsers drop.
     """
-    if (target and target.startswith("/") and not target.startswith(("//", "/\\"))
-            and target.isprintable() and not urlsplit(target).netloc):
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and target.isprintable()
+        and not urlsplit(target).netloc
+    ):
         return redirect(target)
     return redirect(fallback)

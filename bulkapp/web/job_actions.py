@@ -56,8 +56,11 @@ def cancel(job_id: str):
         flash(str(exc), "error")
         return _back(job)
     if was_running:
-        flash("Cancel requested: the import stops after the part it is saving now. "
-              "Rows saved so far are kept.", "info")
+        flash(
+            "Cancel requested: the import stops after the part it is saving now. "
+            "Rows saved so far are kept.",
+            "info",
+        )
     else:
         flash("The job was canceled.", "info")
     return _back(job)
@@ -75,6 +78,9 @@ def retry(job_id: str):
     if job.rq_job_id:
         flash("The job is queued again and resumes where it stopped.", "info")
     else:
-        flash("The job is queued again. The job queue is unavailable right now; processing "
-              "will start automatically when it is back.", "warning")
+        flash(
+            "The job is queued again. The job queue is unavailable right now; processing "
+            "will start automatically when it is back.",
+            "warning",
+        )
     return _back(job)

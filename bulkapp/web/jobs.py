@@ -20,8 +20,12 @@ PAGE_SIZE = 25
 def index():
     """The jobs this user may see, newest first."""
     page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(search_jobs(current_user, JobFilters()), page=max(page, 1),
-                             per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(
+        search_jobs(current_user, JobFilters()),
+        page=max(page, 1),
+        per_page=PAGE_SIZE,
+        error_out=False,
+    )
     return render_template("jobs.html", pagination=pagination)
 
 

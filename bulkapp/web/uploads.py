@@ -19,15 +19,22 @@ def upload():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            job, enqueued = start_import(user=current_user, entity_type=form.entity_type.data,
-                                         stream=upload.stream, filename=upload.filename or "",
-                                         mode=form.mode.data)
+            job, enqueued = start_import(
+                user=current_user,
+                entity_type=form.entity_type.data,
+                stream=upload.stream,
+                filename=upload.filename or "",
+                mode=form.mode.data,
+            )
         except (UploadRejected, UnknownEntity) as exc:
             flash(str(exc), "error")
             return render_template("upload.html", form=form), 400
         if not enqueued:  # when it was, the job page itself shows it queued, then moving
-            flash(f"{job.original_filename} was uploaded. The job queue is unavailable right now; "
-                  "processing will start automatically when it is back.", "warning")
+            flash(
+                f"{job.original_filename} was uploaded. The job queue is unavailable right now; "
+                "processing will start automatically when it is back.",
+                "warning",
+            )
         return redirect(url_for("jobs.show", job_id=job.id))
     status = 400 if form.errors else 200
     return render_template("upload.html", form=form), status

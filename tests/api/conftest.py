@@ -83,10 +83,14 @@ def make_api_app(tmp_path, redis_server):
     """
     built = []
 
-    def make(create_tables: bool = True, role: str = "member",
-             **overrides: Any) -> tuple[Any, ApiClient]:
-        config = test_config(tmp_path / f"app-{len(built)}", REDIS_URL=redis_server.url,
-                             SQLALCHEMY_DATABASE_URI=database_url(tmp_path))
+    def make(
+        create_tables: bool = True, role: str = "member", **overrides: Any
+    ) -> tuple[Any, ApiClient]:
+        config = test_config(
+            tmp_path / f"app-{len(built)}",
+            REDIS_URL=redis_server.url,
+            SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
+        )
         config.update(overrides)
         app = create_app(config)
         built.append((app, create_tables))
@@ -96,8 +100,9 @@ def make_api_app(tmp_path, redis_server):
             db.drop_all()
             db.create_all()
             organisation = create_organisation("Org C", "org-c")
-            user, _ = create_user(organisation=organisation, email="user@c.example", role=role,
-                                  password=PASSWORD)
+            user, _ = create_user(
+                organisation=organisation, email="user@c.example", role=role, password=PASSWORD
+            )
             _, raw_token = create_token(user)
         return app, ApiClient(app.test_client(), raw_token)
 

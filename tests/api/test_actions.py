@@ -12,8 +12,14 @@ from bulkapp.models import FAILED, PROCESSING, ImportJob
 from tests.api.conftest import ApiClient, make_token
 from tests.conftest import make_account, run_worker
 
-RECORDS = [{"firstName": "John", "lastName": "Doe", "email": "john@example.com",
-            "mobileNumber": "0821234567"}]
+RECORDS = [
+    {
+        "firstName": "John",
+        "lastName": "Doe",
+        "email": "john@example.com",
+        "mobileNumber": "0821234567",
+    }
+]
 
 
 def upload(api) -> str:
@@ -107,8 +113,7 @@ def test_an_admin_may_act_on_a_members_job(app, api_a, api_admin_a):
     assert api_admin_a.post(f"/bulk-upload/cancel/{job_id}").status_code == 200
 
 
-def test_requeue_failed_is_for_admins_and_stays_in_the_organisation(app, api_a, api_b,
-                                                                     api_admin_a):
+def test_requeue_failed_is_for_admins_and_stays_in_the_organisation(app, api_a, api_b, api_admin_a):
     job_a, job_b = upload(api_a), upload(api_b)
     for api, job_id in ((api_a, job_a), (api_b, job_b)):
         api.post(f"/bulk-upload/cancel/{job_id}")
@@ -122,8 +127,10 @@ def test_requeue_failed_is_for_admins_and_stays_in_the_organisation(app, api_a, 
 
 
 def test_clean_is_for_admins(api_a):
-    assert error_code(api_a.post("/bulk-upload/queue/clean", json={"gracePeriodHours": 0}),
-                      403) == "forbidden"
+    assert (
+        error_code(api_a.post("/bulk-upload/queue/clean", json={"gracePeriodHours": 0}), 403)
+        == "forbidden"
+    )
 
 
 def test_clean_removes_old_files_of_the_admins_organisation_only(app, api_a, api_b, api_admin_a):
@@ -146,14 +153,17 @@ def test_clean_defaults_to_24_hours(app, api_a, api_admin_a):
     assert Path(load(app, job_id).stored_path).is_file()
 
 
-@pytest.mark.parametrize("body, content_type, status, code", [
-    ('{"gracePeriodHours": ', "application/json", 400, "malformed_json"),
-    ("[24]", "application/json", 422, "not_an_object"),
-    ('{"gracePeriodHours": -1}', "application/json", 422, "invalid_grace_period"),
-    ('{"gracePeriodHours": "24"}', "application/json", 422, "invalid_grace_period"),
-    ('{"gracePeriodHours": true}', "application/json", 422, "invalid_grace_period"),
-    ("gracePeriodHours=24", "text/plain", 415, "unsupported_media_type"),
-])
+@pytest.mark.parametrize(
+    "body, content_type, status, code",
+    [
+        ('{"gracePeriodHours": ', "application/json", 400, "malformed_json"),
+        ("[24]", "application/json", 422, "not_an_object"),
+        ('{"gracePeriodHours": -1}', "application/json", 422, "invalid_grace_period"),
+        ('{"gracePeriodHours": "24"}', "application/json", 422, "invalid_grace_period"),
+        ('{"gracePeriodHours": true}', "application/json", 422, "invalid_grace_period"),
+        ("gracePeriodHours=24", "text/plain", 415, "unsupported_media_type"),
+    ],
+)
 def test_clean_explains_a_bad_body(api_admin_a, body, content_type, status, code):
     response = api_admin_a.post("/bulk-upload/queue/clean", data=body, content_type=content_type)
     assert error_code(response, status) == code

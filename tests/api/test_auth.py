@@ -13,8 +13,11 @@ from bulkapp.tokens import revoke_token
 from tests.api.conftest import API
 
 PUBLIC_ENDPOINTS = {"api.health.healthz", "api.health.readyz", "api.openapi.openapi_document"}
-SAMPLE_VALUES = {"entity": "mechanics", "job_id": "00000000-0000-0000-0000-000000000000",
-                 "queue_name": "bulk-upload-mechanics"}
+SAMPLE_VALUES = {
+    "entity": "mechanics",
+    "job_id": "00000000-0000-0000-0000-000000000000",
+    "queue_name": "bulk-upload-mechanics",
+}
 
 
 def api_routes(app) -> list[tuple[str, str, str]]:
@@ -44,8 +47,13 @@ def assert_401(response, code: str) -> None:
 
 def test_the_route_list_covers_the_api(app):
     endpoints = {endpoint for endpoint, _, _ in protected_routes(app)}
-    assert {"api.uploads.upload_entity", "api.uploads.process_upload", "api.jobs.list_jobs",
-            "api.actions.retry_job", "api.queues.queue_stats"} <= endpoints
+    assert {
+        "api.uploads.upload_entity",
+        "api.uploads.process_upload",
+        "api.jobs.list_jobs",
+        "api.actions.retry_job",
+        "api.queues.queue_stats",
+    } <= endpoints
 
 
 def test_every_route_without_a_token_is_401_json_not_a_login_redirect(app, api_anonymous):
@@ -54,8 +62,16 @@ def test_every_route_without_a_token_is_401_json_not_a_login_redirect(app, api_a
         assert_401(response, "unauthorized")
 
 
-@pytest.mark.parametrize("header", ["Bearer bk_not-a-real-token", "Bearer ", "Basic dXNlcjpwdw==",
-                                    "bk_missing-scheme", "Bearer nonsense"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer bk_not-a-real-token",
+        "Bearer ",
+        "Basic dXNlcjpwdw==",
+        "bk_missing-scheme",
+        "Bearer nonsense",
+    ],
+)
 def test_every_route_with_a_bad_token_is_401(app, header):
     client = app.test_client()
     for endpoint, method, url in protected_routes(app):
@@ -93,8 +109,9 @@ def test_the_api_needs_no_csrf_token_with_a_bearer_token(api_a):
 
 
 def test_scheme_is_case_insensitive(app, token_a):
-    response = app.test_client().get(f"{API}/bulk-upload/queue/jobs",
-                                     headers={"Authorization": f"bearer {token_a}"})
+    response = app.test_client().get(
+        f"{API}/bulk-upload/queue/jobs", headers={"Authorization": f"bearer {token_a}"}
+    )
     assert response.status_code == 200
 
 

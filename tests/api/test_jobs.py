@@ -17,13 +17,25 @@ from tests.api.conftest import API
 from tests.conftest import run_worker
 
 MECHANICS = [
-    {"firstName": "John", "lastName": "Doe", "email": "john@example.com",
-     "mobileNumber": "0821234567"},
-    {"firstName": "Jane", "lastName": "Roe", "email": "jane@example.com",
-     "mobileNumber": "0831234567"},
+    {
+        "firstName": "John",
+        "lastName": "Doe",
+        "email": "john@example.com",
+        "mobileNumber": "0821234567",
+    },
+    {
+        "firstName": "Jane",
+        "lastName": "Roe",
+        "email": "jane@example.com",
+        "mobileNumber": "0831234567",
+    },
 ]
-BAD_ROW = {"firstName": "No", "lastName": "Email", "email": "not-an-email",
-           "mobileNumber": "0841234567"}
+BAD_ROW = {
+    "firstName": "No",
+    "lastName": "Email",
+    "email": "not-an-email",
+    "mobileNumber": "0841234567",
+}
 # As the seeds and JavaScript's toISOString() write timestamps: UTC, milliseconds, "Z".
 ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -82,14 +94,21 @@ def test_every_timestamp_is_written_as_in_the_seeds(app, api_a):
         job.status, job.finished_at = "completed", datetime(2024, 1, 1, 10, 5, 0, 1000)
         db.session.commit()
     queued = api_a.get(f"/jobs/bulk-upload-mechanics/{job_id}/status").get_json()["data"]
-    assert (queued["createdAt"], queued["completedAt"]) == ("2024-01-01T10:00:00.987Z",
-                                                            "2024-01-01T10:05:00.001Z")
+    assert (queued["createdAt"], queued["completedAt"]) == (
+        "2024-01-01T10:00:00.987Z",
+        "2024-01-01T10:05:00.001Z",
+    )
     status = api_a.get(f"/bulk-upload/status/{job_id}").get_json()["data"]
     assert (status["created_at"], status["started_at"], status["finished_at"]) == (
-        "2024-01-01T10:00:00.987Z", "2024-01-01T10:00:01.000Z", "2024-01-01T10:05:00.001Z")
+        "2024-01-01T10:00:00.987Z",
+        "2024-01-01T10:00:01.000Z",
+        "2024-01-01T10:05:00.001Z",
+    )
     [summary] = api_a.get("/bulk-upload/queue/jobs").get_json()["data"]["jobs"]
-    assert (summary["createdAt"], summary["completedAt"]) == (queued["createdAt"],
-                                                              queued["completedAt"])
+    assert (summary["createdAt"], summary["completedAt"]) == (
+        queued["createdAt"],
+        queued["completedAt"],
+    )
 
 
 def test_queue_status_needs_the_jobs_queue(api_a):
@@ -110,8 +129,11 @@ def test_a_failed_job_reports_its_message(app, api_a):
 def test_another_organisations_job_is_404_everywhere(app, api_a, api_b):
     job_id = upload(api_a, [*MECHANICS, BAD_ROW])
     run_worker(app)
-    for path in (f"/bulk-upload/status/{job_id}", f"/jobs/bulk-upload-mechanics/{job_id}/status",
-                 f"/bulk-upload/{job_id}/errors"):
+    for path in (
+        f"/bulk-upload/status/{job_id}",
+        f"/jobs/bulk-upload-mechanics/{job_id}/status",
+        f"/bulk-upload/{job_id}/errors",
+    ):
         response = api_b.get(path)
         assert response.status_code == 404, path
         assert response.get_json()["error"]["code"] == "job_not_found"
@@ -125,8 +147,9 @@ def test_a_super_admin_sees_every_organisation(app, api_a, super_admin):
     job_id = upload(api_a)
     root = ApiClient(app.test_client(), make_token(app, super_admin))
     assert root.get(f"/bulk-upload/status/{job_id}").status_code == 200
-    assert [j["jobId"] for j in root.get("/bulk-upload/queue/jobs").get_json()["data"]["jobs"]] \
-        == [job_id]
+    assert [j["jobId"] for j in root.get("/bulk-upload/queue/jobs").get_json()["data"]["jobs"]] == [
+        job_id
+    ]
 
 
 def test_unknown_job_is_404(api_a):
@@ -217,8 +240,10 @@ def test_job_list_filters_by_status_and_entity(app, api_a):
     upload(api_a)
 
     def ids(query: str) -> list[str]:
-        return [j["jobId"] for j in api_a.get(f"/bulk-upload/queue/jobs?{query}")
-                .get_json()["data"]["jobs"]]
+        return [
+            j["jobId"]
+            for j in api_a.get(f"/bulk-upload/queue/jobs?{query}").get_json()["data"]["jobs"]
+        ]
 
     assert ids("entity=policies") == [policies_job]
     assert set(ids("status=completed")) == {mechanics_job, policies_job}
@@ -228,11 +253,18 @@ def test_job_list_filters_by_status_and_entity(app, api_a):
     assert summary["entity"] == "policies" and summary["statusUrl"].endswith("/status")
 
 
-@pytest.mark.parametrize("query, code", [
-    ("limit=0", "invalid_limit"), ("limit=101", "invalid_limit"), ("limit=ten", "invalid_limit"),
-    ("status=done", "invalid_status"), ("entity=cars", "unknown_entity"),
-    ("cursor=not-a-cursor", "invalid_cursor"), ("cursor=WzFd", "invalid_cursor"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("limit=0", "invalid_limit"),
+        ("limit=101", "invalid_limit"),
+        ("limit=ten", "invalid_limit"),
+        ("status=done", "invalid_status"),
+        ("entity=cars", "unknown_entity"),
+        ("cursor=not-a-cursor", "invalid_cursor"),
+        ("cursor=WzFd", "invalid_cursor"),
+    ],
+)
 def test_bad_list_parameters_are_422(api_a, query, code):
     response = api_a.get(f"/bulk-upload/queue/jobs?{query}")
     assert response.status_code == 422

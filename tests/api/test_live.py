@@ -20,13 +20,28 @@ pytestmark = pytest.mark.e2e
 API = "/api/v1"
 POLL_TIMEOUT = 120.0
 SEED_EXAMPLES = {
-    "mechanics": [{"firstName": "John", "lastName": "Doe", "email": "john@example.com",
-                   "mobileNumber": "1234567890"}],
+    "mechanics": [
+        {
+            "firstName": "John",
+            "lastName": "Doe",
+            "email": "john@example.com",
+            "mobileNumber": "1234567890",
+        }
+    ],
     "service-providers": [{"name": "ABC Services", "email": "abc@example.com"}],
     "policies": [{"policyNumber": "POL001", "type": "motor"}],
-    "members": [{"firstName": "Thandi", "lastName": "Nkosi", "idNumber": "8001015009087",
-                 "dateOfBirth": "1980-01-01", "mobileNumber": "0821234567", "ward": "58",
-                 "municipality": "City of Tshwane", "province": "Gauteng"}],
+    "members": [
+        {
+            "firstName": "Thandi",
+            "lastName": "Nkosi",
+            "idNumber": "8001015009087",
+            "dateOfBirth": "1980-01-01",
+            "mobileNumber": "0821234567",
+            "ward": "58",
+            "municipality": "City of Tshwane",
+            "province": "Gauteng",
+        }
+    ],
 }
 
 
@@ -84,14 +99,17 @@ def test_seed_json_examples_are_imported_end_to_end(live_stack, member_token):
 
 def test_retry_answers_json_and_the_list_shows_the_job(live_stack, member_token):
     base, session = live_stack.url, bearer_session(member_token)
-    accepted = session.post(f"{base}{API}/bulk-upload/policies",
-                            json=[{"policyNumber": "POL002", "type": "home"}],
-                            timeout=10).json()["data"]
+    accepted = session.post(
+        f"{base}{API}/bulk-upload/policies",
+        json=[{"policyNumber": "POL002", "type": "home"}],
+        timeout=10,
+    ).json()["data"]
     assert poll_until_finished(session, base + accepted["statusUrl"])["status"] == "completed"
     retry = session.post(f"{base}{API}/bulk-upload/queue/retry/{accepted['jobId']}", timeout=10)
     assert retry.status_code == 409 and retry.json()["error"]["code"] == "not_retryable"
-    listed = session.get(f"{base}{API}/bulk-upload/queue/jobs?entity=policies",
-                         timeout=10).json()["data"]["jobs"]
+    listed = session.get(f"{base}{API}/bulk-upload/queue/jobs?entity=policies", timeout=10).json()[
+        "data"
+    ]["jobs"]
     assert accepted["jobId"] in {job["jobId"] for job in listed}
     anonymous = requests.get(f"{base}{API}/bulk-upload/queue/jobs", timeout=10)
     assert anonymous.status_code == 401 and anonymous.json()["success"] is False
@@ -119,10 +137,28 @@ def test_schemathesis_finds_no_server_error(flooded_live_stack, admin_token, tmp
     threads do it at once.
     """
     result = subprocess.run(
-        [str(VENV_BIN / "schemathesis"), "run", f"{flooded_live_stack.url}{API}/openapi.json",
-         "--header", f"Authorization: Bearer {admin_token}",
-         "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-         "--max-examples", "15", "--seed", SCHEMATHESIS_SEED, "--workers", "1",
-         "--request-timeout", "20"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        [
+            str(VENV_BIN / "schemathesis"),
+            "run",
+            f"{flooded_live_stack.url}{API}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {admin_token}",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--max-examples",
+            "15",
+            "--seed",
+            SCHEMATHESIS_SEED,
+            "--workers",
+            "1",
+            "--request-timeout",
+            "20",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

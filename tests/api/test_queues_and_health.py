@@ -7,8 +7,14 @@ from rq import Queue
 from bulkapp.extensions import get_redis
 from tests.api.conftest import ApiClient, make_token
 
-RECORDS = [{"firstName": "John", "lastName": "Doe", "email": "john@example.com",
-            "mobileNumber": "0821234567"}]
+RECORDS = [
+    {
+        "firstName": "John",
+        "lastName": "Doe",
+        "email": "john@example.com",
+        "mobileNumber": "0821234567",
+    }
+]
 FIGURES = {"waiting", "active", "completed", "failed", "delayed", "paused", "total"}
 
 
@@ -48,8 +54,10 @@ def test_a_super_admin_sees_the_live_queues(app, api_a, super_admin):
     everything = data(root.get("/queues/stats"))
     assert everything["scope"] == "all" and everything["waiting"] == 2
     mechanics = data(root.get("/queues/bulk-upload-mechanics/stats"))
-    assert mechanics["waiting"] == 2 and mechanics["tiers"]["bulk-upload-mechanics-critical"][
-        "waiting"] == 1
+    assert (
+        mechanics["waiting"] == 2
+        and mechanics["tiers"]["bulk-upload-mechanics-critical"]["waiting"] == 1
+    )
     assert data(root.get("/queues/bulk-upload-mechanics-critical/stats"))["waiting"] == 1
     assert data(root.get("/queues/notifications/stats"))["waiting"] >= 0
     assert data(root.get("/bulk-upload/queue/stats"))["waiting"] == 2
@@ -63,8 +71,11 @@ def test_an_unknown_queue_is_404(api_a):
 
 def test_live_figures_with_redis_down_are_503(make_api_app):
     _, api = make_api_app(role="super_admin", REDIS_URL="redis://127.0.0.1:1/0")
-    for path in ("/queues/stats", "/queues/bulk-upload-mechanics/stats",
-                 "/bulk-upload/queue/stats"):
+    for path in (
+        "/queues/stats",
+        "/queues/bulk-upload-mechanics/stats",
+        "/bulk-upload/queue/stats",
+    ):
         response = api.get(path)
         assert response.status_code == 503, path
         assert response.get_json()["error"]["code"] == "queue_unavailable"
@@ -73,8 +84,10 @@ def test_live_figures_with_redis_down_are_503(make_api_app):
 def test_healthz_and_readyz(api_anonymous):
     assert data(api_anonymous.get("/healthz")) == {"status": "ok"}
     ready = data(api_anonymous.get("/readyz"))
-    assert ready == {"status": "ready", "checks": {"database": "ok", "redis": "ok",
-                                                   "uploads": "ok", "reports": "ok"}}
+    assert ready == {
+        "status": "ready",
+        "checks": {"database": "ok", "redis": "ok", "uploads": "ok", "reports": "ok"},
+    }
 
 
 def test_readyz_is_503_when_redis_is_down(make_api_app):
@@ -83,8 +96,12 @@ def test_readyz_is_503_when_redis_is_down(make_api_app):
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["code"] == "not_ready" and "redis" in error["message"]
-    assert error["checks"] == {"database": "ok", "redis": "unreachable", "uploads": "ok",
-                               "reports": "ok"}
+    assert error["checks"] == {
+        "database": "ok",
+        "redis": "unreachable",
+        "uploads": "ok",
+        "reports": "ok",
+    }
     assert data(api.get("/healthz")) == {"status": "ok"}
 
 
@@ -92,8 +109,13 @@ def test_readyz_is_503_when_the_database_is_down(make_api_app):
     _, api = make_api_app(
         create_tables=False,
         SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
-        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}})
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}},
+    )
     response = api.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["error"]["checks"] == {"database": "unreachable", "redis": "ok",
-                                                      "uploads": "ok", "reports": "ok"}
+    assert response.get_json()["error"]["checks"] == {
+        "database": "unreachable",
+        "redis": "ok",
+        "uploads": "ok",
+        "reports": "ok",
+    }

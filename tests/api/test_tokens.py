@@ -71,12 +71,14 @@ def test_token_names_are_bounded_and_default_to_a_date(app, user_a):
 
 def test_cli_creates_a_token_and_prints_it_once(app, user_a):
     result = app.test_cli_runner().invoke(
-        args=["tokens", "create", "--email", user_a.email.upper(), "--name", "nightly sync"])
+        args=["tokens", "create", "--email", user_a.email.upper(), "--name", "nightly sync"]
+    )
     assert result.exit_code == 0, result.output
     raw = result.stdout.strip()
     assert TOKEN_PATTERN.fullmatch(raw)
-    response = app.test_client().get(f"{API}/bulk-upload/queue/jobs",
-                                     headers={"Authorization": f"Bearer {raw}"})
+    response = app.test_client().get(
+        f"{API}/bulk-upload/queue/jobs", headers={"Authorization": f"Bearer {raw}"}
+    )
     assert response.status_code == 200
     with app.app_context():
         assert db.session.scalar(select(ApiToken.name)) == "nightly sync"
@@ -109,8 +111,7 @@ def test_account_page_creates_shows_once_lists_and_revokes(app, client_a):
     with app.app_context():
         token_id = db.session.scalar(select(ApiToken.id))
     form_token = csrf_token(listing)
-    response = client_a.post(f"/account/tokens/{token_id}/revoke",
-                             data={"csrf_token": form_token})
+    response = client_a.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": form_token})
     assert response.status_code == 302
     assert "revoked" in client_a.get("/account").get_data(as_text=True)
     assert api.get(f"{API}/bulk-upload/queue/jobs", headers=headers).status_code == 401

@@ -25,8 +25,9 @@ def mechanics_csv() -> str:
 
 
 @pytest.mark.e2e
-def test_uploaded_csv_is_stored_by_a_worker_and_the_job_page_follows(page: Page, e2e_accounts,
-                                                                     e2e_root):
+def test_uploaded_csv_is_stored_by_a_worker_and_the_job_page_follows(
+    page: Page, e2e_accounts, e2e_root
+):
     file_name = f"mechanics-{uuid.uuid4().hex[:8]}.csv"
     csv_path = e2e_root / file_name
     csv_path.write_text(mechanics_csv())

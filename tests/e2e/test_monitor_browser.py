@@ -23,22 +23,30 @@ ROWS = 50_000
 def csp_violations(page: Page) -> list[str]:
     """Collects the console's Content-Security-Policy complaints for ``page``."""
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     return violations
 
 
 def progress_of(page: Page, job_id: str) -> int:
     return page.evaluate(
-        "id => document.querySelector(`tr[data-job-id='${id}'] progress`).value", job_id)
+        "id => document.querySelector(`tr[data-job-id='${id}'] progress`).value", job_id
+    )
 
 
 @pytest.mark.e2e
 def test_admin_sees_a_running_import_progress_on_the_monitor_and_cancels_it(
-        page: Page, e2e_accounts, e2e_root):
+    page: Page, e2e_accounts, e2e_root
+):
     csv_path = e2e_root / "many-mechanics.csv"
-    csv_path.write_text("firstName,lastName,email,mobileNumber\n" + "".join(
-        f"First{i},Last{i},mechanic{i}@example.com,082{i:07d}\n" for i in range(ROWS)))
+    csv_path.write_text(
+        "firstName,lastName,email,mobileNumber\n"
+        + "".join(f"First{i},Last{i},mechanic{i}@example.com,082{i:07d}\n" for i in range(ROWS))
+    )
 
     violations = csp_violations(page)
     sign_in(page, e2e_accounts.admin_email)
@@ -59,7 +67,9 @@ def test_admin_sees_a_running_import_progress_on_the_monitor_and_cancels_it(
     page.wait_for_function(
         "([id, before]) => "
         "document.querySelector(`tr[data-job-id='${id}'] progress`).value > before",
-        arg=[job_id, before], timeout=UI_TIMEOUT_MS)
+        arg=[job_id, before],
+        timeout=UI_TIMEOUT_MS,
+    )
     assert page.evaluate("window.monitorSameDocument === true"), "the monitor was reloaded"
 
     row.get_by_role("link", name="many-mechanics.csv").click()
@@ -75,12 +85,21 @@ def test_admin_sees_a_running_import_progress_on_the_monitor_and_cancels_it(
 
 
 @pytest.mark.e2e
-def test_rq_dashboard_works_under_its_own_csp_for_a_super_admin(page: Page, flask_cli,
-                                                                live_stack):
+def test_rq_dashboard_works_under_its_own_csp_for_a_super_admin(page: Page, flask_cli, live_stack):
     enqueue_import(Redis.from_url(live_stack.redis_url), "bulk-upload-mechanics", "no-such-job")
     flask_cli("orgs", "create", "Operators", "--slug", "operators")
-    flask_cli("users", "create", "--org", "operators", "--email", "root@ops.example",
-              "--role", "super_admin", "--password", PASSWORD)
+    flask_cli(
+        "users",
+        "create",
+        "--org",
+        "operators",
+        "--email",
+        "root@ops.example",
+        "--role",
+        "super_admin",
+        "--password",
+        PASSWORD,
+    )
     violations = csp_violations(page)
     sign_in(page, "root@ops.example")
     page.goto("/admin/")

@@ -15,18 +15,33 @@ MECHANICS_HEADER = "firstName,lastName,email,mobileNumber,yearsExperience,city,p
 
 def mechanic_rows(count: int, start: int = 0, first_name: str = "John") -> str:
     """``count`` valid mechanics rows (CSV lines), e-mails m<i>@example.com."""
-    return "".join(f"{first_name},Doe{i},m{i}@example.com,082{i:07d},{i % 40},Pretoria,Gauteng\n"
-                   for i in range(start, start + count))
+    return "".join(
+        f"{first_name},Doe{i},m{i}@example.com,082{i:07d},{i % 40},Pretoria,Gauteng\n"
+        for i in range(start, start + count)
+    )
 
 
-def create_job(account, content: str | bytes, *, entity: str = "mechanics",
-               mode: str = "partial", filename: str = "upload.csv") -> ImportJob:
+def create_job(
+    account,
+    content: str | bytes,
+    *,
+    entity: str = "mechanics",
+    mode: str = "partial",
+    filename: str = "upload.csv",
+) -> ImportJob:
     """An ImportJob (queued, not enqueued) for ``content`` uploaded by ``account``."""
     data = content.encode() if isinstance(content, str) else content
     path, size = store_upload(io.BytesIO(data), "." + filename.rsplit(".", 1)[-1])
-    job = ImportJob(organisation_id=account.organisation_id, user_id=account.id,
-                    entity_type=entity, mode=mode, original_filename=filename,
-                    stored_path=str(path), file_size=size, queue_name="test")
+    job = ImportJob(
+        organisation_id=account.organisation_id,
+        user_id=account.id,
+        entity_type=entity,
+        mode=mode,
+        original_filename=filename,
+        stored_path=str(path),
+        file_size=size,
+        queue_name="test",
+    )
     db.session.add(job)
     db.session.commit()
     return job

@@ -23,8 +23,7 @@ from sqlalchemy import func, select
 from bulkapp.extensions import db
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from bulkapp.jobs.queues import worker_queue_names
-from tests.conftest import (DATA_DIR, fetch_job, run_worker, uploaded_job_id,
-                            web_upload)
+from tests.conftest import DATA_DIR, fetch_job, run_worker, uploaded_job_id, web_upload
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "firstName,lastName,email,mobileNumber\n"
@@ -78,26 +77,56 @@ class BadFile:
 
 BAD_FILES = [
     BadFile("header only", "header_only.csv", corpus("header_only.csv"), ("no data rows",)),
-    BadFile("binary garbage named .csv", "export.csv", random.Random(3).randbytes(8192),
-            ("binary data",)),
-    BadFile("a PNG named .xlsx", "photo_named.xlsx", corpus("photo_named.xlsx"),
-            ("not a valid Excel .xlsx workbook",)),
+    BadFile(
+        "binary garbage named .csv",
+        "export.csv",
+        random.Random(3).randbytes(8192),
+        ("binary data",),
+    ),
+    BadFile(
+        "a PNG named .xlsx",
+        "photo_named.xlsx",
+        corpus("photo_named.xlsx"),
+        ("not a valid Excel .xlsx workbook",),
+    ),
     BadFile("an XLSX zip bomb", "bomb.xlsx", zip_bomb(), ("zip bomb", "not opened")),
     BadFile("an XML entity bomb", "laughs.xlsx", entity_bomb(), ("DTD or XML entities",)),
-    BadFile("malformed quoting", "malformed_quoting.csv", corpus("malformed_quoting.csv"),
-            ("never closed", "row 3")),
-    BadFile("a 10,000-column row", "wide.csv",
-            (HEADER + "John,Doe,john@example.com,0821234567\n" + "x," * 9999 + "x\n").encode(),
-            ("Line 3 has 10,000 values", "4 columns")),
-    BadFile("a single 10 MB line", "long.csv", (HEADER + "x" * 10_000_000 + "\n").encode(),
-            ("Line 2", "longer than 1 MB")),
-    BadFile("duplicate headers", "duplicate_headers.csv", corpus("duplicate_headers.csv"),
-            ("Duplicate columns", "email", "E-mail")),
-    BadFile("a JSON object instead of an array", "json_object.json", corpus("json_object.json"),
-            ("single JSON object", "list")),
-    BadFile("deeply nested JSON", "nested.json",
-            ('[{"firstName": ' + "[" * 100_000 + "]" * 100_000 + "}]").encode(),
-            ("nested too deeply",)),
+    BadFile(
+        "malformed quoting",
+        "malformed_quoting.csv",
+        corpus("malformed_quoting.csv"),
+        ("never closed", "row 3"),
+    ),
+    BadFile(
+        "a 10,000-column row",
+        "wide.csv",
+        (HEADER + "John,Doe,john@example.com,0821234567\n" + "x," * 9999 + "x\n").encode(),
+        ("Line 3 has 10,000 values", "4 columns"),
+    ),
+    BadFile(
+        "a single 10 MB line",
+        "long.csv",
+        (HEADER + "x" * 10_000_000 + "\n").encode(),
+        ("Line 2", "longer than 1 MB"),
+    ),
+    BadFile(
+        "duplicate headers",
+        "duplicate_headers.csv",
+        corpus("duplicate_headers.csv"),
+        ("Duplicate columns", "email", "E-mail"),
+    ),
+    BadFile(
+        "a JSON object instead of an array",
+        "json_object.json",
+        corpus("json_object.json"),
+        ("single JSON object", "list"),
+    ),
+    BadFile(
+        "deeply nested JSON",
+        "nested.json",
+        ('[{"firstName": ' + "[" * 100_000 + "]" * 100_000 + "}]").encode(),
+        ("nested too deeply",),
+    ),
 ]
 
 
@@ -112,8 +141,6 @@ def stored_mechanics(app) -> list[str]:
     with app.app_context():
         table = ENTITY_TABLES["mechanics"]
         return db.session.scalars(select(table.c.email).order_by(table.c.email)).all()
-
-
 
 
 def assert_failed_with(app, client, job_id: str, words: tuple[str, ...]) -> None:
@@ -169,19 +196,30 @@ def test_wrong_types_become_row_errors_and_the_good_rows_are_stored(app, client_
 
 @pytest.mark.e2e
 def test_a_real_rq_worker_survives_the_whole_corpus_and_imports_the_good_file(
-        app, client_a, redis_server, tmp_path):
+    app, client_a, redis_server, tmp_path
+):
     bad_ids = [uploaded_job_id(upload(client_a, bad.content, bad.filename)) for bad in BAD_FILES]
     good_id = uploaded_job_id(upload(client_a, corpus("good_mechanics.csv"), "good.csv"))
-    env = {**os.environ, "BULKAPP_ENV": "testing", "REDIS_URL": redis_server.url,
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "INSTANCE_DIR": app.config["INSTANCE_DIR"], "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-           "REPORT_DIR": app.config["REPORT_DIR"], "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "BULKAPP_ENV": "testing",
+        "REDIS_URL": redis_server.url,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_DIR": app.config["INSTANCE_DIR"],
+        "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+        "REPORT_DIR": app.config["REPORT_DIR"],
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("FLASK_APP", None)
     rq = Path(sys.executable).with_name("rq")
-    worker = subprocess.run([str(rq), "worker", "--burst", "--url", redis_server.url,
-                             *worker_queue_names()],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    worker = subprocess.run(
+        [str(rq), "worker", "--burst", "--url", redis_server.url, *worker_queue_names()],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert worker.returncode == 0, worker.stdout + worker.stderr
     for bad, job_id in zip(BAD_FILES, bad_ids, strict=True):
         assert_failed_with(app, client_a, job_id, bad.words)

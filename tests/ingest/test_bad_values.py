@@ -41,14 +41,25 @@ NUL, SURROGATE, REPLACEMENT = "\x00", "\ud800", "\ufffd"
 
 def cannot_be_stored(label: str, character: str) -> str:
     """The message of a cell holding ``character``."""
-    what = ("NUL, byte 0" if character == NUL
-            else f"U+{ord(character):04X}: half of a two-part character such as an emoji")
-    return (f"{label} contains a character that cannot be stored ({what}). "
-            "Remove it and upload again.")
+    what = (
+        "NUL, byte 0"
+        if character == NUL
+        else f"U+{ord(character):04X}: half of a two-part character such as an emoji"
+    )
+    return (
+        f"{label} contains a character that cannot be stored ({what}). Remove it and upload again."
+    )
 
 
-def imported(app, account, content: str | bytes, *, entity: str = "mechanics",
-             mode: str = "partial", filename: str = "upload.csv") -> ImportJob:
+def imported(
+    app,
+    account,
+    content: str | bytes,
+    *,
+    entity: str = "mechanics",
+    mode: str = "partial",
+    filename: str = "upload.csv",
+) -> ImportJob:
     """Upload ``content``, run its job on the real queue with a real worker, return the job.
 
     Every failed attempt is retried at once, inside the same worker run, so a retry spent on
@@ -73,8 +84,12 @@ def report_rows(job: ImportJob) -> list[list[str]]:
 
 def stored(entity: str, *columns: str) -> list[tuple]:
     table = ENTITY_TABLES[get_entity(entity).table]
-    return [tuple(row) for row in db.session.execute(
-        select(*(table.c[name] for name in columns)).order_by(table.c.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(*(table.c[name] for name in columns)).order_by(table.c.id)
+        )
+    ]
 
 
 def stored_count(entity: str) -> int:
@@ -101,15 +116,33 @@ def sa_id_number(serial: int) -> str:
 def good_record(entity: str, i: int) -> dict[str, str]:
     """A valid record of ``entity`` whose natural key is unique to ``i``."""
     if entity == "mechanics":
-        return {"firstName": "John", "lastName": f"Doe{i}", "email": f"m{i}@example.com",
-                "mobileNumber": f"082{i:07d}", "yearsExperience": "12", "city": "Pretoria",
-                "province": "Gauteng"}
+        return {
+            "firstName": "John",
+            "lastName": f"Doe{i}",
+            "email": f"m{i}@example.com",
+            "mobileNumber": f"082{i:07d}",
+            "yearsExperience": "12",
+            "city": "Pretoria",
+            "province": "Gauteng",
+        }
     if entity == "policies":
-        return {"policyNumber": f"POL-{i:06d}", "type": "motor", "holderName": "John Doe",
-                "holderEmail": "john@example.com", "startDate": "2026-01-01",
-                "premium": "450.00", "status": "active"}
-    return {"firstName": "Thandi", "lastName": f"Nkosi{i}", "idNumber": sa_id_number(i),
-            "dateOfBirth": "1980-01-01", "gender": "female", "mobileNumber": "0821234567"}
+        return {
+            "policyNumber": f"POL-{i:06d}",
+            "type": "motor",
+            "holderName": "John Doe",
+            "holderEmail": "john@example.com",
+            "startDate": "2026-01-01",
+            "premium": "450.00",
+            "status": "active",
+        }
+    return {
+        "firstName": "Thandi",
+        "lastName": f"Nkosi{i}",
+        "idNumber": sa_id_number(i),
+        "dateOfBirth": "1980-01-01",
+        "gender": "female",
+        "mobileNumber": "0821234567",
+    }
 
 
 KEY_LABELS = {"mechanics": "email", "policies": "policyNumber", "members": "idNumber"}
@@ -130,8 +163,10 @@ def csv_text(records: list[dict[str, str]]) -> str:
 
 # --- NUL in CSV cells, anywhere in the file ----------------------------------------------------
 
-@pytest.mark.parametrize("data_row", [100, 25_000],
-                         ids=["in the first 64 KB", "after the first 64 KB"])
+
+@pytest.mark.parametrize(
+    "data_row", [100, 25_000], ids=["in the first 64 KB", "after the first 64 KB"]
+)
 def test_a_nul_in_a_csv_cell_rejects_only_its_row(app, ctx, user_a, data_row):
     lines = mechanic_rows(30_000).splitlines(keepends=True)
     lines[data_row - 1] = lines[data_row - 1].replace(",Doe", ",Do\x00e", 1)
@@ -143,36 +178,68 @@ def test_a_nul_in_a_csv_cell_rejects_only_its_row(app, ctx, user_a, data_row):
     assert job.status == "completed", job.error_message
     assert_no_crash(job)
     assert (job.total_rows, job.valid_rows, job.invalid_rows, job.inserted_rows) == (
-        30_000, 29_999, 1, 29_999)
+        30_000,
+        29_999,
+        1,
+        29_999,
+    )
     assert stored_count("mechanics") == 29_999
     header, *rejected = report_rows(job)
     assert header == ["row", *MECHANICS_HEADER.strip().split(","), "errors"]
-    assert rejected == [[str(data_row + 1), "John", f"Do{REPLACEMENT}e{data_row - 1}",
-                         f"m{data_row - 1}@example.com", f"082{data_row - 1:07d}",
-                         str((data_row - 1) % 40), "Pretoria", "Gauteng",
-                         cannot_be_stored("lastName", NUL)]]
+    assert rejected == [
+        [
+            str(data_row + 1),
+            "John",
+            f"Do{REPLACEMENT}e{data_row - 1}",
+            f"m{data_row - 1}@example.com",
+            f"082{data_row - 1:07d}",
+            str((data_row - 1) % 40),
+            "Pretoria",
+            "Gauteng",
+            cannot_be_stored("lastName", NUL),
+        ]
+    ]
 
 
-@pytest.mark.parametrize("filename, content, label, character", [
-    ("upload.csv", MECHANICS_HEADER + mechanic_rows(20) + "Ann,Lee,ann@example.com,0821234567,"
-     "3,Pret\x00oria,Gauteng\n" + mechanic_rows(29, start=20), "city", NUL),
-    ("upload.json", json.dumps([good_record("mechanics", i) for i in range(20)]
-                               + [{**good_record("mechanics", 99), "email": "ann\ud800@x.com"}]
-                               + [good_record("mechanics", i) for i in range(20, 49)]),
-     "email", SURROGATE),
-], ids=["CSV with a NUL", "JSON with a lone surrogate"])
-def test_all_or_nothing_fails_as_usual_on_one_unstorable_character(app, ctx, user_a, filename,
-                                                                     content, label, character):
+@pytest.mark.parametrize(
+    "filename, content, label, character",
+    [
+        (
+            "upload.csv",
+            MECHANICS_HEADER + mechanic_rows(20) + "Ann,Lee,ann@example.com,0821234567,"
+            "3,Pret\x00oria,Gauteng\n" + mechanic_rows(29, start=20),
+            "city",
+            NUL,
+        ),
+        (
+            "upload.json",
+            json.dumps(
+                [good_record("mechanics", i) for i in range(20)]
+                + [{**good_record("mechanics", 99), "email": "ann\ud800@x.com"}]
+                + [good_record("mechanics", i) for i in range(20, 49)]
+            ),
+            "email",
+            SURROGATE,
+        ),
+    ],
+    ids=["CSV with a NUL", "JSON with a lone surrogate"],
+)
+def test_all_or_nothing_fails_as_usual_on_one_unstorable_character(
+    app, ctx, user_a, filename, content, label, character
+):
     job = imported(app, user_a, content, mode="all_or_nothing", filename=filename)
 
     assert job.status == "failed"
     assert job.error_message.startswith(
-        "1 of 50 rows are invalid, so nothing was saved (all-or-nothing mode).")
+        "1 of 50 rows are invalid, so nothing was saved (all-or-nothing mode)."
+    )
     assert_no_crash(job)
     assert stored_count("mechanics") == 0
     [[row, *_, message]] = report_rows(job)[1:]
-    assert (row, message) == ("22" if filename.endswith(".csv") else "21",
-                              cannot_be_stored(label, character))
+    assert (row, message) == (
+        "22" if filename.endswith(".csv") else "21",
+        cannot_be_stored(label, character),
+    )
 
 
 # --- JSON escapes in every field type ---------------------------------------------------------
@@ -193,10 +260,14 @@ FIELD_TYPE_CASES = [  # (field type, entity, column label)
 
 
 @pytest.mark.parametrize("character", [NUL, SURROGATE], ids=["NUL", "lone surrogate"])
-@pytest.mark.parametrize("entity, label", [(e, c) for _, e, c in FIELD_TYPE_CASES],
-                         ids=[f"{t} {e} {c}" for t, e, c in FIELD_TYPE_CASES])
-def test_json_escapes_of_unstorable_characters_reject_their_row(app, ctx, user_a, entity, label,
-                                                                character):
+@pytest.mark.parametrize(
+    "entity, label",
+    [(e, c) for _, e, c in FIELD_TYPE_CASES],
+    ids=[f"{t} {e} {c}" for t, e, c in FIELD_TYPE_CASES],
+)
+def test_json_escapes_of_unstorable_characters_reject_their_row(
+    app, ctx, user_a, entity, label, character
+):
     records = [good_record(entity, i) for i in range(4)]
     value = records[1][label]
     records[1][label] = value[:2] + character + value[2:]
@@ -210,7 +281,8 @@ def test_json_escapes_of_unstorable_characters_reject_their_row(app, ctx, user_a
     assert (job.valid_rows, job.invalid_rows) == (3, 1)
     key = KEY_LABELS[entity]
     assert [k for (k,) in stored(entity, column_of(entity, key))] == [
-        records[i][key] for i in (0, 2, 3)]
+        records[i][key] for i in (0, 2, 3)
+    ]
     [[row, *cells, message]] = report_rows(job)[1:]
     assert row == "2" and message == cannot_be_stored(label, character)
     assert value[:2] + REPLACEMENT + value[2:] in cells
@@ -227,8 +299,9 @@ def xlsx_with_cell(rows: list[list[str]], placeholder: str, xml_text: str):
     out = io.BytesIO()
     with zipfile.ZipFile(plain) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
         for member in old.infolist():
-            new.writestr(member.filename,
-                         old.read(member).replace(placeholder.encode(), xml_text.encode()))
+            new.writestr(
+                member.filename, old.read(member).replace(placeholder.encode(), xml_text.encode())
+            )
     return out.getvalue()
 
 
@@ -244,21 +317,41 @@ def test_an_escaped_nul_in_an_xlsx_cell_rejects_its_row(app, ctx, user_a):
     assert_no_crash(job)
     assert (job.valid_rows, job.invalid_rows) == (4, 1) and stored_count("mechanics") == 4
     [[row, _, last_name, *_, message]] = report_rows(job)[1:]
-    assert (row, last_name, message) == ("4", f"Do{REPLACEMENT}e",
-                                         cannot_be_stored("lastName", NUL))
+    assert (row, last_name, message) == (
+        "4",
+        f"Do{REPLACEMENT}e",
+        cannot_be_stored("lastName", NUL),
+    )
 
 
 # --- headers -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("filename, content", [
-    ("upload.csv", MECHANICS_HEADER.strip() + ",no\x00te\n" + mechanic_rows(1).strip()
-     + ",x\nJohn,Doe,not-an-email,0821234567,1,Pretoria,Gauteng,y\n"),
-    ("upload.json", json.dumps([{**good_record("mechanics", 0), "no\x00te": "x"},
-                                {**good_record("mechanics", 1), "\ud800": "y",
-                                 "email": "not-an-email"}])),
-], ids=["CSV header with a NUL", "JSON keys with a NUL and a lone surrogate"])
-def test_unstorable_characters_in_headers_are_replaced_everywhere_they_show(app, ctx, user_a,
-                                                                           filename, content):
+
+@pytest.mark.parametrize(
+    "filename, content",
+    [
+        (
+            "upload.csv",
+            MECHANICS_HEADER.strip()
+            + ",no\x00te\n"
+            + mechanic_rows(1).strip()
+            + ",x\nJohn,Doe,not-an-email,0821234567,1,Pretoria,Gauteng,y\n",
+        ),
+        (
+            "upload.json",
+            json.dumps(
+                [
+                    {**good_record("mechanics", 0), "no\x00te": "x"},
+                    {**good_record("mechanics", 1), "\ud800": "y", "email": "not-an-email"},
+                ]
+            ),
+        ),
+    ],
+    ids=["CSV header with a NUL", "JSON keys with a NUL and a lone surrogate"],
+)
+def test_unstorable_characters_in_headers_are_replaced_everywhere_they_show(
+    app, ctx, user_a, filename, content
+):
     job = imported(app, user_a, content, filename=filename)
 
     assert job.status == "completed", job.error_message
@@ -267,11 +360,12 @@ def test_unstorable_characters_in_headers_are_replaced_everywhere_they_show(app,
     unknown = ["no\ufffdte"] + (["\ufffd"] if filename.endswith(".json") else [])
     assert job.warnings == [f"Unknown column {name!r} was ignored." for name in unknown]
     header, [row, *_] = report_rows(job)
-    assert header[-1 - len(unknown):-1] == unknown
+    assert header[-1 - len(unknown) : -1] == unknown
     assert row == ("3" if filename.endswith(".csv") else "2")
 
 
 # --- the sweep: every value a column cannot hold is a rejected row ----------------------------
+
 
 @dataclass(frozen=True)
 class Rejected:
@@ -281,47 +375,92 @@ class Rejected:
 
 
 SWEEP = {  # field type → (entity, column label, [(raw value, outcome)])
-    "integer": ("mechanics", "yearsExperience", [
-        ("70", 70), ("-0", 0), ("0" * 5000 + "7", 7),
-        ("1" * 5000, Rejected("between 0 and 70")), ("9" * 30, Rejected("between 0 and 70")),
-        ("2147483648", Rejected("between 0 and 70")), ("-2147483649", Rejected("between")),
-        ("1e400", Rejected("whole number")), ("NaN", Rejected("whole number")),
-        ("Infinity", Rejected("whole number")), ("-Infinity", Rejected("whole number")),
-        ("7" + "x" * 100_000, Rejected("whole number")),
-    ]),
-    "decimal": ("policies", "premium", [
-        ("999999999999.99", Decimal("999999999999.99")), ("-0", Decimal("0")),
-        ("12." + "0" * 5000, Decimal("12")),
-        ("1000000000000", Rejected("at most two decimals")),
-        ("9" * 30, Rejected("at most two decimals")), ("1" * 5000, Rejected("two decimals")),
-        ("1e400", Rejected("two decimals")), ("NaN", Rejected("two decimals")),
-        ("Infinity", Rejected("two decimals")), ("-Infinity", Rejected("two decimals")),
-        ("0." + "0" * 5000 + "1", Rejected("two decimals")),
-    ]),
-    "date": ("policies", "startDate", [
-        ("1900-01-01", dt.date(1900, 1, 1)), ("2100-12-31", dt.date(2100, 12, 31)),
-        ("0000-01-01", Rejected("is not a date")), ("0001-01-01", Rejected("is not a date")),
-        ("9999-12-31", Rejected("is not a date")), ("10000-01-01", Rejected("is not a date")),
-        ("2026-02-30", Rejected("is not a date")), ("31/04/2026", Rejected("is not a date")),
-        ("2026-01-01" + "x" * 100_000, Rejected("is not a date")),
-    ]),
-    "string": ("mechanics", "firstName", [
-        ("x" * 100, "x" * 100), ("\U0001F600" * 100, "\U0001F600" * 100),
-        ("x" * 101, Rejected("longer than 100 characters")),
-        ("x" * 100_000, Rejected("longer than 100 characters")),
-    ]),
-    "email": ("mechanics", "email", [
-        ("a" * 242 + "@example.com", "a" * 242 + "@example.com"),
-        ("a" * 243 + "@example.com", Rejected("not a valid e-mail address")),
-    ]),
-    "phone": ("mechanics", "mobileNumber", [
-        ("+123456789012345", "+123456789012345"), ("+27 (82) 123-4567", "+27821234567"),
-        ("1234567890123456", Rejected("9 to 15 digits")),
-        ("0" * 100_000, Rejected("9 to 15 digits")),
-    ]),
-    "enum": ("mechanics", "province", [
-        ("gauteng", "Gauteng"), ("Gauteng" * 10_000, Rejected("is not one of")),
-    ]),
+    "integer": (
+        "mechanics",
+        "yearsExperience",
+        [
+            ("70", 70),
+            ("-0", 0),
+            ("0" * 5000 + "7", 7),
+            ("1" * 5000, Rejected("between 0 and 70")),
+            ("9" * 30, Rejected("between 0 and 70")),
+            ("2147483648", Rejected("between 0 and 70")),
+            ("-2147483649", Rejected("between")),
+            ("1e400", Rejected("whole number")),
+            ("NaN", Rejected("whole number")),
+            ("Infinity", Rejected("whole number")),
+            ("-Infinity", Rejected("whole number")),
+            ("7" + "x" * 100_000, Rejected("whole number")),
+        ],
+    ),
+    "decimal": (
+        "policies",
+        "premium",
+        [
+            ("999999999999.99", Decimal("999999999999.99")),
+            ("-0", Decimal("0")),
+            ("12." + "0" * 5000, Decimal("12")),
+            ("1000000000000", Rejected("at most two decimals")),
+            ("9" * 30, Rejected("at most two decimals")),
+            ("1" * 5000, Rejected("two decimals")),
+            ("1e400", Rejected("two decimals")),
+            ("NaN", Rejected("two decimals")),
+            ("Infinity", Rejected("two decimals")),
+            ("-Infinity", Rejected("two decimals")),
+            ("0." + "0" * 5000 + "1", Rejected("two decimals")),
+        ],
+    ),
+    "date": (
+        "policies",
+        "startDate",
+        [
+            ("1900-01-01", dt.date(1900, 1, 1)),
+            ("2100-12-31", dt.date(2100, 12, 31)),
+            ("0000-01-01", Rejected("is not a date")),
+            ("0001-01-01", Rejected("is not a date")),
+            ("9999-12-31", Rejected("is not a date")),
+            ("10000-01-01", Rejected("is not a date")),
+            ("2026-02-30", Rejected("is not a date")),
+            ("31/04/2026", Rejected("is not a date")),
+            ("2026-01-01" + "x" * 100_000, Rejected("is not a date")),
+        ],
+    ),
+    "string": (
+        "mechanics",
+        "firstName",
+        [
+            ("x" * 100, "x" * 100),
+            ("\U0001f600" * 100, "\U0001f600" * 100),
+            ("x" * 101, Rejected("longer than 100 characters")),
+            ("x" * 100_000, Rejected("longer than 100 characters")),
+        ],
+    ),
+    "email": (
+        "mechanics",
+        "email",
+        [
+            ("a" * 242 + "@example.com", "a" * 242 + "@example.com"),
+            ("a" * 243 + "@example.com", Rejected("not a valid e-mail address")),
+        ],
+    ),
+    "phone": (
+        "mechanics",
+        "mobileNumber",
+        [
+            ("+123456789012345", "+123456789012345"),
+            ("+27 (82) 123-4567", "+27821234567"),
+            ("1234567890123456", Rejected("9 to 15 digits")),
+            ("0" * 100_000, Rejected("9 to 15 digits")),
+        ],
+    ),
+    "enum": (
+        "mechanics",
+        "province",
+        [
+            ("gauteng", "Gauteng"),
+            ("Gauteng" * 10_000, Rejected("is not one of")),
+        ],
+    ),
 }
 
 MESSAGE_LIMIT = 300  # a message quotes at most the start of a long value
@@ -353,15 +492,24 @@ def test_values_a_column_cannot_hold_are_rejected_rows(app, ctx, user_a, field_t
     assert problems == []
 
 
-@pytest.mark.parametrize("literal, outcome", [
-    ("1" * 5000, Rejected("between 0 and 70")), ("-" + "9" * 5000, Rejected("between 0 and 70")),
-    ("1e400", Rejected("whole number")), ("NaN", Rejected("whole number")),
-    ("-Infinity", Rejected("whole number")), ("-0", 0), ("12.0", 12),
-], ids=["5,000 digits", "-5,000 digits", "1e400", "NaN", "-Infinity", "-0", "12.0"])
+@pytest.mark.parametrize(
+    "literal, outcome",
+    [
+        ("1" * 5000, Rejected("between 0 and 70")),
+        ("-" + "9" * 5000, Rejected("between 0 and 70")),
+        ("1e400", Rejected("whole number")),
+        ("NaN", Rejected("whole number")),
+        ("-Infinity", Rejected("whole number")),
+        ("-0", 0),
+        ("12.0", 12),
+    ],
+    ids=["5,000 digits", "-5,000 digits", "1e400", "NaN", "-Infinity", "-0", "12.0"],
+)
 def test_json_numbers_a_column_cannot_hold_are_rejected_rows(app, ctx, user_a, literal, outcome):
     good = json.dumps(good_record("mechanics", 0))
     odd = json.dumps({**good_record("mechanics", 1), "yearsExperience": None}).replace(
-        "null", literal)
+        "null", literal
+    )
 
     job = imported(app, user_a, f"[{good}, {odd}]", filename="upload.json")
 
@@ -379,18 +527,24 @@ def test_json_numbers_a_column_cannot_hold_are_rejected_rows(app, ctx, user_a, l
 # --- the parts on their own ---------------------------------------------------------------------
 
 FIELD_SAMPLES = [  # (entity, field name, a valid value)
-    ("mechanics", "first_name", "John"), ("mechanics", "email", "john@example.com"),
-    ("mechanics", "mobile_number", "0821234567"), ("mechanics", "years_experience", "12"),
-    ("mechanics", "province", "Gauteng"), ("policies", "start_date", "2026-01-31"),
-    ("policies", "premium", "450.00"), ("members", "id_number", "8001015009087"),
+    ("mechanics", "first_name", "John"),
+    ("mechanics", "email", "john@example.com"),
+    ("mechanics", "mobile_number", "0821234567"),
+    ("mechanics", "years_experience", "12"),
+    ("mechanics", "province", "Gauteng"),
+    ("policies", "start_date", "2026-01-31"),
+    ("policies", "premium", "450.00"),
+    ("members", "id_number", "8001015009087"),
 ]
 
 
 @pytest.mark.parametrize("character", [NUL, SURROGATE, "\udfff"], ids=["NUL", "D800", "DFFF"])
-@pytest.mark.parametrize("entity, name, good", FIELD_SAMPLES,
-                         ids=[f"{e} {n}" for e, n, _ in FIELD_SAMPLES])
-def test_every_field_type_rejects_a_cell_with_an_unstorable_character(entity, name, good,
-                                                                     character):
+@pytest.mark.parametrize(
+    "entity, name, good", FIELD_SAMPLES, ids=[f"{e} {n}" for e, n, _ in FIELD_SAMPLES]
+)
+def test_every_field_type_rejects_a_cell_with_an_unstorable_character(
+    entity, name, good, character
+):
     field = get_entity(entity).field(name)
     clean = [good] * 1000 + [None]
     dirty = [*clean[:500], good[:2] + character + good[2:], *clean[501:]]
@@ -403,8 +557,9 @@ def test_every_field_type_rejects_a_cell_with_an_unstorable_character(entity, na
     assert errors == [(500, cannot_be_stored(field.label, character))]
 
 
-@pytest.mark.parametrize("entity, name, good", FIELD_SAMPLES,
-                         ids=[f"{e} {n}" for e, n, _ in FIELD_SAMPLES])
+@pytest.mark.parametrize(
+    "entity, name, good", FIELD_SAMPLES, ids=[f"{e} {n}" for e, n, _ in FIELD_SAMPLES]
+)
 def test_long_odd_values_are_judged_in_linear_time(entity, name, good):
     """20,000 characters take milliseconds; a pattern that backtracks would take seconds."""
     field = get_entity(entity).field(name)
@@ -415,12 +570,19 @@ def test_long_odd_values_are_judged_in_linear_time(entity, name, good):
             assert time.perf_counter() - started < 1, (piece, tail)
 
 
-@pytest.mark.parametrize("name, raw, normalised", [
-    ("premium", "-0", "0.00"), ("premium", "-0.00", "0.00"), ("premium", "0.5", "0.50"),
-    ("sum_insured", "1" + "0" * 4999, None), ("premium", "9" * 29, None),
-])
-def test_decimals_beyond_the_columns_precision_are_refused_and_zero_has_no_sign(name, raw,
-                                                                               normalised):
+@pytest.mark.parametrize(
+    "name, raw, normalised",
+    [
+        ("premium", "-0", "0.00"),
+        ("premium", "-0.00", "0.00"),
+        ("premium", "0.5", "0.50"),
+        ("sum_insured", "1" + "0" * 4999, None),
+        ("premium", "9" * 29, None),
+    ],
+)
+def test_decimals_beyond_the_columns_precision_are_refused_and_zero_has_no_sign(
+    name, raw, normalised
+):
     field = get_entity("policies").field(name)
     assert normalise_column([raw], field)[0] == [normalised]
 
@@ -429,12 +591,18 @@ def test_the_report_writes_unstorable_characters_as_replacements(tmp_path):
     path = tmp_path / "job.csv"
     report = ErrorReport(path, ["na\x00me", "\ud800", "=cmd"])
     frame = pd.DataFrame([["=\x00x", "a\ud800b", None]], dtype=object)
-    report.add(frame, first_row=7, positions=[0],
-               errors=[RowError(0, "name", "=\x00x", "Odd \udfff message.")])
+    report.add(
+        frame,
+        first_row=7,
+        positions=[0],
+        errors=[RowError(0, "name", "=\x00x", "Odd \udfff message.")],
+    )
     report.close()
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        assert list(csv.reader(fh)) == [["row", "na\ufffdme", "\ufffd", "'=cmd", "errors"],
-                                        ["7", "'=\ufffdx", "a\ufffdb", "", "Odd \ufffd message."]]
+        assert list(csv.reader(fh)) == [
+            ["row", "na\ufffdme", "\ufffd", "'=cmd", "errors"],
+            ["7", "'=\ufffdx", "a\ufffdb", "", "Odd \ufffd message."],
+        ]
 
 
 def write(tmp_path, name: str, data: bytes):
@@ -445,8 +613,9 @@ def write(tmp_path, name: str, data: bytes):
 
 def read_all(path) -> tuple[list[str], list[list]]:
     reader = open_reader(path, path.name)
-    return reader.headers, [row for chunk in reader.chunks(1000)
-                            for row in chunk.frame.values.tolist()]
+    return reader.headers, [
+        row for chunk in reader.chunks(1000) for row in chunk.frame.values.tolist()
+    ]
 
 
 def test_a_small_csv_with_a_nul_in_a_cell_is_read_as_text(tmp_path):
@@ -462,11 +631,17 @@ def test_utf16_without_a_byte_order_mark_is_still_refused_as_binary(tmp_path, en
         read_all(path)
 
 
-@pytest.mark.parametrize("name, data, headers", [
-    ("m.csv", b"first\x00Name,b\n1,2\n", ["first\ufffdName", "b"]),
-    ("m.json", b'[{"a\\u0000": 1, "\\ud800": 2, " \\udc00b ": 3}]',
-     ["a\ufffd", "\ufffd", "\ufffdb"]),
-])
+@pytest.mark.parametrize(
+    "name, data, headers",
+    [
+        ("m.csv", b"first\x00Name,b\n1,2\n", ["first\ufffdName", "b"]),
+        (
+            "m.json",
+            b'[{"a\\u0000": 1, "\\ud800": 2, " \\udc00b ": 3}]',
+            ["a\ufffd", "\ufffd", "\ufffdb"],
+        ),
+    ],
+)
 def test_readers_replace_unstorable_characters_in_headers(tmp_path, name, data, headers):
     assert open_reader(write(tmp_path, name, data), name).headers == headers
 

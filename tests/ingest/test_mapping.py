@@ -7,8 +7,18 @@ from bulkapp.ingest.mapping import header_scorer, map_headers
 MECHANICS = get_entity("mechanics")
 
 
-@pytest.mark.parametrize("header", ["firstName", "first_name", "First Name", "FIRST-NAME",
-                                    " first  name ", "Given name", "forename"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "firstName",
+        "first_name",
+        "First Name",
+        "FIRST-NAME",
+        " first  name ",
+        "Given name",
+        "forename",
+    ],
+)
 def test_aliases_match_ignoring_case_spaces_underscores_and_dashes(header):
     mapping = map_headers(MECHANICS, [header, "Surname", "E-mail", "Cell"])
     assert mapping.positions == {"first_name": 0, "last_name": 1, "email": 2, "mobile_number": 3}
@@ -25,10 +35,13 @@ def test_missing_required_columns_fail_naming_the_missing_and_the_expected():
 
 
 def test_unknown_columns_become_warnings_and_empty_headers_are_ignored():
-    mapping = map_headers(MECHANICS, ["firstName", "lastName", "email", "mobile", "Shoe size",
-                                      "", "Notes"])
-    assert mapping.warnings == ["Unknown column 'Shoe size' was ignored.",
-                                "Unknown column 'Notes' was ignored."]
+    mapping = map_headers(
+        MECHANICS, ["firstName", "lastName", "email", "mobile", "Shoe size", "", "Notes"]
+    )
+    assert mapping.warnings == [
+        "Unknown column 'Shoe size' was ignored.",
+        "Unknown column 'Notes' was ignored.",
+    ]
     assert set(mapping.positions) == {"first_name", "last_name", "email", "mobile_number"}
 
 

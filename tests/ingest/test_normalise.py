@@ -20,8 +20,9 @@ def test_text_is_trimmed_empty_becomes_none_and_length_is_checked():
 
 def test_email_is_trimmed_lower_cased_and_checked():
     field = Field("email", "email", "email")
-    values, errors = run(field, " John.Doe@Example.COM ", "no-at-sign", "a@b", "x y@z.com",
-                         "two@@at.com", None)
+    values, errors = run(
+        field, " John.Doe@Example.COM ", "no-at-sign", "a@b", "x y@z.com", "two@@at.com", None
+    )
     assert values[0] == "john.doe@example.com"
     assert values[1:] == [None] * 5
     assert set(errors) == {1, 2, 3, 4}
@@ -30,8 +31,15 @@ def test_email_is_trimmed_lower_cased_and_checked():
 
 def test_phone_keeps_digits_and_a_leading_plus_and_checks_the_length():
     field = Field("mobile_number", "mobileNumber", "phone")
-    values, errors = run(field, "082 123 4567", "+27 (82) 123-4567", "0821234567", "12345",
-                         "082-CALL-NOW", "1234567890123456")
+    values, errors = run(
+        field,
+        "082 123 4567",
+        "+27 (82) 123-4567",
+        "0821234567",
+        "12345",
+        "082-CALL-NOW",
+        "1234567890123456",
+    )
     assert values[:3] == ["0821234567", "+27821234567", "0821234567"]
     assert values[3:] == [None, None, None]
     assert set(errors) == {3, 4, 5}
@@ -56,18 +64,29 @@ def test_a_column_of_plain_phones_passes_whole_and_one_odd_value_is_still_checke
     assert list(errors) == [50]
 
 
-@pytest.mark.parametrize("raw, iso", [
-    ("2026-01-31", "2026-01-31"), ("31/01/2026", "2026-01-31"), ("2026/01/31", "2026-01-31"),
-    ("31-01-2026", "2026-01-31"), ("1 March 2026", "2026-03-01"), ("1 Mar 2026", "2026-03-01"),
-    ("2026-01-31 00:00:00", "2026-01-31"), ("2026-01-31T00:00:00", "2026-01-31"),
-    ("2024-02-29", "2024-02-29"), ("5/6/2026", "2026-06-05"),
-])
+@pytest.mark.parametrize(
+    "raw, iso",
+    [
+        ("2026-01-31", "2026-01-31"),
+        ("31/01/2026", "2026-01-31"),
+        ("2026/01/31", "2026-01-31"),
+        ("31-01-2026", "2026-01-31"),
+        ("1 March 2026", "2026-03-01"),
+        ("1 Mar 2026", "2026-03-01"),
+        ("2026-01-31 00:00:00", "2026-01-31"),
+        ("2026-01-31T00:00:00", "2026-01-31"),
+        ("2024-02-29", "2024-02-29"),
+        ("5/6/2026", "2026-06-05"),
+    ],
+)
 def test_dates_in_common_formats_become_iso(raw, iso):
     assert parse_date(raw) == iso
 
 
-@pytest.mark.parametrize("raw", ["2026-02-29", "31/02/2026", "13/13/2026", "tomorrow",
-                                 "2026-1", "1 Smarch 2026", "1800-01-01"])
+@pytest.mark.parametrize(
+    "raw",
+    ["2026-02-29", "31/02/2026", "13/13/2026", "tomorrow", "2026-1", "1 Smarch 2026", "1800-01-01"],
+)
 def test_impossible_or_unknown_dates_are_refused(raw):
     assert parse_date(raw) is None
 
@@ -76,14 +95,16 @@ def test_date_column_reports_the_value_and_the_expected_format():
     field = Field("start_date", "startDate", "date")
     values, errors = run(field, "31/01/2026", "31/02/2026", None, "31/01/2026")
     assert values == ["2026-01-31", None, None, "2026-01-31"]
-    assert errors == {1: "startDate '31/02/2026' is not a date; use YYYY-MM-DD "
-                         "(e.g. 2026-01-31) or DD/MM/YYYY."}
+    assert errors == {
+        1: "startDate '31/02/2026' is not a date; use YYYY-MM-DD (e.g. 2026-01-31) or DD/MM/YYYY."
+    }
 
 
 def test_enums_match_case_insensitively_to_their_canonical_value():
     field = get_entity("mechanics").field("province")
-    values, errors = run(field, "gauteng", "KWAZULU-NATAL", "kwazulu natal", "Western Cape",
-                         "Atlantis", None)
+    values, errors = run(
+        field, "gauteng", "KWAZULU-NATAL", "kwazulu natal", "Western Cape", "Atlantis", None
+    )
     assert values == ["Gauteng", "KwaZulu-Natal", "KwaZulu-Natal", "Western Cape", None, None]
     assert list(errors) == [4] and "'Atlantis' is not one of: Eastern Cape" in errors[4]
 
@@ -132,14 +153,17 @@ def test_sa_id_numbers_with_a_valid_checksum_and_birth_date_pass():
     assert sa_id_errors(VALID_IDS, "idNumber") == []
 
 
-@pytest.mark.parametrize("raw, problem", [
-    ("8001015009088", "check digit"),  # last digit changed
-    ("8001015009078", "check digit"),  # two digits swapped
-    ("8013015009087", "date of birth"),  # month 13
-    ("0102295009085", "date of birth"),  # 29 Feb 2001 / 1901
-    ("800101500908", "13 digits"),
-    ("80010150090AB", "13 digits"),
-])
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ("8001015009088", "check digit"),  # last digit changed
+        ("8001015009078", "check digit"),  # two digits swapped
+        ("8013015009087", "date of birth"),  # month 13
+        ("0102295009085", "date of birth"),  # 29 Feb 2001 / 1901
+        ("800101500908", "13 digits"),
+        ("80010150090AB", "13 digits"),
+    ],
+)
 def test_sa_id_numbers_are_refused_with_the_reason(raw, problem):
     [(position, message)] = sa_id_errors([raw], "idNumber")
     assert position == 0 and problem in message

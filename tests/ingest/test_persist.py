@@ -14,14 +14,22 @@ def columns(rows: list[dict]) -> dict[str, list]:
 
 
 def mechanic(i: int, **changes) -> dict:
-    return {"first_name": "John", "last_name": f"Doe{i}", "email": f"m{i}@example.com",
-            "mobile_number": "0821234567", "years_experience": i, "city": "Pretoria",
-            "province": "Gauteng", **changes}
+    return {
+        "first_name": "John",
+        "last_name": f"Doe{i}",
+        "email": f"m{i}@example.com",
+        "mobile_number": "0821234567",
+        "years_experience": i,
+        "city": "Pretoria",
+        "province": "Gauteng",
+        **changes,
+    }
 
 
 def save(account, job_id, rows, provided=None):
-    upserter = Upserter(MECHANICS, account.organisation_id, job_id,
-                        provided or MECHANICS.field_names, db.session)
+    upserter = Upserter(
+        MECHANICS, account.organisation_id, job_id, provided or MECHANICS.field_names, db.session
+    )
     saved = upserter.save(columns(rows), len(rows))
     db.session.commit()
     return saved
@@ -37,8 +45,17 @@ def stored(account=None):
 def test_inserts_updates_and_unchanged_are_counted_exactly(ctx, user_a):
     first = save(user_a, None, [mechanic(i) for i in range(5)])
     assert (first.inserted, first.updated, first.unchanged) == (5, 0, 0)
-    again = save(user_a, None, [mechanic(0), mechanic(1, city="Durban"),
-                                mechanic(2, years_experience=30), mechanic(3), mechanic(7)])
+    again = save(
+        user_a,
+        None,
+        [
+            mechanic(0),
+            mechanic(1, city="Durban"),
+            mechanic(2, years_experience=30),
+            mechanic(3),
+            mechanic(7),
+        ],
+    )
     assert (again.inserted, again.updated, again.unchanged) == (1, 2, 2)
     rows = stored(user_a)
     assert len(rows) == 6
@@ -70,8 +87,12 @@ def test_the_same_key_in_two_organisations_is_two_rows(ctx, user_a, user_b):
 def test_columns_missing_from_the_file_are_left_alone_on_update(ctx, user_a):
     save(user_a, None, [mechanic(0, specialisation="Diesel")])
     provided = ["first_name", "last_name", "email", "mobile_number"]
-    saved = save(user_a, None, [{**mechanic(0, first_name="Johnny"), "specialisation": None}],
-                 provided=provided)
+    saved = save(
+        user_a,
+        None,
+        [{**mechanic(0, first_name="Johnny"), "specialisation": None}],
+        provided=provided,
+    )
     assert (saved.inserted, saved.updated) == (0, 1)
     [row] = stored(user_a)
     assert row["first_name"] == "Johnny" and row["specialisation"] == "Diesel"
@@ -80,8 +101,14 @@ def test_columns_missing_from_the_file_are_left_alone_on_update(ctx, user_a):
 def test_dates_and_decimals_compare_equal_on_re_upload(ctx, user_a):
     policies = get_entity("policies")
     upserter = Upserter(policies, user_a.organisation_id, None, policies.field_names, db.session)
-    row = {"policy_number": "P-1", "type": "motor", "start_date": "2026-01-01",
-           "end_date": "2026-12-31", "premium": "450.00", "sum_insured": "250000.00"}
+    row = {
+        "policy_number": "P-1",
+        "type": "motor",
+        "start_date": "2026-01-01",
+        "end_date": "2026-12-31",
+        "premium": "450.00",
+        "sum_insured": "250000.00",
+    }
     data = {name: [row.get(name)] for name in policies.field_names}
     assert upserter.save(data, 1).inserted == 1
     db.session.commit()

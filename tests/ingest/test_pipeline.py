@@ -13,12 +13,13 @@ from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows
 
 TABLE = ENTITY_TABLES["mechanics"]
-BAD_ROW = "=HYPERLINK(\"http://x\"),Doe,not-an-email,082 123 4567,5,Pretoria,Gauteng\n"
+BAD_ROW = '=HYPERLINK("http://x"),Doe,not-an-email,082 123 4567,5,Pretoria,Gauteng\n'
 
 
 def stored_rows():
-    return db.session.execute(select(TABLE.c.organisation_id, TABLE.c.email, TABLE.c.first_name)
-                              .order_by(TABLE.c.email)).all()
+    return db.session.execute(
+        select(TABLE.c.organisation_id, TABLE.c.email, TABLE.c.first_name).order_by(TABLE.c.email)
+    ).all()
 
 
 def count_rows() -> int:
@@ -63,17 +64,29 @@ def report_lines(job: ImportJob) -> list[list[str]]:
 
 def messy_file() -> str:
     """45 rows: 40 valid, a bad row, and duplicates of row 3 on both sides of chunk edges."""
-    return (MECHANICS_HEADER + mechanic_rows(12) + BAD_ROW + mechanic_rows(1, start=3)
-            + mechanic_rows(20, start=12) + mechanic_rows(1, start=15)
-            + mechanic_rows(8, start=32) + mechanic_rows(2, start=3))
+    return (
+        MECHANICS_HEADER
+        + mechanic_rows(12)
+        + BAD_ROW
+        + mechanic_rows(1, start=3)
+        + mechanic_rows(20, start=12)
+        + mechanic_rows(1, start=15)
+        + mechanic_rows(8, start=32)
+        + mechanic_rows(2, start=3)
+    )
 
 
 def test_partial_mode_stores_good_rows_and_reports_bad_ones(ctx, user_a, small_chunks):
     job = create_job(user_a, messy_file())
     summary = run_import(job.id)
     assert summary["status"] == "completed"
-    assert job.validation_stats == {"total": 45, "valid": 40, "invalid": 5, "duplicates": 4,
-                                    "warnings": 0}
+    assert job.validation_stats == {
+        "total": 45,
+        "valid": 40,
+        "invalid": 5,
+        "duplicates": 4,
+        "warnings": 0,
+    }
     assert job.database_stats == {"inserted": 40, "updated": 0, "unchanged": 0, "failed": 0}
     assert (job.total_rows, job.valid_rows, job.invalid_rows, job.inserted_rows) == (45, 40, 5, 40)
     assert count_rows() == 40
@@ -83,8 +96,9 @@ def test_partial_mode_stores_good_rows_and_reports_bad_ones(ctx, user_a, small_c
 
 def test_re_upload_counts_updated_and_unchanged_rows(ctx, user_a, small_chunks):
     run_import(create_job(user_a, MECHANICS_HEADER + mechanic_rows(25)).id)
-    changed = mechanic_rows(5, first_name="Jim") + mechanic_rows(20, start=5) + mechanic_rows(
-        3, start=25)
+    changed = (
+        mechanic_rows(5, first_name="Jim") + mechanic_rows(20, start=5) + mechanic_rows(3, start=25)
+    )
     job = create_job(user_a, MECHANICS_HEADER + changed)
     run_import(job.id)
     assert job.database_stats == {"inserted": 3, "updated": 5, "unchanged": 20, "failed": 0}
@@ -92,15 +106,25 @@ def test_re_upload_counts_updated_and_unchanged_rows(ctx, user_a, small_chunks):
 
 
 def test_error_report_has_row_numbers_original_cells_errors_and_escaped_formulas(
-        ctx, user_a, small_chunks):
+    ctx, user_a, small_chunks
+):
     job = create_job(user_a, messy_file())
     run_import(job.id)
     lines = report_lines(job)
-    assert lines[0] == ["row", "firstName", "lastName", "email", "mobileNumber",
-                        "yearsExperience", "city", "province", "errors"]
+    assert lines[0] == [
+        "row",
+        "firstName",
+        "lastName",
+        "email",
+        "mobileNumber",
+        "yearsExperience",
+        "city",
+        "province",
+        "errors",
+    ]
     assert [line[0] for line in lines[1:]] == ["14", "15", "36", "45", "46"]
     bad = lines[1]
-    assert bad[1] == "'=HYPERLINK(\"http://x\")"
+    assert bad[1] == '\'=HYPERLINK("http://x")'
     assert bad[3] == "not-an-email" and bad[4] == "082 123 4567"
     assert bad[-1] == "email is not a valid e-mail address."
     assert "Duplicate email 'm3@example.com'" in lines[2][-1]
@@ -114,8 +138,10 @@ def test_a_clean_file_leaves_no_error_report(ctx, user_a):
 
 
 def test_unknown_columns_are_warnings_on_the_job(ctx, user_a):
-    job = create_job(user_a, "firstName,lastName,email,mobile,Favourite colour\n"
-                             "Ann,Lee,ann@x.com,0821234567,blue\n")
+    job = create_job(
+        user_a,
+        "firstName,lastName,email,mobile,Favourite colour\nAnn,Lee,ann@x.com,0821234567,blue\n",
+    )
     run_import(job.id)
     assert job.status == "completed"
     assert job.warnings == ["Unknown column 'Favourite colour' was ignored."]
@@ -143,8 +169,13 @@ def test_validate_only_writes_nothing_and_reports_everything(ctx, user_a, small_
     job = create_job(user_a, messy_file(), mode="validate_only")
     run_import(job.id)
     assert job.status == "completed" and count_rows() == 0
-    assert job.validation_stats == {"total": 45, "valid": 40, "invalid": 5, "duplicates": 4,
-                                    "warnings": 0}
+    assert job.validation_stats == {
+        "total": 45,
+        "valid": 40,
+        "invalid": 5,
+        "duplicates": 4,
+        "warnings": 0,
+    }
     assert job.database_stats == {"inserted": 0, "updated": 0, "unchanged": 0, "failed": 0}
     assert len(report_lines(job)) == 6
 
@@ -175,8 +206,9 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(ctx, user_a, user_b, s
     reference = uninterrupted(user_b, messy_file())
     job = create_job(user_a, messy_file())
     interrupted_run(job, chunks=2)
-    with open(job.report_path or Path(current_app.config["REPORT_DIR"]) / f"{job.id}.csv",
-              "a") as report:
+    with open(
+        job.report_path or Path(current_app.config["REPORT_DIR"]) / f"{job.id}.csv", "a"
+    ) as report:
         report.write("half-written row of a chunk that never committed\n")
     run_import(job.id)
     assert outcome(job) == outcome(reference)
@@ -209,8 +241,9 @@ def test_a_resumed_all_or_nothing_write_pass_finishes_the_rows(ctx, user_a, smal
 def test_cancel_stops_at_a_chunk_boundary_and_keeps_committed_chunks(ctx, user_a, small_chunks):
     job = create_job(user_a, MECHANICS_HEADER + mechanic_rows(40))
     interrupted_run(job, chunks=2)
-    db.session.execute(ImportJob.__table__.update().where(ImportJob.id == job.id)
-                       .values(cancel_requested=True))
+    db.session.execute(
+        ImportJob.__table__.update().where(ImportJob.id == job.id).values(cancel_requested=True)
+    )
     db.session.commit()
     summary = run_import(job.id)
     assert summary["status"] == "canceled"

@@ -28,8 +28,9 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
     return path
 
 
-def read(path: Path, filename: str | None = None, chunk_rows: int = 1000, skip_rows: int = 0,
-         **options) -> tuple[list[str], list[tuple[int, list]]]:
+def read(
+    path: Path, filename: str | None = None, chunk_rows: int = 1000, skip_rows: int = 0, **options
+) -> tuple[list[str], list[tuple[int, list]]]:
     """Headers and (row number, values) of every data row."""
     reader = open_reader(path, filename or path.name, **options)
     rows = []
@@ -37,8 +38,10 @@ def read(path: Path, filename: str | None = None, chunk_rows: int = 1000, skip_r
         assert list(chunk.frame.columns) == list(range(len(reader.headers)))
         assert list(chunk.frame.index) == list(range(len(chunk.frame)))
         assert all(dtype is numpy.dtype(object) for dtype in chunk.frame.dtypes)
-        rows += [(chunk.first_row + i, list(values))
-                 for i, values in enumerate(chunk.frame.itertuples(index=False, name=None))]
+        rows += [
+            (chunk.first_row + i, list(values))
+            for i, values in enumerate(chunk.frame.itertuples(index=False, name=None))
+        ]
     assert reader.progress() == 1.0
     return reader.headers, rows
 
@@ -50,6 +53,7 @@ def failure(path: Path, filename: str | None = None, **options) -> str:
 
 
 # --- CSV -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"])
 def test_csv_encodings_are_detected(tmp_path, encoding):
@@ -79,11 +83,15 @@ def test_semicolons_win_over_commas_inside_values(tmp_path):
 
 
 def test_quoted_fields_keep_delimiters_newlines_and_quotes(tmp_path):
-    text = ('firstName,lastName,email\r\n"Doe, John","multi\r\nline ""quoted""",  j@x.io \r\n'
-            'Jane,Roe,jane@x.io\r\n')
+    text = (
+        'firstName,lastName,email\r\n"Doe, John","multi\r\nline ""quoted""",  j@x.io \r\n'
+        "Jane,Roe,jane@x.io\r\n"
+    )
     headers, rows = read(write(tmp_path, "m.csv", text))
-    assert rows == [(2, ["Doe, John", 'multi\r\nline "quoted"', "  j@x.io "]),
-                    (3, ["Jane", "Roe", "jane@x.io"])]
+    assert rows == [
+        (2, ["Doe, John", 'multi\r\nline "quoted"', "  j@x.io "]),
+        (3, ["Jane", "Roe", "jane@x.io"]),
+    ]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
@@ -117,8 +125,10 @@ def test_short_rows_are_padded_and_empty_cells_are_none(tmp_path):
 
 
 def test_duplicate_and_empty_headers_are_passed_through(tmp_path):
-    headers, _ = read(write(tmp_path, "m.csv", " email ,Email,,x\n1,2,3,4\n"),
-                      header_score=lambda cells: cells.count("x"))
+    headers, _ = read(
+        write(tmp_path, "m.csv", " email ,Email,,x\n1,2,3,4\n"),
+        header_score=lambda cells: cells.count("x"),
+    )
     assert headers == ["email", "Email", "", "x"]
 
 
@@ -130,7 +140,10 @@ def test_chunks_cover_every_row_with_their_numbers(tmp_path):
     reader = open_reader(write(tmp_path, "m.csv", csv_rows(25)), "m.csv")
     chunks = list(reader.chunks(10))
     assert [(len(c.frame), c.first_row, c.rows_before) for c in chunks] == [
-        (10, 2, 0), (10, 12, 10), (5, 22, 20)]
+        (10, 2, 0),
+        (10, 12, 10),
+        (5, 22, 20),
+    ]
     assert chunks[2].frame.iloc[0].tolist() == ["n20", "s20", "e20"]
 
 
@@ -139,7 +152,9 @@ def test_skip_rows_resumes_after_the_records_already_done(tmp_path):
     reader = open_reader(path, "m.csv")
     chunks = list(reader.chunks(10, skip_rows=13))
     assert [(len(c.frame), c.first_row, c.rows_before) for c in chunks] == [
-        (7, 15, 13), (5, 22, 20)]
+        (7, 15, 13),
+        (5, 22, 20),
+    ]
     assert chunks[0].frame.iloc[0, 0] == "n13"
     _, all_rows = read(path, chunk_rows=10)
     _, resumed = read(path, chunk_rows=10, skip_rows=13)
@@ -182,6 +197,7 @@ def test_unknown_extension_is_refused(tmp_path):
 
 # --- XLSX ------------------------------------------------------------------------------------
 
+
 def workbook(tmp_path: Path, sheets: dict[str, list[list]], name: str = "m.xlsx") -> Path:
     """An .xlsx made with openpyxl: sheet name → rows (None for an empty cell)."""
     book = openpyxl.Workbook()
@@ -196,25 +212,74 @@ def workbook(tmp_path: Path, sheets: dict[str, list[list]], name: str = "m.xlsx"
 
 
 def test_xlsx_cells_become_the_text_a_user_expects(tmp_path):
-    path = workbook(tmp_path, {"Data": [
-        ["phone", "born", "seen", "at", "score", "ok", "id", "note", "blank"],
-        [821234567, dt.date(1990, 5, 1), dt.datetime(2026, 1, 2, 3, 4, 5), dt.time(9, 30),
-         12.5, True, 8001015009087, "  spaced ", None],
-        [27821234567.0, dt.datetime(2026, 1, 2), None, None, 0.25, False, 1.5e16, "x", None],
-    ]})
+    path = workbook(
+        tmp_path,
+        {
+            "Data": [
+                ["phone", "born", "seen", "at", "score", "ok", "id", "note", "blank"],
+                [
+                    821234567,
+                    dt.date(1990, 5, 1),
+                    dt.datetime(2026, 1, 2, 3, 4, 5),
+                    dt.time(9, 30),
+                    12.5,
+                    True,
+                    8001015009087,
+                    "  spaced ",
+                    None,
+                ],
+                [
+                    27821234567.0,
+                    dt.datetime(2026, 1, 2),
+                    None,
+                    None,
+                    0.25,
+                    False,
+                    1.5e16,
+                    "x",
+                    None,
+                ],
+            ]
+        },
+    )
     headers, rows = read(path)
     assert headers == ["phone", "born", "seen", "at", "score", "ok", "id", "note", "blank"]
     assert rows == [
-        (2, ["821234567", "1990-05-01", "2026-01-02T03:04:05", "09:30:00", "12.5", "true",
-             "8001015009087", "  spaced ", None]),
-        (3, ["27821234567", "2026-01-02", None, None, "0.25", "false", "15000000000000000", "x",
-             None]),
+        (
+            2,
+            [
+                "821234567",
+                "1990-05-01",
+                "2026-01-02T03:04:05",
+                "09:30:00",
+                "12.5",
+                "true",
+                "8001015009087",
+                "  spaced ",
+                None,
+            ],
+        ),
+        (
+            3,
+            [
+                "27821234567",
+                "2026-01-02",
+                None,
+                None,
+                "0.25",
+                "false",
+                "15000000000000000",
+                "x",
+                None,
+            ],
+        ),
     ]
 
 
 def test_a_number_column_with_gaps_keeps_its_digits(tmp_path):
-    rows = [["mobileNumber", "yearsExperience"]] + [[820000000 + i, None if i % 3 else i * 0.5]
-                                                  for i in range(30)]
+    rows = [["mobileNumber", "yearsExperience"]] + [
+        [820000000 + i, None if i % 3 else i * 0.5] for i in range(30)
+    ]
     _, read_rows = read(workbook(tmp_path, {"S": rows}), chunk_rows=7)
     assert read_rows[0] == (2, ["820000000", "0"])
     assert read_rows[3] == (5, ["820000003", "1.5"])
@@ -228,16 +293,27 @@ def test_trailing_columns_without_a_header_are_dropped(tmp_path):
 
 
 def test_xlsx_first_non_empty_sheet_title_rows_and_blank_rows(tmp_path):
-    path = workbook(tmp_path, {
-        "Cover": [],
-        "Mechanics": [["Mechanics export"], [], HEADERS, ["John", "Doe", "a"], [None, None, None],
-                      ["Jane", "Roe", "b"]],
-    })
+    path = workbook(
+        tmp_path,
+        {
+            "Cover": [],
+            "Mechanics": [
+                ["Mechanics export"],
+                [],
+                HEADERS,
+                ["John", "Doe", "a"],
+                [None, None, None],
+                ["Jane", "Roe", "b"],
+            ],
+        },
+    )
     reader = open_reader(path, "m.xlsx", header_score=score)
     assert reader.headers == HEADERS and reader.sheet_name == "Mechanics"
     chunks = list(reader.chunks(10))
     assert [(c.first_row, c.rows_before, c.frame.values.tolist()) for c in chunks] == [
-        (4, 0, [["John", "Doe", "a"]]), (6, 1, [["Jane", "Roe", "b"]])]
+        (4, 0, [["John", "Doe", "a"]]),
+        (6, 1, [["Jane", "Roe", "b"]]),
+    ]
 
 
 def test_hidden_sheets_are_passed_over_and_data_may_start_far_down(tmp_path):
@@ -249,7 +325,8 @@ def test_hidden_sheets_are_passed_over_and_data_may_start_far_down(tmp_path):
     reader = open_reader(path, "m.xlsx")
     assert reader.sheet_name == "Data" and reader.headers == ["firstName"]
     assert [(c.first_row, c.frame.values.tolist()) for c in reader.chunks(10)] == [
-        (1501, [["John"]])]
+        (1501, [["John"]])
+    ]
 
 
 def test_xlsx_sheet_choice(tmp_path):
@@ -265,7 +342,9 @@ def test_xlsx_chunks_and_skip_rows(tmp_path):
     reader = open_reader(path, "m.xlsx")
     chunks = list(reader.chunks(10, skip_rows=12))
     assert [(len(c.frame), c.first_row, c.rows_before) for c in chunks] == [
-        (8, 14, 12), (5, 22, 20)]
+        (8, 14, 12),
+        (5, 22, 20),
+    ]
     assert chunks[0].frame.iloc[0, 0] == "n12"
 
 
@@ -286,7 +365,8 @@ def test_xml_parts_declaring_entities_are_refused(tmp_path, encoding):
         if name != "xl/workbook.xml":
             return data
         return (bomb.replace('"1.0"', f'"1.0" encoding="{encoding}"') + data.decode()).encode(
-            encoding)
+            encoding
+        )
 
     path = rezip(good, tmp_path / "bomb.xlsx", add_dtd)
     assert "declares a DTD or XML entities" in failure(path)
@@ -313,22 +393,30 @@ def test_files_that_are_not_workbooks_are_refused(tmp_path):
 
 # --- JSON ------------------------------------------------------------------------------------
 
+
 def test_json_array_of_objects(tmp_path):
-    text = ('[{"firstName": "John", "lastName": "Doe", "email": "john@example.com", '
-            '"mobileNumber": "1234567890"}]')
+    text = (
+        '[{"firstName": "John", "lastName": "Doe", "email": "john@example.com", '
+        '"mobileNumber": "1234567890"}]'
+    )
     assert read(write(tmp_path, "m.json", text)) == (
         ["firstName", "lastName", "email", "mobileNumber"],
-        [(1, ["John", "Doe", "john@example.com", "1234567890"])])
+        [(1, ["John", "Doe", "john@example.com", "1234567890"])],
+    )
 
 
 def test_json_keys_in_first_seen_order_and_values_as_text(tmp_path):
-    text = ('\ufeff[{"a": 1, "b": 12.50, "c": true},\n {"d": {"x": [1, "y"]}, "a": null, "e": ""},'
-            '\n {}, {"b": 1e5, "c": false, "a": 12345678901234567890}]')
+    text = (
+        '\ufeff[{"a": 1, "b": 12.50, "c": true},\n {"d": {"x": [1, "y"]}, "a": null, "e": ""},'
+        '\n {}, {"b": 1e5, "c": false, "a": 12345678901234567890}]'
+    )
     headers, rows = read(write(tmp_path, "m.json", text), chunk_rows=2)
     assert headers == ["a", "b", "c", "d", "e"]
-    assert rows == [(1, ["1", "12.50", "true", None, None]),
-                    (2, [None, None, None, '{"x":[1,"y"]}', None]),
-                    (4, ["12345678901234567890", "1E+5", "false", None, None])]
+    assert rows == [
+        (1, ["1", "12.50", "true", None, None]),
+        (2, [None, None, None, '{"x":[1,"y"]}', None]),
+        (4, ["12345678901234567890", "1E+5", "false", None, None]),
+    ]
 
 
 def test_json_skip_rows(tmp_path):
@@ -337,17 +425,20 @@ def test_json_skip_rows(tmp_path):
     assert [(c.first_row, c.rows_before, c.frame.iloc[0, 0]) for c in chunks] == [(26, 25, "25")]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('{"firstName": "John"}', "single JSON object, not a list of records"),
-    ('["John", "Jane"]', "Record 1 in m.json is not an object"),
-    ('[{"a": 1},, {"a": 2}]', "not valid JSON near line 1 (record 2)"),
-    ('[{"a": 1}', "ends before the closing ']'"),
-    ('[{"a": 1}] extra', "text after the closing ']'"),
-    ("[]", "empty list"),
-    ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
-    ('[{"a": ' + "[" * 50_000 + "]" * 50_000 + "}]", "nested too deeply"),
-    ("firstName,lastName\nJohn,Doe\n", "not a JSON list of records"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"firstName": "John"}', "single JSON object, not a list of records"),
+        ('["John", "Jane"]', "Record 1 in m.json is not an object"),
+        ('[{"a": 1},, {"a": 2}]', "not valid JSON near line 1 (record 2)"),
+        ('[{"a": 1}', "ends before the closing ']'"),
+        ('[{"a": 1}] extra', "text after the closing ']'"),
+        ("[]", "empty list"),
+        ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ('[{"a": ' + "[" * 50_000 + "]" * 50_000 + "}]", "nested too deeply"),
+        ("firstName,lastName\nJohn,Doe\n", "not a JSON list of records"),
+    ],
+)
 def test_json_shapes_that_are_refused(tmp_path, text, expected):
     assert expected in failure(write(tmp_path, "m.json", text))
 

@@ -10,8 +10,14 @@ from rq.job import Job
 
 from bulkapp.extensions import db, get_redis
 from bulkapp.jobs.access import can_act
-from bulkapp.jobs.lifecycle import (JobActionError, cancel_job, clean_jobs,
-                               record_attempt_failure, requeue_failed, retry_job)
+from bulkapp.jobs.lifecycle import (
+    JobActionError,
+    cancel_job,
+    clean_jobs,
+    record_attempt_failure,
+    requeue_failed,
+    retry_job,
+)
 from bulkapp.models import ImportJob, utcnow
 from tests.conftest import make_account, run_worker
 from tests.jobs.conftest import fetch, mechanics_csv, stored_count, stored_emails, upload
@@ -58,7 +64,8 @@ def test_a_finished_job_cannot_be_canceled(app, ctx, user_a, status):
 
 
 def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_it(
-        app, user_a, processes):
+    app, user_a, processes
+):
     processes.worker(IMPORT_CHUNK_ROWS="20")
     job_id = upload(app, user_a, mechanics_csv(ROWS))
     wait_for(lambda: fetch(app, job_id).processed_rows > 0, 90, "the import to be under way")
@@ -66,8 +73,9 @@ def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_
         job = cancel_job(db.session.get(ImportJob, job_id))
         assert job.status == "processing" and job.cancel_requested
 
-    stopped = wait_for(lambda: (job := fetch(app, job_id)).is_finished and job, 60,
-                       "the import to stop")
+    stopped = wait_for(
+        lambda: (job := fetch(app, job_id)).is_finished and job, 60, "the import to stop"
+    )
     assert stopped.status == "canceled"
     assert 0 < stopped.processed_rows < ROWS
     assert stored_count(app) == stopped.inserted_rows, "committed chunks are kept and counted"
@@ -75,15 +83,18 @@ def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_
     with app.app_context():
         job = retry_job(db.session.get(ImportJob, job_id))
         assert (job.status, job.cancel_requested, job.rq_job_id) == ("queued", False, job_id)
-    done = wait_for(lambda: (job := fetch(app, job_id)).is_finished and job, 120,
-                    "the retried import to finish")
+    done = wait_for(
+        lambda: (job := fetch(app, job_id)).is_finished and job, 120, "the retried import to finish"
+    )
     assert done.status == "completed" and done.attempts == 2
     assert (done.inserted_rows, done.unchanged_rows) == (ROWS, 0)
     assert stored_emails(app) == {f"user{i}@example.com" for i in range(ROWS)}
 
 
-@pytest.mark.parametrize("status, code", [("queued", "job_queued"), ("processing", "job_running"),
-                                          ("completed", "not_retryable")])
+@pytest.mark.parametrize(
+    "status, code",
+    [("queued", "job_queued"), ("processing", "job_running"), ("completed", "not_retryable")],
+)
 def test_only_failed_or_canceled_jobs_can_be_retried(app, ctx, user_a, status, code):
     job = set_status(upload(app, user_a, mechanics_csv(1)), status)
     with pytest.raises(JobActionError) as error:
@@ -127,9 +138,11 @@ def test_requeue_failed_is_scoped_to_the_organisation(app, ctx, user_a, user_b):
 
 
 def test_clean_jobs_removes_files_reports_and_rq_jobs_of_old_jobs_but_keeps_their_rows(
-        app, ctx, user_a, user_b):
-    old, recent, running, other_org = (upload(app, user, mechanics_csv(1))
-                                       for user in (user_a, user_a, user_a, user_b))
+    app, ctx, user_a, user_b
+):
+    old, recent, running, other_org = (
+        upload(app, user, mechanics_csv(1)) for user in (user_a, user_a, user_a, user_b)
+    )
     report = Path(app.config["REPORT_DIR"]) / "old-report.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("row,column,message\n")
@@ -176,12 +189,15 @@ def test_an_attempt_whose_worker_died_is_recorded_on_the_job(app, ctx, user_a):
     for job_id in (retried, given_up):
         set_status(job_id, "processing")
     record_attempt_failure(retried, will_retry=True, reason="the worker died", retry_in=20)
-    record_attempt_failure(given_up, will_retry=False, reason="the worker died",
-                           traceback="Traceback: the worker died")
+    record_attempt_failure(
+        given_up, will_retry=False, reason="the worker died", traceback="Traceback: the worker died"
+    )
     again = fetch(app, retried)
     assert (again.status, again.stage) == ("queued", "retrying")
-    assert again.error_message == ("Attempt 0 failed: the worker died. It is retried in 20 s "
-                                   "and resumes from its last saved chunk.")
+    assert again.error_message == (
+        "Attempt 0 failed: the worker died. It is retried in 20 s "
+        "and resumes from its last saved chunk."
+    )
     failed = fetch(app, given_up)
     assert failed.status == "failed" and failed.finished_at
     assert failed.error_message.startswith("The import stopped after 0 attempts: the worker died.")

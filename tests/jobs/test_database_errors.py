@@ -35,8 +35,10 @@ BEGIN
   RETURN NEW;
 END $$
 """
-POSTGRES_TRIGGER = ("CREATE TRIGGER refuse_writes BEFORE INSERT ON mechanics "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_writes()")
+POSTGRES_TRIGGER = (
+    "CREATE TRIGGER refuse_writes BEFORE INSERT ON mechanics "
+    "FOR EACH ROW EXECUTE FUNCTION refuse_writes()"
+)
 
 
 @pytest.fixture
@@ -51,8 +53,13 @@ def refusing_database(app):
 
     def repair():
         with app.app_context(), db.engine.begin() as connection:
-            connection.execute(text("DROP TRIGGER refuse_writes ON mechanics" if postgres
-                                    else "DROP TRIGGER refuse_writes"))
+            connection.execute(
+                text(
+                    "DROP TRIGGER refuse_writes ON mechanics"
+                    if postgres
+                    else "DROP TRIGGER refuse_writes"
+                )
+            )
 
     yield repair
     if postgres:
@@ -87,7 +94,8 @@ def fail_for_good(app, user_a, processes) -> tuple[str, set[str]]:
 
 
 def test_database_error_is_retried_with_backoff_then_fails_keeping_committed_chunks(
-        app, user_a, processes, refusing_database):
+    app, user_a, processes, refusing_database
+):
     job_id, seen = fail_for_good(app, user_a, processes)
 
     job = fetch(app, job_id)
@@ -100,15 +108,27 @@ def test_database_error_is_retried_with_backoff_then_fails_keeping_committed_chu
 
 
 def test_rq_requeue_on_the_command_line_brings_a_failed_job_back_and_the_page_follows(
-        app, user_a, processes, refusing_database):
+    app, user_a, processes, refusing_database
+):
     job_id, _ = fail_for_good(app, user_a, processes)
     refusing_database()
     client = login(app.test_client(), user_a.email)
     assert client.get(f"/jobs/{job_id}/state").get_json()["status"] == "failed"
 
     requeue = subprocess.run(
-        [str(Path(sys.executable).parent / "rq"), "requeue", "--url", app.config["REDIS_URL"],
-         "--queue", "bulk-upload-mechanics", "--all"], capture_output=True, text=True, timeout=60)
+        [
+            str(Path(sys.executable).parent / "rq"),
+            "requeue",
+            "--url",
+            app.config["REDIS_URL"],
+            "--queue",
+            "bulk-upload-mechanics",
+            "--all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert requeue.returncode == 0, requeue.stderr
     statuses: list[str] = []
 
@@ -130,10 +150,15 @@ def terminate_worker_connections(app) -> int:
     """Kill the database connections of the worker processes, as a restarting or failing-over
     PostgreSQL server would; returns how many were open."""
     with app.app_context(), db.engine.begin() as connection:
-        return len(connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = :name AND pid <> pg_backend_pid()"),
-            {"name": WORKER_APPLICATION_NAME}).all())
+        return len(
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": WORKER_APPLICATION_NAME},
+            ).all()
+        )
 
 
 WORKER_APPLICATION_NAME = "bulkapp-test-worker"
@@ -143,15 +168,18 @@ WORKER_APPLICATION_NAME = "bulkapp-test-worker"
 def worker_with_named_connections(app, processes):
     """Start a worker whose database connections PostgreSQL knows by a name of their own."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("only a database server has connections to kill (run with "
-                    "TEST_DATABASE_URL, as CI does)")
+        pytest.skip(
+            "only a database server has connections to kill (run with "
+            "TEST_DATABASE_URL, as CI does)"
+        )
     app.config["IMPORT_RETRY_INTERVALS"] = BACKOFF
     url = f"{app.config['SQLALCHEMY_DATABASE_URI']}?application_name={WORKER_APPLICATION_NAME}"
     return lambda: processes.worker(DATABASE_URL=url, **WORKER)
 
 
 def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried(
-        app, user_a, worker_with_named_connections):
+    app, user_a, worker_with_named_connections
+):
     worker = worker_with_named_connections()
     job_id = upload(app, user_a, mechanics_csv(ROWS))
     wait_for(lambda: fetch(app, job_id).processed_rows > 0, 60, "the import to start")
@@ -170,15 +198,17 @@ def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried
 
     wait_for(retried_then_completed, 120, "the import to be retried and complete", interval=0.05)
     message, trace = seen[0]
-    assert message.startswith("Attempt 1 failed: AdminShutdown: terminating connection due to "
-                              "administrator command"), message
+    assert message.startswith(
+        "Attempt 1 failed: AdminShutdown: terminating connection due to administrator command"
+    ), message
     assert trace.startswith("Traceback") and "terminating connection" in trace
     job = fetch(app, job_id)
     assert job.attempts == 2 and stored_count(app) == ROWS and job.inserted_rows == ROWS
 
 
 def test_a_connection_killed_on_every_attempt_fails_the_job_with_its_own_words(
-        app, user_a, worker_with_named_connections):
+    app, user_a, worker_with_named_connections
+):
     worker = worker_with_named_connections()
     job_id = upload(app, user_a, mechanics_csv(ROWS))
 
@@ -194,8 +224,10 @@ def test_a_connection_killed_on_every_attempt_fails_the_job_with_its_own_words(
     assert job.attempts == 4
     # The database's own words: which ones depends on where the connection was cut.
     assert job.error_message.startswith("The import stopped after 4 attempts: "), job.error_message
-    assert ("terminating connection due to administrator command" in job.error_message
-            or "server closed the connection unexpectedly" in job.error_message)
+    assert (
+        "terminating connection due to administrator command" in job.error_message
+        or "server closed the connection unexpectedly" in job.error_message
+    )
     assert job.error_traceback.startswith("Traceback")
-    assert ("AdminShutdown" in job.error_traceback or "OperationalError" in job.error_traceback)
+    assert "AdminShutdown" in job.error_traceback or "OperationalError" in job.error_traceback
     assert stored_count(app) == job.inserted_rows, "the chunks committed before are kept"

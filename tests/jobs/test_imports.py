@@ -12,8 +12,9 @@ from tests.conftest import run_worker
 
 
 def start(account, data: bytes, entity="mechanics", filename="file.csv"):
-    job, enqueued = start_import(user=account.load(), entity_type=entity, stream=io.BytesIO(data),
-                                 filename=filename)
+    job, enqueued = start_import(
+        user=account.load(), entity_type=entity, stream=io.BytesIO(data), filename=filename
+    )
     assert enqueued
     return job
 
@@ -24,7 +25,8 @@ def rows(table_name: str):
 
 
 def test_missing_required_columns_fail_the_job_naming_them_before_any_row_is_written(
-        app, ctx, user_a):
+    app, ctx, user_a
+):
     job = start(user_a, b"firstName,email\nJohn,john@example.com\n")
     run_worker(app)
     db.session.refresh(job)
@@ -54,7 +56,9 @@ def test_rows_belong_to_the_uploaders_organisation(app, ctx, user_a, user_b):
 
 
 def test_running_a_finished_job_again_changes_nothing(app, ctx, user_a):
-    job = start(user_a, b"firstName,lastName,email,mobileNumber\nJohn,Doe,j@example.com,0821234567\n")
+    job = start(
+        user_a, b"firstName,lastName,email,mobileNumber\nJohn,Doe,j@example.com,0821234567\n"
+    )
     run_worker(app)
     before = run_import(job.id)
     assert before["status"] == "completed"
@@ -65,13 +69,22 @@ def test_unknown_job_id_is_reported_not_raised(ctx):
     assert run_import("no-such-job") is None
 
 
-def test_a_second_job_with_the_same_idempotency_key_is_refused_and_leaves_no_file(
-        app, ctx, user_a):
+def test_a_second_job_with_the_same_idempotency_key_is_refused_and_leaves_no_file(app, ctx, user_a):
     data = b"firstName,lastName,email,mobileNumber\nJohn,Doe,j@example.com,0821234567\n"
-    first, _ = start_import(user=user_a.load(), entity_type="mechanics", stream=io.BytesIO(data),
-                            filename="a.csv", idempotency_key="key-1")
+    first, _ = start_import(
+        user=user_a.load(),
+        entity_type="mechanics",
+        stream=io.BytesIO(data),
+        filename="a.csv",
+        idempotency_key="key-1",
+    )
     with pytest.raises(IdempotencyKeyUsed):
-        start_import(user=user_a.load(), entity_type="mechanics", stream=io.BytesIO(data),
-                     filename="a.csv", idempotency_key="key-1")
+        start_import(
+            user=user_a.load(),
+            entity_type="mechanics",
+            stream=io.BytesIO(data),
+            filename="a.csv",
+            idempotency_key="key-1",
+        )
     assert db.session.scalars(select(ImportJob)).all() == [first]
     assert sorted(Path(app.config["UPLOAD_DIR"]).iterdir()) == [Path(first.stored_path)]

@@ -10,8 +10,13 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 from bulkapp.extensions import db, get_redis
-from bulkapp.jobs.maintenance import (fail_over_abandoned_imports, nightly_clean_up,
-                                 requeue_orphaned_imports, sweep_queued_jobs, trim_job_registries)
+from bulkapp.jobs.maintenance import (
+    fail_over_abandoned_imports,
+    nightly_clean_up,
+    requeue_orphaned_imports,
+    sweep_queued_jobs,
+    trim_job_registries,
+)
 from bulkapp.models import ImportJob, utcnow
 from bulkapp.jobs.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
 from tests.conftest import run_worker
@@ -25,8 +30,11 @@ def age(job_id: str, seconds: int, **fields) -> None:
     for name, value in fields.items():
         setattr(job, name, value)
     db.session.flush()
-    db.session.execute(db.update(ImportJob).where(ImportJob.id == job_id)
-                       .values(updated_at=utcnow() - timedelta(seconds=seconds)))
+    db.session.execute(
+        db.update(ImportJob)
+        .where(ImportJob.id == job_id)
+        .values(updated_at=utcnow() - timedelta(seconds=seconds))
+    )
     db.session.commit()
 
 
@@ -56,8 +64,7 @@ def started_by_a_worker_that_vanished(job_id: str, status: str = "processing"):
     return rq_job
 
 
-def test_fail_over_puts_an_import_whose_worker_stopped_heartbeating_back_at_once(
-        app, ctx, user_a):
+def test_fail_over_puts_an_import_whose_worker_stopped_heartbeating_back_at_once(app, ctx, user_a):
     job_id = upload(app, user_a, mechanics_csv(2))
     waiting = upload(app, user_a, mechanics_csv(2))
     started_by_a_worker_that_vanished(job_id)
@@ -135,6 +142,9 @@ def test_the_cron_process_enqueues_the_maintenance_jobs(app, processes):
     processes.start([sys.executable, "worker.py", "--cron"])
     with app.app_context():
         queue = get_queue(MAINTENANCE_QUEUE, get_redis())
-        functions = wait_for(lambda: len(names := {job.func_name for job in queue.jobs}) >= 2
-                             and names, 30, "the cron process to enqueue its interval jobs")
+        functions = wait_for(
+            lambda: len(names := {job.func_name for job in queue.jobs}) >= 2 and names,
+            30,
+            "the cron process to enqueue its interval jobs",
+        )
     assert functions == {"bulkapp.jobs.tasks.recover", "bulkapp.jobs.tasks.trim"}

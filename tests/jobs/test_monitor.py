@@ -39,8 +39,16 @@ def fill_queues(app) -> None:
 def test_queue_stats_count_every_state_of_one_base_queue_and_its_tiers(ctx):
     fill_queues(ctx)
     connection = get_redis()
-    expected = {"waiting": 3, "active": 1, "delayed": 1, "paused": 0, "completed": 2,
-                "failed": 1, "canceled": 1, "total": 9}
+    expected = {
+        "waiting": 3,
+        "active": 1,
+        "delayed": 1,
+        "paused": 0,
+        "completed": 2,
+        "failed": 1,
+        "canceled": 1,
+        "total": 9,
+    }
     assert monitor.queue_stats(BASE) == expected
     assert monitor.queue_stats(f"{BASE}-critical")["waiting"] == 1
     assert monitor.queue_stats()["total"] >= 9
@@ -50,9 +58,14 @@ def test_queue_stats_count_every_state_of_one_base_queue_and_its_tiers(ctx):
     assert {k: v for k, v in by_base[BASE].items() if k != "tiers"} == expected
     assert by_base[BASE]["tiers"][f"{BASE}-critical"]["waiting"] == 1
     assert by_base[BASE]["tiers"][BASE]["waiting"] == 2
-    assert set(by_base) == {"bulk-upload-mechanics", "bulk-upload-members",
-                            "bulk-upload-policies", "bulk-upload-service-providers",
-                            "notifications", "maintenance"}
+    assert set(by_base) == {
+        "bulk-upload-mechanics",
+        "bulk-upload-members",
+        "bulk-upload-policies",
+        "bulk-upload-service-providers",
+        "notifications",
+        "maintenance",
+    }
 
 
 def test_waiting_jobs_count_as_paused_while_workers_are_suspended(ctx):
@@ -86,9 +99,13 @@ def test_workers_show_name_host_queues_state_current_job_and_heartbeat(ctx):
 
 def test_organisation_figures_come_from_its_own_jobs(app, ctx, user_a, user_b):
     now = utcnow()
-    states = [("queued", "queued", None), ("queued", "retrying", None),
-              ("processing", "saving", None), ("completed", "done", now),
-              ("failed", "done", now - timedelta(hours=30))]
+    states = [
+        ("queued", "queued", None),
+        ("queued", "retrying", None),
+        ("processing", "saving", None),
+        ("completed", "done", now),
+        ("failed", "done", now - timedelta(hours=30)),
+    ]
     for status, stage, finished_at in states:
         job = db.session.get(ImportJob, upload(app, user_a, mechanics_csv(1)))
         job.status, job.stage, job.finished_at = status, stage, finished_at
@@ -97,17 +114,24 @@ def test_organisation_figures_come_from_its_own_jobs(app, ctx, user_a, user_b):
     db.session.commit()
     mine = monitor.organisation_queue_stats(user_a.organisation_id)[BASE]
     assert {k: mine[k] for k in ("waiting", "delayed", "active", "completed", "failed")} == {
-        "waiting": 1, "delayed": 1, "active": 1, "completed": 1, "failed": 0}
+        "waiting": 1,
+        "delayed": 1,
+        "active": 1,
+        "completed": 1,
+        "failed": 0,
+    }
     assert mine["tiers"][BASE]["total"] == 4 and mine["tiers"][f"{BASE}-critical"]["total"] == 0
 
 
 def test_throughput_counts_completed_and_failed_jobs_per_hour(app, ctx, user_a, user_b):
     now = datetime(2024, 5, 31, 12, 30)
-    finished = [("completed", now - timedelta(minutes=10), user_a),
-                ("completed", now - timedelta(minutes=20), user_a),
-                ("failed", now - timedelta(hours=3), user_a),
-                ("completed", now - timedelta(hours=30), user_a),
-                ("completed", now - timedelta(minutes=5), user_b)]
+    finished = [
+        ("completed", now - timedelta(minutes=10), user_a),
+        ("completed", now - timedelta(minutes=20), user_a),
+        ("failed", now - timedelta(hours=3), user_a),
+        ("completed", now - timedelta(hours=30), user_a),
+        ("completed", now - timedelta(minutes=5), user_b),
+    ]
     for status, finished_at, account in finished:
         job = db.session.get(ImportJob, upload(app, account, mechanics_csv(1)))
         job.status, job.finished_at, job.processed_rows = status, finished_at, 10

@@ -97,8 +97,12 @@ def test_the_uploader_gets_an_email_in_the_outbox_when_the_import_ends(app, user
 
 def test_with_smtp_host_the_email_is_sent_over_smtp(app, user_a, smtp_server):
     port, messages = smtp_server
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False,
-                      MAIL_FROM="imports@bulk.example.org")
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_STARTTLS=False,
+        MAIL_FROM="imports@bulk.example.org",
+    )
     upload(app, user_a, mechanics_csv(2), filename="garage.csv")
     run_worker(app)
     [raw] = messages
@@ -109,7 +113,8 @@ def test_with_smtp_host_the_email_is_sent_over_smtp(app, user_a, smtp_server):
 
 
 def test_the_webhook_gets_a_json_summary_and_is_retried_until_it_accepts(
-        app, user_a, webhook_endpoint):
+    app, user_a, webhook_endpoint
+):
     url, received, statuses = webhook_endpoint
     statuses.extend([500, 503])
     app.config["WEBHOOK_RETRY_INTERVALS"] = (0, 0, 0)

@@ -4,8 +4,15 @@ from rq import SimpleWorker
 from rq.job import Job
 
 from bulkapp.extensions import get_redis
-from bulkapp.jobs.queues import (NOTIFICATIONS_QUEUE, TIERS, enqueue_import, get_queue, queue_name_for, tier_of,
-                            worker_queue_names)
+from bulkapp.jobs.queues import (
+    NOTIFICATIONS_QUEUE,
+    TIERS,
+    enqueue_import,
+    get_queue,
+    queue_name_for,
+    tier_of,
+    worker_queue_names,
+)
 from bulkapp.jobs.worker import ImportWorker
 
 
@@ -61,12 +68,15 @@ def _run_in_order(every: int, mails: int = 0) -> list[str]:
     notifications = get_queue(NOTIFICATIONS_QUEUE, connection)
     for number in range(mails):
         notifications.enqueue("bulkapp.jobs.send_job_email", f"no-such-job-{number}")
-    worker = FairSimpleWorker([get_queue(name, connection) for name in worker_queue_names()],
-                              connection=connection)
+    worker = FairSimpleWorker(
+        [get_queue(name, connection) for name in worker_queue_names()], connection=connection
+    )
     worker.low_priority_every = every
     worker.work(burst=True)
-    jobs = [Job.fetch(job_id, connection=connection)
-            for job_id in ["member-job", *(f"urgent-{n}" for n in range(12))]]
+    jobs = [
+        Job.fetch(job_id, connection=connection)
+        for job_id in ["member-job", *(f"urgent-{n}" for n in range(12))]
+    ]
     return [job.id for job in sorted(jobs, key=lambda job: job.ended_at)]
 
 

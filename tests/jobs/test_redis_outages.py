@@ -18,8 +18,15 @@ from sqlalchemy import select
 
 from bulkapp.extensions import db
 from bulkapp.models import ImportJob
-from tests.conftest import (RedisServer, built_app, free_port, login,
-                            make_account, run_worker, web_upload)
+from tests.conftest import (
+    RedisServer,
+    built_app,
+    free_port,
+    login,
+    make_account,
+    run_worker,
+    web_upload,
+)
 from tests.jobs.conftest import Processes, fetch, mechanics_csv, stored_count, upload
 from tests.processes import wait_for
 
@@ -62,13 +69,17 @@ def live_worker_pids(connection: Redis) -> set[int]:
 
 
 def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_meanwhile_run(
-        outage_app, own_redis, outage_processes):
+    outage_app, own_redis, outage_processes
+):
     member = make_account(outage_app, "org-a", "member@a.example")
     connection = Redis.from_url(own_redis.url)
     workers = [outage_processes.worker(**SLOW) for _ in range(2)]
     cron = outage_processes.start([sys.executable, "worker.py", "--cron"])
-    pids = wait_for(lambda: len(found := live_worker_pids(connection)) == 2 and found, 60,
-                    "both workers to start")
+    pids = wait_for(
+        lambda: len(found := live_worker_pids(connection)) == 2 and found,
+        60,
+        "both workers to start",
+    )
     # At 20 rows a chunk this outlasts the outage (PostgreSQL takes longer over each chunk).
     postgres = outage_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     long_rows = 100_000 if postgres else 300_000
@@ -82,8 +93,9 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
     during = response.headers["Location"].rsplit("/", 1)[-1]
     progress_when_down = fetch(outage_app, long_job).processed_rows
     time.sleep(OUTAGE_SECONDS)
-    assert fetch(outage_app, long_job).processed_rows > progress_when_down, \
+    assert fetch(outage_app, long_job).processed_rows > progress_when_down, (
         "the running import carries on without Redis"
+    )
     for process in (*workers, cron):
         process.ensure_running()
 
@@ -94,8 +106,11 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
     def moving(job_id: str) -> bool:
         return fetch(outage_app, job_id).status in ("processing", "completed")
 
-    wait_for(lambda: moving(long_job) and moving(during), BACK_TO_WORK_SECONDS,
-             "every job to move again after Redis came back")
+    wait_for(
+        lambda: moving(long_job) and moving(during),
+        BACK_TO_WORK_SECONDS,
+        "every job to move again after Redis came back",
+    )
     print(f"all moving {time.monotonic() - back:.1f} s after Redis came back")
     for job_id in (long_job, during):
         wait_for(lambda: fetch(outage_app, job_id).is_finished, 240, "the imports to finish")
@@ -103,18 +118,25 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
     for job_id in (long_job, during):
         job = fetch(outage_app, job_id)
         assert (job.status, job.attempts) == ("completed", 1), job.error_message
-        wait_for(lambda: Job.fetch(job_id, connection=connection).get_status() == "finished", 30,
-                 "RQ to record the import as finished")
+        wait_for(
+            lambda: Job.fetch(job_id, connection=connection).get_status() == "finished",
+            30,
+            "RQ to record the import as finished",
+        )
         assert Job.fetch(job_id, connection=connection).retries_left == 3, "no retry spent"
         wait_for(lambda: mails_about(outage_app, job_id), 60, "the e-mail")
     time.sleep(2)
     assert [len(mails_about(outage_app, job_id)) for job_id in (long_job, during)] == [1, 1]
-    wait_for(lambda: live_worker_pids(connection) == pids, 15,
-             "the same two workers to be registered: they waited, none exited")
+    wait_for(
+        lambda: live_worker_pids(connection) == pids,
+        15,
+        "the same two workers to be registered: they waited, none exited",
+    )
 
 
 def test_an_import_that_finishes_while_redis_is_down_is_settled_once_when_it_is_back(
-        outage_app, own_redis, outage_processes):
+    outage_app, own_redis, outage_processes
+):
     member = make_account(outage_app, "org-a", "member@a.example")
     connection = Redis.from_url(own_redis.url)
     worker = outage_processes.worker(**SLOW)
@@ -123,14 +145,20 @@ def test_an_import_that_finishes_while_redis_is_down_is_settled_once_when_it_is_
     wait_for(lambda: fetch(outage_app, job_id).processed_rows > 0, 60, "the import to start")
 
     own_redis.kill()
-    wait_for(lambda: fetch(outage_app, job_id).status == "completed", 60,
-             "the import to finish its database work without Redis")
+    wait_for(
+        lambda: fetch(outage_app, job_id).status == "completed",
+        60,
+        "the import to finish its database work without Redis",
+    )
     assert not mails_about(outage_app, job_id), "no notification could be sent yet"
     time.sleep(5)
     own_redis.start(appendonly=True)
 
-    wait_for(lambda: Job.fetch(job_id, connection=connection).get_status() == "finished", 30,
-             "RQ to record the import as finished")
+    wait_for(
+        lambda: Job.fetch(job_id, connection=connection).get_status() == "finished",
+        30,
+        "RQ to record the import as finished",
+    )
     wait_for(lambda: mails_about(outage_app, job_id), 60, "the e-mail")
     time.sleep(3 * 5)  # three maintenance runs: nothing may run it again or mail twice
     worker.ensure_running()
@@ -141,7 +169,8 @@ def test_an_import_that_finishes_while_redis_is_down_is_settled_once_when_it_is_
 
 
 def test_idle_workers_and_the_cron_process_wait_out_an_outage_spanning_a_cron_tick(
-        outage_app, own_redis, outage_processes):
+    outage_app, own_redis, outage_processes
+):
     member = make_account(outage_app, "org-a", "member@a.example")
     connection = Redis.from_url(own_redis.url)
     outage_processes.worker()
@@ -156,22 +185,31 @@ def test_idle_workers_and_the_cron_process_wait_out_an_outage_spanning_a_cron_ti
     own_redis.start(appendonly=True)
     back = time.time()
 
-    wait_for(lambda: fetch(outage_app, job_id).status == "completed", BACK_TO_WORK_SECONDS,
-             "the upload made during the outage to be imported")
+    wait_for(
+        lambda: fetch(outage_app, job_id).status == "completed",
+        BACK_TO_WORK_SECONDS,
+        "the upload made during the outage to be imported",
+    )
     assert [child.pid for child in cron.descendants()] == [cron_pid], "cron did not exit"
 
     def cron_ran_again():
-        recovers = [Job.fetch(i, connection=connection) for i in
-                    Queue("maintenance", connection=connection).finished_job_registry
-                    .get_job_ids(cleanup=False)]
-        return any(job.enqueued_at.timestamp() > back and job.func_name.endswith("recover")
-                   for job in recovers)
+        recovers = [
+            Job.fetch(i, connection=connection)
+            for i in Queue("maintenance", connection=connection).finished_job_registry.get_job_ids(
+                cleanup=False
+            )
+        ]
+        return any(
+            job.enqueued_at.timestamp() > back and job.func_name.endswith("recover")
+            for job in recovers
+        )
 
     wait_for(cron_ran_again, 60, "the cron process to enqueue its jobs again")
 
 
 def test_upload_while_redis_is_down_is_kept_and_enqueued_when_redis_is_back(
-        outage_app, own_redis, outage_processes):
+    outage_app, own_redis, outage_processes
+):
     member = make_account(outage_app, "org-a", "member@a.example")
     admin = make_account(outage_app, "ops", "root@ops.example", "super_admin")
     member_client = login(outage_app.test_client(), member.email)

@@ -49,23 +49,27 @@ def stored() -> int:
     return db.session.scalar(select(func.count()).select_from(ENTITY_TABLES["mechanics"]))
 
 
-def test_a_failed_attempt_with_retries_left_goes_back_to_queued(app, ctx, user_a, small_chunks,
-                                                                 flaky_database):
+def test_a_failed_attempt_with_retries_left_goes_back_to_queued(
+    app, ctx, user_a, small_chunks, flaky_database
+):
     flaky_database["fail_on"] = {2}
     job = enqueued_job(app, user_a, (60,))  # the retry waits for a scheduler: not in this burst
     run_worker(app)
     db.session.expire_all()
     assert job.status == "queued" and job.stage == "retrying"
-    assert job.error_message == ("Attempt 1 failed: RuntimeError: server closed the connection "
-                                 "unexpectedly. It is retried in 60 s and resumes from its last "
-                                 "saved chunk.")
+    assert job.error_message == (
+        "Attempt 1 failed: RuntimeError: server closed the connection "
+        "unexpectedly. It is retried in 60 s and resumes from its last "
+        "saved chunk."
+    )
     assert "Traceback" in job.error_traceback
     assert Path(job.stored_path).exists(), "the upload is kept for the retry"
     assert stored() == 10 and job.checkpoint["rows_done"] == 10
 
 
-def test_the_retry_resumes_from_the_checkpoint_and_completes(app, ctx, user_a, small_chunks,
-                                                             flaky_database):
+def test_the_retry_resumes_from_the_checkpoint_and_completes(
+    app, ctx, user_a, small_chunks, flaky_database
+):
     flaky_database["fail_on"] = {2}
     job = enqueued_job(app, user_a, (0,))
     run_worker(app)
@@ -78,13 +82,16 @@ def test_the_retry_resumes_from_the_checkpoint_and_completes(app, ctx, user_a, s
 
 
 def test_without_retries_left_the_job_fails_with_a_message_and_traceback(
-        app, ctx, user_a, small_chunks, flaky_database):
+    app, ctx, user_a, small_chunks, flaky_database
+):
     flaky_database["fail_on"] = set(range(1, 100))
     job = enqueued_job(app, user_a, (0,))
     run_worker(app)
     db.session.expire_all()
     assert job.status == "failed" and job.attempts == 2
-    assert job.error_message.startswith("The import stopped after 2 attempts: RuntimeError: "
-                                        "server closed the connection unexpectedly.")
+    assert job.error_message.startswith(
+        "The import stopped after 2 attempts: RuntimeError: "
+        "server closed the connection unexpectedly."
+    )
     assert "Traceback" in job.error_traceback
     assert stored() == 0

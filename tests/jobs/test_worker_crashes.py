@@ -27,6 +27,7 @@ FAIL_OVER_SECONDS = 20
 
 def running_mid_way(app, job_id: str, *workers):
     """Wait until the import has committed some chunks but not all; the job then."""
+
     def under_way():
         for worker in workers:
             worker.ensure_running()
@@ -38,8 +39,9 @@ def running_mid_way(app, job_id: str, *workers):
 
 def assert_completed_exactly_once(app, job_id: str, attempts: int) -> None:
     """Completed with every row, none counted twice: the second attempt resumed, not restarted."""
-    job = wait_for(lambda: (job := fetch(app, job_id)).is_finished and job, 240,
-                   "the import to finish")
+    job = wait_for(
+        lambda: (job := fetch(app, job_id)).is_finished and job, 240, "the import to finish"
+    )
     assert job.status == "completed", job.error_message
     assert job.attempts == attempts
     assert stored_emails(app) == EVERY_ROW
@@ -50,14 +52,12 @@ def assert_completed_exactly_once(app, job_id: str, attempts: int) -> None:
 def worker_process_of(connection: Redis, job_id: str) -> psutil.Process:
     """The ``rq`` worker process (a child of a supervisor) running ``job_id``."""
     name = Job.fetch(job_id, connection=connection).worker_name
-    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name,
-                                connection=connection)
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=connection)
     return psutil.Process(worker.pid)
 
 
 def registered_workers(connection: Redis) -> list[Worker]:
-    return [worker for worker in Worker.all(connection=connection)
-            if psutil.pid_exists(worker.pid)]
+    return [worker for worker in Worker.all(connection=connection) if psutil.pid_exists(worker.pid)]
 
 
 def scheduler_holder(connection: Redis) -> int | None:
@@ -79,7 +79,8 @@ def redis_settled(connection: Redis) -> bool:
 
 
 def test_a_dead_machines_import_resumes_on_another_worker_within_the_fail_over_bound(
-        app, user_a, processes):
+    app, user_a, processes
+):
     first, second = processes.worker(**SLOW), processes.worker(**SLOW)
     connection = Redis.from_url(app.config["REDIS_URL"])
     wait_for(lambda: len(registered_workers(connection)) == 2, 60, "both workers to start")
@@ -88,12 +89,15 @@ def test_a_dead_machines_import_resumes_on_another_worker_within_the_fail_over_b
     at_kill = running_mid_way(app, job_id, first, second)
     assert at_kill.checkpoint, "the pipeline saves a checkpoint with every chunk"
     running = worker_process_of(connection, job_id)
-    doomed, survivor = ((first, second) if running.ppid() == first.pid else (second, first))
+    doomed, survivor = (first, second) if running.ppid() == first.pid else (second, first)
     doomed.kill_everything()  # kill -9 the supervisor, its worker, work horse and scheduler
     killed_at = time.monotonic()
 
-    wait_for(lambda: (job := fetch(app, job_id)).attempts == 2 and job.status == "processing",
-             FAIL_OVER_SECONDS, "the other worker to resume the import")
+    wait_for(
+        lambda: (job := fetch(app, job_id)).attempts == 2 and job.status == "processing",
+        FAIL_OVER_SECONDS,
+        "the other worker to resume the import",
+    )
     resumed_after = time.monotonic() - killed_at
     print(f"resumed {resumed_after:.1f} s after the kill")
     survivor.ensure_running()
@@ -101,15 +105,17 @@ def test_a_dead_machines_import_resumes_on_another_worker_within_the_fail_over_b
 
 
 def test_a_killed_worker_takes_its_horse_and_scheduler_along_and_is_restarted(
-        app, user_a, processes):
+    app, user_a, processes
+):
     supervisor = processes.worker(**SLOW)
     connection = Redis.from_url(app.config["REDIS_URL"])
     job_id = upload(app, user_a, mechanics_csv(ROWS))
     running_mid_way(app, job_id, supervisor)
     worker = worker_process_of(connection, job_id)
     assert worker.ppid() == supervisor.pid
-    scheduler_pid = wait_for(lambda: scheduler_holder(connection), 30,
-                             "the worker's retry scheduler to take its locks")
+    scheduler_pid = wait_for(
+        lambda: scheduler_holder(connection), 30, "the worker's retry scheduler to take its locks"
+    )
     horse_and_scheduler = worker.children()
     assert scheduler_pid in {child.pid for child in horse_and_scheduler}
     processes.orphans.extend(horse_and_scheduler)
@@ -121,11 +127,15 @@ def test_a_killed_worker_takes_its_horse_and_scheduler_along_and_is_restarted(
     assert 0 < stopped.processed_rows < ROWS
     assert stored_count(app) == stopped.inserted_rows, "only committed chunks are stored"
 
-    restarted = wait_for(lambda: [w for w in registered_workers(connection)
-                                  if w.pid != worker.pid], 30, "the supervisor to restart it")
+    restarted = wait_for(
+        lambda: [w for w in registered_workers(connection) if w.pid != worker.pid],
+        30,
+        "the supervisor to restart it",
+    )
     assert psutil.Process(restarted[0].pid).ppid() == supervisor.pid
-    new_scheduler = wait_for(lambda: scheduler_holder(connection), 90,
-                             "a live worker to run the retry scheduler again")
+    new_scheduler = wait_for(
+        lambda: scheduler_holder(connection), 90, "a live worker to run the retry scheduler again"
+    )
     assert psutil.Process(new_scheduler).ppid() == restarted[0].pid
     assert_completed_exactly_once(app, job_id, attempts=2)
     supervisor.ensure_running()
@@ -169,7 +179,8 @@ def test_a_busy_worker_on_a_loaded_machine_keeps_its_import(app, user_a, process
 
 
 def test_sigterm_checkpoints_the_running_import_and_the_worker_exits_promptly(
-        app, user_a, processes):
+    app, user_a, processes
+):
     worker = processes.worker(**SLOW)
     job_id = upload(app, user_a, mechanics_csv(ROWS))
     running_mid_way(app, job_id, worker)
@@ -191,8 +202,11 @@ def test_sigterm_checkpoints_the_running_import_and_the_worker_exits_promptly(
 def test_worker_concurrency_runs_workers_listening_in_priority_order(app, user_a, processes):
     pool = processes.worker(WORKER_CONCURRENCY="2")
     connection = Redis.from_url(app.config["REDIS_URL"])
-    workers = wait_for(lambda: len(found := Worker.all(connection=connection)) == 2 and found, 60,
-                       "two workers to register")
+    workers = wait_for(
+        lambda: len(found := Worker.all(connection=connection)) == 2 and found,
+        60,
+        "two workers to register",
+    )
     assert all(worker.queue_names() == worker_queue_names() for worker in workers)
     job_ids = [upload(app, user_a, mechanics_csv(50)) for _ in range(2)]
     for job_id in job_ids:

@@ -10,56 +10,139 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bulkapp.extensions import db
-from bulkapp.models import (CANCELED, COMPLETED, FAILED, PROCESSING, QUEUED, IllegalTransition,
-                            ImportJob, ImportStage, ImportStatus, on_ended)
+from bulkapp.models import (
+    CANCELED,
+    COMPLETED,
+    FAILED,
+    PROCESSING,
+    QUEUED,
+    IllegalTransition,
+    ImportJob,
+    ImportStage,
+    ImportStatus,
+    on_ended,
+)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "bulkapp"
 MODEL = PACKAGE / "models" / "import_job.py"
 
-PROGRESS = dict(stage="saving", percent=40, rows_done=20,
-                counts={"total": 20, "valid": 19, "invalid": 1, "duplicates": 0,
-                        "inserted": 19, "updated": 0, "unchanged": 0},
-                stage_seconds={"parsing": 0.1}, warnings=[], report_path="/tmp/report.csv",
-                checkpoint={"phase": "write", "rows_done": 20}, rejected=False)
+PROGRESS = dict(
+    stage="saving",
+    percent=40,
+    rows_done=20,
+    counts={
+        "total": 20,
+        "valid": 19,
+        "invalid": 1,
+        "duplicates": 0,
+        "inserted": 19,
+        "updated": 0,
+        "unchanged": 0,
+    },
+    stage_seconds={"parsing": 0.1},
+    warnings=[],
+    report_path="/tmp/report.csv",
+    checkpoint={"phase": "write", "rows_done": 20},
+    rejected=False,
+)
 
 # transition → the call, then for every status it starts from: the (status, stage) it leads
 # to, or None where it is illegal.
 TRANSITIONS = {
-    "start_attempt": (lambda job: job.start_attempt(), {
-        QUEUED: (PROCESSING, "parsing"), PROCESSING: (PROCESSING, "parsing"),
-        FAILED: (PROCESSING, "parsing"), COMPLETED: None, CANCELED: None}),
-    "record_progress": (lambda job: job.record_progress(**PROGRESS), {
-        QUEUED: None, PROCESSING: (PROCESSING, "saving"), FAILED: None, COMPLETED: None,
-        CANCELED: None}),
-    "finish completed": (lambda job: job.finish(COMPLETED, 1.5), {
-        QUEUED: None, PROCESSING: (COMPLETED, "done"), FAILED: None, COMPLETED: None,
-        CANCELED: None}),
-    "finish canceled": (lambda job: job.finish(CANCELED, 1.5), {
-        QUEUED: None, PROCESSING: (CANCELED, "done"), FAILED: None, COMPLETED: None,
-        CANCELED: None}),
-    "fail": (lambda job: job.fail("The file is broken.", "Traceback: ...", 2.0), {
-        QUEUED: None, PROCESSING: (FAILED, "done"), FAILED: None, COMPLETED: None,
-        CANCELED: None}),
-    "retry_later": (lambda job: job.retry_later("Attempt 1 failed.", None, 2.0), {
-        QUEUED: None, PROCESSING: (QUEUED, "retrying"), FAILED: None, COMPLETED: None,
-        CANCELED: None}),
-    "cancel": (lambda job: job.cancel(), {
-        QUEUED: (CANCELED, "done"), PROCESSING: (PROCESSING, "saving"), FAILED: None,
-        COMPLETED: None, CANCELED: None}),
-    "requeue": (lambda job: job.requeue(), {
-        QUEUED: None, PROCESSING: None, FAILED: (QUEUED, "queued"),
-        COMPLETED: None, CANCELED: (QUEUED, "queued")}),
+    "start_attempt": (
+        lambda job: job.start_attempt(),
+        {
+            QUEUED: (PROCESSING, "parsing"),
+            PROCESSING: (PROCESSING, "parsing"),
+            FAILED: (PROCESSING, "parsing"),
+            COMPLETED: None,
+            CANCELED: None,
+        },
+    ),
+    "record_progress": (
+        lambda job: job.record_progress(**PROGRESS),
+        {
+            QUEUED: None,
+            PROCESSING: (PROCESSING, "saving"),
+            FAILED: None,
+            COMPLETED: None,
+            CANCELED: None,
+        },
+    ),
+    "finish completed": (
+        lambda job: job.finish(COMPLETED, 1.5),
+        {
+            QUEUED: None,
+            PROCESSING: (COMPLETED, "done"),
+            FAILED: None,
+            COMPLETED: None,
+            CANCELED: None,
+        },
+    ),
+    "finish canceled": (
+        lambda job: job.finish(CANCELED, 1.5),
+        {
+            QUEUED: None,
+            PROCESSING: (CANCELED, "done"),
+            FAILED: None,
+            COMPLETED: None,
+            CANCELED: None,
+        },
+    ),
+    "fail": (
+        lambda job: job.fail("The file is broken.", "Traceback: ...", 2.0),
+        {QUEUED: None, PROCESSING: (FAILED, "done"), FAILED: None, COMPLETED: None, CANCELED: None},
+    ),
+    "retry_later": (
+        lambda job: job.retry_later("Attempt 1 failed.", None, 2.0),
+        {
+            QUEUED: None,
+            PROCESSING: (QUEUED, "retrying"),
+            FAILED: None,
+            COMPLETED: None,
+            CANCELED: None,
+        },
+    ),
+    "cancel": (
+        lambda job: job.cancel(),
+        {
+            QUEUED: (CANCELED, "done"),
+            PROCESSING: (PROCESSING, "saving"),
+            FAILED: None,
+            COMPLETED: None,
+            CANCELED: None,
+        },
+    ),
+    "requeue": (
+        lambda job: job.requeue(),
+        {
+            QUEUED: None,
+            PROCESSING: None,
+            FAILED: (QUEUED, "queued"),
+            COMPLETED: None,
+            CANCELED: (QUEUED, "queued"),
+        },
+    ),
 }
-CASES = [(name, status, expected) for name, (_, outcomes) in TRANSITIONS.items()
-         for status, expected in outcomes.items()]
+CASES = [
+    (name, status, expected)
+    for name, (_, outcomes) in TRANSITIONS.items()
+    for status, expected in outcomes.items()
+]
 ENDINGS = {"finish completed", "finish canceled", "fail"}
 
 
 def job_in(account, status: ImportStatus) -> ImportJob:
     stage = {QUEUED: "queued", PROCESSING: "saving"}.get(status, "done")
-    job = ImportJob(organisation_id=account.organisation_id, user_id=account.id,
-                    entity_type="mechanics", original_filename="m.csv", status=status,
-                    stage=stage, attempts=1)
+    job = ImportJob(
+        organisation_id=account.organisation_id,
+        user_id=account.id,
+        entity_type="mechanics",
+        original_filename="m.csv",
+        status=status,
+        stage=stage,
+        attempts=1,
+    )
     db.session.add(job)
     db.session.commit()
     return job
@@ -74,8 +157,11 @@ def endings():
     on_ended.remove(heard.append)
 
 
-@pytest.mark.parametrize(("transition", "status", "expected"), CASES,
-                         ids=[f"{name} from {status}" for name, status, _ in CASES])
+@pytest.mark.parametrize(
+    ("transition", "status", "expected"),
+    CASES,
+    ids=[f"{name} from {status}" for name, status, _ in CASES],
+)
 def test_every_transition_from_every_status(ctx, user_a, endings, transition, status, expected):
     job = job_in(user_a, status)
     move, _ = TRANSITIONS[transition]
@@ -131,12 +217,17 @@ def test_only_the_state_machine_writes_an_imports_status_or_stage():
         if path == MODEL:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+            )
             for target in targets:
-                for element in (target.elts if isinstance(target, ast.Tuple) else [target]):
-                    if (isinstance(element, ast.Attribute) and element.attr in ("status", "stage")
-                            and not (isinstance(element.value, ast.Name)
-                                     and element.value.id == "self")):
+                for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if (
+                        isinstance(element, ast.Attribute)
+                        and element.attr in ("status", "stage")
+                        and not (isinstance(element.value, ast.Name) and element.value.id == "self")
+                    ):
                         offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not offenders, offenders

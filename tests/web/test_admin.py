@@ -8,8 +8,7 @@ from rq import Queue
 
 from bulkapp.extensions import db, get_redis
 from bulkapp.models import ImportJob, utcnow
-from tests.conftest import (csrf_token, login, make_account, run_worker, uploaded_job_id,
-                            web_upload)
+from tests.conftest import csrf_token, login, make_account, run_worker, uploaded_job_id, web_upload
 
 CSV = b"firstName,lastName,email,mobileNumber\nJohn,Doe,john@example.com,0821234567\n"
 
@@ -43,8 +42,10 @@ def super_client(app, super_admin):
 
 # -- who sees what ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/monitor.json", "/admin/rq/",
-                                  "/admin/rq/0/data/queues.json"])
+
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/monitor.json", "/admin/rq/", "/admin/rq/0/data/queues.json"]
+)
 def test_members_get_404_on_the_monitor_and_rq_dashboard(client_a, path):
     assert client_a.get(path).status_code == 404
     assert b"Admin</a>" not in client_a.get("/jobs").data
@@ -56,7 +57,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(app):
 
 
 def test_organisation_admins_see_their_organisation_only_and_no_rq_dashboard(
-        admin_client, client_a, client_b):
+    admin_client, client_a, client_b
+):
     upload(client_a, "ours.csv")
     upload(client_b, "theirs.csv")
     page = admin_client.get("/admin/").get_data(as_text=True)
@@ -69,7 +71,8 @@ def test_organisation_admins_see_their_organisation_only_and_no_rq_dashboard(
 
 
 def test_super_admins_see_every_organisation_workers_and_redis_figures(
-        super_client, client_a, client_b):
+    super_client, client_a, client_b
+):
     upload(client_a, "ours.csv")
     upload(client_b, "theirs.csv")
     page = super_client.get("/admin/").get_data(as_text=True)
@@ -87,8 +90,9 @@ def test_the_monitor_page_has_no_inline_script_or_style(super_client):
     assert re.search(r'<script src="/static/monitor.js">', page)
 
 
-def test_live_figures_include_the_progress_of_visible_jobs_only(app, admin_client, client_a,
-                                                                 client_b):
+def test_live_figures_include_the_progress_of_visible_jobs_only(
+    app, admin_client, client_a, client_b
+):
     ours, theirs = upload(client_a), upload(client_b)
     set_job(app, ours, status="processing", progress=40, processed_rows=400, total_rows=1000)
     figures = admin_client.get(f"/admin/monitor.json?jobs={ours},{theirs}").get_json()
@@ -108,8 +112,10 @@ def test_chart_shows_completed_and_failed_jobs_of_the_last_hours(app, super_clie
 
 # -- the jobs table -----------------------------------------------------------------------
 
-def test_jobs_table_filters_by_status_entity_user_date_and_searches(app, super_client, client_a,
-                                                                   client_b, user_b):
+
+def test_jobs_table_filters_by_status_entity_user_date_and_searches(
+    app, super_client, client_a, client_b, user_b
+):
     first = upload(client_a, "first-batch.csv")
     upload(client_a, "second-batch.csv")
     upload(client_b, "other.csv")
@@ -147,6 +153,7 @@ def test_jobs_table_paginates_and_keeps_filters(app, super_client, client_a):
 
 # -- actions -------------------------------------------------------------------------------
 
+
 def test_the_uploader_cancels_a_waiting_job_from_its_page(app, client_a):
     job_id = upload(client_a)
     page = client_a.get(f"/jobs/{job_id}").get_data(as_text=True)
@@ -164,8 +171,9 @@ def test_actions_need_a_csrf_token(app, client_a):
     assert client_a.get(f"/jobs/{job_id}/state").get_json()["status"] == "queued"
 
 
-def test_a_colleague_sees_the_job_but_gets_403_and_another_organisation_404(app, client_a,
-                                                                             client_b):
+def test_a_colleague_sees_the_job_but_gets_403_and_another_organisation_404(
+    app, client_a, client_b
+):
     job_id = upload(client_a)
     colleague = make_account(app, "org-a", "colleague@a.example")
     colleague_client = login(app.test_client(), colleague.email)
@@ -189,42 +197,53 @@ def test_an_admin_retries_a_failed_job_from_the_jobs_table(app, admin_client, cl
     set_job(app, job_id, status="failed", error_message="boom", error_traceback="Traceback: boom")
     table = admin_client.get("/admin/?status=failed").get_data(as_text=True)
     assert f'action="/jobs/{job_id}/retry"' in table
-    response = post_form(admin_client, "/admin/", f"/jobs/{job_id}/retry",
-                         next="/admin/?status=failed")
+    response = post_form(
+        admin_client, "/admin/", f"/jobs/{job_id}/retry", next="/admin/?status=failed"
+    )
     assert response.headers["Location"] == "/admin/?status=failed"
     assert client_a.get(f"/jobs/{job_id}/state").get_json()["status"] == "queued"
     run_worker(app)
     assert client_a.get(f"/jobs/{job_id}/state").get_json()["status"] == "completed"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/",
-                                    "/\\evil.example/", "/\t\\evil.example/"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t\\evil.example/"]
+)
 def test_an_action_never_sends_the_browser_to_another_site(app, client_a, target):
     job_id = upload(client_a)
     response = post_form(client_a, f"/jobs/{job_id}", f"/jobs/{job_id}/cancel", next=target)
     assert response.headers["Location"] == f"/jobs/{job_id}"
 
 
-def test_only_admins_see_the_traceback_and_everyone_allowed_sees_attempts(app, admin_client,
-                                                                           client_a):
+def test_only_admins_see_the_traceback_and_everyone_allowed_sees_attempts(
+    app, admin_client, client_a
+):
     job_id = upload(client_a)
-    set_job(app, job_id, status="failed", error_traceback="Traceback: boom", attempts=4,
-            stage_timings={"parsing": 0.5, "saving": 75.0})
+    set_job(
+        app,
+        job_id,
+        status="failed",
+        error_traceback="Traceback: boom",
+        attempts=4,
+        stage_timings={"parsing": 0.5, "saving": 75.0},
+    )
     owner_page = client_a.get(f"/jobs/{job_id}").get_data(as_text=True)
     admin_page = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert 'id="job-attempts">4<' in owner_page and "1 min 15 s" in owner_page
     assert "Traceback: boom" not in owner_page and "Traceback: boom" in admin_page
 
 
-def test_requeue_all_failed_and_clean_old_jobs_from_the_monitor(app, admin_client, client_a,
-                                                                 client_b):
+def test_requeue_all_failed_and_clean_old_jobs_from_the_monitor(
+    app, admin_client, client_a, client_b
+):
     ours, theirs, old = upload(client_a), upload(client_b), upload(client_a)
     set_job(app, ours, status="failed")
     set_job(app, theirs, status="failed")
     set_job(app, old, status="completed", finished_at=utcnow() - timedelta(days=3))
     response = post_form(admin_client, "/admin/", "/admin/requeue-failed")
     assert "1 failed job queued again." in admin_client.get(response.headers["Location"]).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert client_b.get(f"/jobs/{theirs}/state").get_json()["status"] == "failed"
 
     response = post_form(admin_client, "/admin/", "/admin/clean", grace_hours="24")
@@ -232,10 +251,12 @@ def test_requeue_all_failed_and_clean_old_jobs_from_the_monitor(app, admin_clien
     assert "Cleaned 1 job(s): 1 upload(s)" in page
     response = post_form(admin_client, "/admin/", "/admin/clean", grace_hours="soon")
     assert "must be a number of hours" in admin_client.get(response.headers["Location"]).get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 # -- rq-dashboard ---------------------------------------------------------------------------
+
 
 def test_rq_dashboard_renders_for_super_admins_with_its_own_csp(super_client):
     response = super_client.get("/admin/rq/")
@@ -251,24 +272,34 @@ def test_rq_dashboard_requeue_is_not_usable_cross_site(app, super_client, client
         queue = Queue("bulk-upload-mechanics", connection=get_redis())
     assert super_client.get("/admin/rq/requeue/bulk-upload-mechanics").status_code == 405
     cross_site = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
-    assert super_client.post("/admin/rq/requeue/bulk-upload-mechanics",
-                             headers=cross_site).status_code == 403
-    assert super_client.post(f"/admin/rq/job/{job_id}/delete",
-                             headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        super_client.post("/admin/rq/requeue/bulk-upload-mechanics", headers=cross_site).status_code
+        == 403
+    )
+    assert (
+        super_client.post(
+            f"/admin/rq/job/{job_id}/delete", headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
     assert super_client.post(f"/admin/rq/job/{job_id}/delete").status_code == 403
     assert queue.job_ids == [job_id]
-    same_origin = super_client.post("/admin/rq/requeue/bulk-upload-mechanics",
-                                    headers={"Sec-Fetch-Site": "same-origin"})
+    same_origin = super_client.post(
+        "/admin/rq/requeue/bulk-upload-mechanics", headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert same_origin.status_code == 200 and same_origin.get_json()["status"] == "OK"
-    deleted = super_client.post(f"/admin/rq/job/{job_id}/delete",
-                                headers={"Origin": "http://localhost"})
+    deleted = super_client.post(
+        f"/admin/rq/job/{job_id}/delete", headers={"Origin": "http://localhost"}
+    )
     assert deleted.get_json()["status"] == "OK" and queue.job_ids == []
 
 
 def test_an_action_returns_to_the_monitor_on_this_site_whatever_the_query_says(app, super_admin):
     client = login(app.test_client(), super_admin.email)
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
-    response = client.post("/admin/requeue-failed?status=failed&_external=1&_scheme=javascript"
-                           "&_anchor=x", data={"csrf_token": token})
+    response = client.post(
+        "/admin/requeue-failed?status=failed&_external=1&_scheme=javascript&_anchor=x",
+        data={"csrf_token": token},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/?status=failed"

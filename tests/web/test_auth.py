@@ -22,8 +22,9 @@ def test_login_with_the_right_password_opens_the_jobs_page(app, user_a):
 def test_wrong_password_is_refused_without_saying_which_part_was_wrong(app, user_a):
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "email": user_a.email,
-                                           "password": "not-the-password"})
+    response = client.post(
+        "/login", data={"csrf_token": token, "email": user_a.email, "password": "not-the-password"}
+    )
     assert response.status_code == 200
     assert b"E-mail or password is incorrect" in response.data
     assert client.get("/jobs").status_code == 302
@@ -37,19 +38,25 @@ def test_login_without_csrf_token_is_rejected(app, user_a):
     assert client.get("/jobs").status_code == 302
 
 
-@pytest.mark.parametrize("target, location", [
-    ("/upload?mode=partial", "/upload?mode=partial"),
-    ("https://evil.example/", "/jobs"),
-    ("//evil.example/", "/jobs"),
-    ("/\\evil.example/", "/jobs"),
-    ("/\t/evil.example/", "/jobs"),
-    ("/\t\\evil.example/", "/jobs"),
-])
+@pytest.mark.parametrize(
+    "target, location",
+    [
+        ("/upload?mode=partial", "/upload?mode=partial"),
+        ("https://evil.example/", "/jobs"),
+        ("//evil.example/", "/jobs"),
+        ("/\\evil.example/", "/jobs"),
+        ("/\t/evil.example/", "/jobs"),
+        ("/\t\\evil.example/", "/jobs"),
+    ],
+)
 def test_login_follows_next_only_within_the_site(app, user_a, target, location):
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", query_string={"next": target}, data={
-        "csrf_token": token, "email": user_a.email, "password": PASSWORD})
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"csrf_token": token, "email": user_a.email, "password": PASSWORD},
+    )
     assert response.headers["Location"] == location
 
 
@@ -70,7 +77,8 @@ def test_passwords_are_stored_hashed(ctx, user_a):
 def test_session_cookie_is_http_only(app, user_a):
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "email": user_a.email,
-                                           "password": PASSWORD})
+    response = client.post(
+        "/login", data={"csrf_token": token, "email": user_a.email, "password": PASSWORD}
+    )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

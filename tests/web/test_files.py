@@ -59,8 +59,9 @@ def test_upload_page_links_every_template_and_accepts_three_formats(client_a):
     assert 'accept=".csv,.xlsx,.json"' in page
 
 
-@pytest.mark.parametrize("path", ["/templates/spaceships.csv", "/templates/mechanics.pdf",
-                                  "/templates/mechanics"])
+@pytest.mark.parametrize(
+    "path", ["/templates/spaceships.csv", "/templates/mechanics.pdf", "/templates/mechanics"]
+)
 def test_unknown_entity_or_format_is_a_404_page(client_a, path):
     response = client_a.get(path)
     assert response.status_code == 404
@@ -78,9 +79,13 @@ def test_anonymous_users_are_sent_to_sign_in(app, user_a):
 def job_with_report(app, account, content: bytes | None) -> str:
     """A finished job of ``account`` whose error report (when given) is in REPORT_DIR."""
     with app.app_context():
-        job = ImportJob(organisation_id=account.organisation_id, user_id=account.id,
-                        entity_type="mechanics", original_filename="March mechanics.xlsx",
-                        status="completed")
+        job = ImportJob(
+            organisation_id=account.organisation_id,
+            user_id=account.id,
+            entity_type="mechanics",
+            original_filename="March mechanics.xlsx",
+            status="completed",
+        )
         db.session.add(job)
         db.session.flush()
         if content is not None:
@@ -92,8 +97,9 @@ def job_with_report(app, account, content: bytes | None) -> str:
         return job.id
 
 
-REPORT = (b"row,firstName,email,errors\r\n"
-          b"3,John,not-an-email,email is not a valid e-mail address.\r\n")
+REPORT = (
+    b"row,firstName,email,errors\r\n3,John,not-an-email,email is not a valid e-mail address.\r\n"
+)
 
 
 def test_error_report_downloads_as_an_attachment_named_after_the_upload(app, client_a, user_a):
@@ -123,8 +129,9 @@ def test_no_report_or_a_missing_file_is_a_404(app, client_a, user_a):
     assert client_a.get("/jobs/no-such-job/errors.csv").status_code == 404
 
 
-def test_a_report_path_outside_the_report_directory_is_never_served(app, client_a, user_a,
-                                                                     tmp_path):
+def test_a_report_path_outside_the_report_directory_is_never_served(
+    app, client_a, user_a, tmp_path
+):
     job_id = job_with_report(app, user_a, REPORT)
     secret = tmp_path / "secret.csv"
     secret.write_text("not a report")

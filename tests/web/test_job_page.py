@@ -1,4 +1,3 @@
-
 from bulkapp.extensions import db
 from bulkapp.jobs.attempts import run_import
 from bulkapp.models import ImportJob
@@ -10,9 +9,12 @@ def upload(client, content: bytes) -> str:
 
 
 def test_job_page_shows_stats_warnings_duration_and_the_error_report_link(app, client_a):
-    job_id = upload(client_a, b"firstName,lastName,email,mobile,Shoe size\n"
-                              b"Ann,Lee,ann@x.com,0821234567,9\n"
-                              b"Bob,Kay,=cmd|' /C calc'!A0,0821234567,10\n")
+    job_id = upload(
+        client_a,
+        b"firstName,lastName,email,mobile,Shoe size\n"
+        b"Ann,Lee,ann@x.com,0821234567,9\n"
+        b"Bob,Kay,=cmd|' /C calc'!A0,0821234567,10\n",
+    )
     with app.app_context():
         run_import(job_id)
     page = client_a.get(f"/jobs/{job_id}").get_data(as_text=True)

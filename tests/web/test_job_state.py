@@ -16,11 +16,15 @@ CSV = b"firstName,lastName,email,mobileNumber\nJohn,Doe,john@example.com,0821234
 def test_timestamps_are_utc_with_milliseconds_as_javascript_writes_them():
     assert iso_timestamp(datetime(2024, 1, 1, 10, 0)) == "2024-01-01T10:00:00.000Z"
     assert iso_timestamp(datetime(2024, 1, 1, 10, 0, 0, 999999)) == "2024-01-01T10:00:00.999Z"
-    assert iso_timestamp(datetime(2024, 1, 1, 10, 0, tzinfo=timezone.utc)) \
+    assert (
+        iso_timestamp(datetime(2024, 1, 1, 10, 0, tzinfo=timezone.utc))
         == "2024-01-01T10:00:00.000Z"
+    )
     two_hours_east = timezone(timedelta(hours=2))
-    assert iso_timestamp(datetime(2024, 1, 1, 1, 30, 0, 5000, tzinfo=two_hours_east)) \
+    assert (
+        iso_timestamp(datetime(2024, 1, 1, 1, 30, 0, 5000, tzinfo=two_hours_east))
         == "2023-12-31T23:30:00.005Z"
+    )
     assert iso_timestamp(None) is None
 
 
@@ -47,9 +51,17 @@ def test_the_monitors_job_figures_are_taken_from_the_job_state(app, admin_a, cli
         job.processed_rows, job.total_rows, job.cancel_requested = 400, 1000, True
         db.session.commit()
         state = job_state(job)
-        assert monitor.job_progress([job]) == {job_id: {
-            "status": "processing", "stage": "saving", "progress": 40, "processed": 400,
-            "total": 1000, "finished": False, "cancel_requested": True}}
+        assert monitor.job_progress([job]) == {
+            job_id: {
+                "status": "processing",
+                "stage": "saving",
+                "progress": 40,
+                "processed": 400,
+                "total": 1000,
+                "finished": False,
+                "cancel_requested": True,
+            }
+        }
         assert monitor.job_progress([job])[job_id]["processed"] == state["counts"]["processed"]
     admin = login(app.test_client(), admin_a.email)
     figures = admin.get(f"/admin/monitor.json?jobs={job_id}").get_json()

@@ -27,8 +27,15 @@ HEADER = b"firstName,lastName,email,mobileNumber\n"
 ROW = b"John,Doe,john@example.com,0821234567\n"
 SMALL_CSV = HEADER + ROW
 BIG_CSV = HEADER + ROW * (256 * 1024 // len(ROW))  # four times the whole filesystem
-BIG_RECORDS = [{"firstName": "John", "lastName": "Doe", "email": f"john{n}@example.com",
-                "mobileNumber": "0821234567"} for n in range(4000)]
+BIG_RECORDS = [
+    {
+        "firstName": "John",
+        "lastName": "Doe",
+        "email": f"john{n}@example.com",
+        "mobileNumber": "0821234567",
+    }
+    for n in range(4000)
+]
 FULL_MESSAGE = "its disk is full"
 READ_ONLY_MESSAGE = "not writable"
 
@@ -85,8 +92,10 @@ def volume(tmp_path):
     root.mkdir()
     result = run_mount("-t", "tmpfs", "-o", f"size={SMALL_SIZE}", "tmpfs", str(root))
     if result.returncode != 0:
-        reason = (f"these tests mount a tiny tmpfs, which needs root (uid {os.geteuid()}): "
-                  f"{result.stderr.strip()}")
+        reason = (
+            f"these tests mount a tiny tmpfs, which needs root (uid {os.geteuid()}): "
+            f"{result.stderr.strip()}"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -119,8 +128,11 @@ def job_count(app) -> int:
 
 
 def post_file(api: ApiClient, data: bytes, path: str = "/bulk-upload/mechanics", **form: str):
-    return api.post(path, data={"file": (io.BytesIO(data), "mechanics.csv"), **form},
-                    content_type="multipart/form-data")
+    return api.post(
+        path,
+        data={"file": (io.BytesIO(data), "mechanics.csv"), **form},
+        content_type="multipart/form-data",
+    )
 
 
 def assert_storage_unavailable(response, wording: str) -> None:
@@ -146,8 +158,12 @@ def assert_not_ready_to_store(app) -> None:
     assert response.status_code == 503, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert error["code"] == "not_ready" and "uploads" in error["message"]
-    assert error["checks"] == {"database": "ok", "redis": "ok",
-                               "uploads": "not writable", "reports": "not writable"}
+    assert error["checks"] == {
+        "database": "ok",
+        "redis": "ok",
+        "uploads": "not writable",
+        "reports": "not writable",
+    }
     assert response.headers["Retry-After"]
     assert app.test_client().get("/api/v1/healthz").status_code == 200
 
@@ -156,7 +172,11 @@ def assert_ready(app, volume: Volume) -> None:
     response = readiness(app)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["data"]["checks"] == {
-        "database": "ok", "redis": "ok", "uploads": "ok", "reports": "ok"}
+        "database": "ok",
+        "redis": "ok",
+        "uploads": "ok",
+        "reports": "ok",
+    }
     assert list(volume.reports.iterdir()) == [], "the readiness probes leave nothing behind"
 
 
@@ -168,8 +188,7 @@ def assert_accepted(app, response, volume: Volume) -> None:
 
 
 @pytest.mark.parametrize("path", ["/bulk-upload/mechanics", "/bulk-upload/process"])
-def test_a_multipart_upload_on_a_full_disk_is_503_until_the_disk_grows(app, api, small_disk,
-                                                                        path):
+def test_a_multipart_upload_on_a_full_disk_is_503_until_the_disk_grows(app, api, small_disk, path):
     small_disk.fill()
     response = post_file(api, BIG_CSV, path, entity="mechanics")
     assert_storage_unavailable(response, FULL_MESSAGE)
@@ -196,17 +215,19 @@ def test_a_json_array_on_a_full_disk_is_503_until_the_disk_grows(app, api, small
     assert_ready(app, small_disk)
 
 
-def test_a_file_larger_than_the_free_space_leaves_no_partial_file(app, api, small_disk,
-                                                                   caplog):
+def test_a_file_larger_than_the_free_space_leaves_no_partial_file(app, api, small_disk, caplog):
     free_before = small_disk.free_bytes()
     assert 0 < free_before < len(BIG_CSV)
     response = post_file(api, BIG_CSV)
     assert_storage_unavailable(response, FULL_MESSAGE)
     assert_nothing_stored(app, small_disk)
     assert small_disk.free_bytes() == free_before, "the partial file's space is given back"
-    assert any(record.levelname == "ERROR" and str(small_disk.uploads) in record.getMessage()
-               and "ENOSPC" in record.getMessage() for record in caplog.records), \
-        "the operator's log names the folder and the errno"
+    assert any(
+        record.levelname == "ERROR"
+        and str(small_disk.uploads) in record.getMessage()
+        and "ENOSPC" in record.getMessage()
+        for record in caplog.records
+    ), "the operator's log names the folder and the errno"
     assert_ready(app, small_disk)
 
     assert_accepted(app, post_file(api, SMALL_CSV), small_disk)
@@ -232,12 +253,12 @@ def test_the_upload_page_on_a_full_disk_shows_a_friendly_503_page(app, client_a,
     assert_ready(app, small_disk)
 
 
-def test_a_read_only_upload_folder_is_503_and_readiness_reports_it(app, api, client_a,
-                                                                     small_disk):
+def test_a_read_only_upload_folder_is_503_and_readiness_reports_it(app, api, client_a, small_disk):
     small_disk.make_read_only()
     assert_storage_unavailable(post_file(api, SMALL_CSV), READ_ONLY_MESSAGE)
-    assert_storage_unavailable(api.post("/bulk-upload/mechanics", json=BIG_RECORDS),
-                               READ_ONLY_MESSAGE)
+    assert_storage_unavailable(
+        api.post("/bulk-upload/mechanics", json=BIG_RECORDS), READ_ONLY_MESSAGE
+    )
     page = web_upload(client_a, SMALL_CSV)
     assert page.status_code == 503 and READ_ONLY_MESSAGE in page.get_data(as_text=True)
     assert_nothing_stored(app, small_disk)
@@ -248,14 +269,16 @@ def test_a_read_only_upload_folder_is_503_and_readiness_reports_it(app, api, cli
     assert_ready(app, small_disk)
 
 
-def test_flask_bulk_import_on_a_full_disk_explains_instead_of_a_traceback(app, small_disk,
-                                                                           tmp_path):
+def test_flask_bulk_import_on_a_full_disk_explains_instead_of_a_traceback(
+    app, small_disk, tmp_path
+):
     make_account(app, "org-a", "member@a.example")
     source = tmp_path / "mechanics.csv"
     source.write_bytes(BIG_CSV)
     small_disk.fill()
     result = app.test_cli_runner().invoke(
-        args=["bulk", "import", "mechanics", str(source), "--org", "org-a"])
+        args=["bulk", "import", "mechanics", str(source), "--org", "org-a"]
+    )
     assert result.exit_code == 1, result.output
     assert FULL_MESSAGE in result.output and "Nothing was saved" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

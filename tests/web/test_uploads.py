@@ -8,8 +8,10 @@ from bulkapp.extensions import db
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import csrf_token, run_worker, web_upload
 
-CSV = b"firstName,lastName,email,mobileNumber\nJohn,Doe,john@example.com,0821234567\n" \
-      b"Jane,Roe,jane@example.com,0831234567\n"
+CSV = (
+    b"firstName,lastName,email,mobileNumber\nJohn,Doe,john@example.com,0821234567\n"
+    b"Jane,Roe,jane@example.com,0831234567\n"
+)
 
 
 def upload(client, data: bytes = CSV, filename: str = "mechanics.csv", entity: str = "mechanics"):
@@ -37,6 +39,7 @@ def test_upload_stores_the_file_commits_the_job_and_enqueues_only_its_id(app, cl
     assert "static" not in stored.parts and stored.name != "mechanics.csv"
     with app.app_context():
         from bulkapp.extensions import get_redis
+
         queue = Queue("bulk-upload-mechanics", connection=get_redis())
         assert queue.job_ids == [job.id]
         rq_job = queue.fetch_job(job.id)
@@ -47,10 +50,14 @@ def test_upload_stores_the_file_commits_the_job_and_enqueues_only_its_id(app, cl
 def test_each_entity_type_goes_to_its_own_queue(app, client_a):
     with app.app_context():
         from bulkapp.extensions import get_redis
+
         connection = get_redis()
-    expected = {"mechanics": "bulk-upload-mechanics",
-                "service-providers": "bulk-upload-service-providers",
-                "policies": "bulk-upload-policies", "members": "bulk-upload-members"}
+    expected = {
+        "mechanics": "bulk-upload-mechanics",
+        "service-providers": "bulk-upload-service-providers",
+        "policies": "bulk-upload-policies",
+        "members": "bulk-upload-members",
+    }
     for entity, queue_name in expected.items():
         assert upload(client_a, entity=entity).status_code == 302
         assert Queue(queue_name, connection=connection).count == 1, entity
@@ -83,16 +90,19 @@ def test_unsupported_file_type_is_refused_with_a_message(app, client_a):
 
 def test_upload_without_a_file_explains_what_is_missing(client_a):
     token = csrf_token(client_a.get("/upload").get_data(as_text=True))
-    response = client_a.post("/upload", data={"csrf_token": token, "entity_type": "mechanics",
-                                              "mode": "partial"})
+    response = client_a.post(
+        "/upload", data={"csrf_token": token, "entity_type": "mechanics", "mode": "partial"}
+    )
     assert response.status_code == 400
     assert b"Choose a file to upload" in response.data
 
 
 def test_upload_without_csrf_token_is_rejected(app, client_a):
-    response = client_a.post("/upload", data={"entity_type": "mechanics",
-                                              "file": (io.BytesIO(CSV), "m.csv")},
-                             content_type="multipart/form-data")
+    response = client_a.post(
+        "/upload",
+        data={"entity_type": "mechanics", "file": (io.BytesIO(CSV), "m.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
@@ -115,8 +125,9 @@ def test_jobs_page_lists_newest_first(app, client_a):
 
 
 def test_upload_when_redis_is_down_keeps_the_job_and_says_it_will_start_later(app, client_a):
-    app.extensions["redis"] = app.extensions["redis"].from_url("redis://127.0.0.1:1/0",
-                                                               socket_connect_timeout=1)
+    app.extensions["redis"] = app.extensions["redis"].from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=1
+    )
     response = upload(client_a)
     assert response.status_code == 302
     job = only_job(app)

@@ -18,8 +18,9 @@ __all__ = ["Chunk", "ImportFailed", "Reader", "READABLE_EXTENSIONS", "open_reade
 READABLE_EXTENSIONS = (".csv", ".xlsx", ".json")
 
 
-def open_reader(path: Path, filename: str, *, header_score: HeaderScore | None = None,
-                sheet: str | None = None) -> Reader:
+def open_reader(
+    path: Path, filename: str, *, header_score: HeaderScore | None = None, sheet: str | None = None
+) -> Reader:
     """Pick the reader by the extension of ``filename`` (.csv, .xlsx, .json).
 
     Args:
@@ -40,5 +41,6 @@ def open_reader(path: Path, filename: str, *, header_score: HeaderScore | None =
         return XlsxReader(path, filename, header_score, sheet)
     if extension == ".json":
         return JsonReader(path, filename)
-    raise ImportFailed(f"{filename} is not a supported file type. "
-                       f"Upload a {', '.join(READABLE_EXTENSIONS)} file.")
+    raise ImportFailed(
+        f"{filename} is not a supported file type. Upload a {', '.join(READABLE_EXTENSIONS)} file."
+    )

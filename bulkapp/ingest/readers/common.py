@@ -75,11 +75,13 @@ def check_column_count(count: int) -> None:
     if count > MAX_COLUMNS:
         raise ImportFailed(
             f"The header row has {count:,} columns; at most {MAX_COLUMNS} are supported. "
-            "Check that this is the right file and that it has one header row.")
+            "Check that this is the right file and that it has one header row."
+        )
 
 
-def chunks_from_frames(frames: Iterable[pandas.DataFrame], first_row: int,
-                       skip_rows: int) -> Iterator[Chunk]:
+def chunks_from_frames(
+    frames: Iterable[pandas.DataFrame], first_row: int, skip_rows: int
+) -> Iterator[Chunk]:
     """Turn parsed frames (every row of a file from ``first_row`` on) into chunks.
 
     Empty cells become None; each chunk's frame is indexed from 0. Blank rows are dropped; a
@@ -96,13 +98,15 @@ def chunks_from_frames(frames: Iterable[pandas.DataFrame], first_row: int,
             size = stop - start
             skip = min(max(skip_rows - records, 0), size)
             if skip < size:
-                piece = frame.iloc[start + skip:stop].reset_index(drop=True)
+                piece = frame.iloc[start + skip : stop].reset_index(drop=True)
                 yield Chunk(piece, row_number + start + skip, records + skip)
             records += size
         row_number += len(frame)
     if not records:
-        raise ImportFailed("The file has a header row but no data rows below it. Add the "
-                           "records under the header and upload it again.")
+        raise ImportFailed(
+            "The file has a header row but no data rows below it. Add the "
+            "records under the header and upload it again."
+        )
 
 
 def _none_for_missing(frame: pandas.DataFrame) -> numpy.ndarray:

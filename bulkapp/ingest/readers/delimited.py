@@ -67,8 +67,9 @@ class CsvReader:
         if cut < 0:
             raise ImportFailed(
                 f"Line 1 of {self._filename} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB. "
-                "A CSV row is expected to be short text; check that this is the right file.")
-        return text[:cut + 1]
+                "A CSV row is expected to be short text; check that this is the right file."
+            )
+        return text[: cut + 1]
 
     def _head_records(self, text: str) -> tuple[list[list[str]], list[tuple[int, int]]]:
         """The first records of ``text`` as stripped cells, each with where it ends
@@ -90,8 +91,10 @@ class CsvReader:
                 if sum(1 for row in rows if any(row)) == HEADER_SCAN_ROWS:
                     break
         except csv.Error as exc:
-            raise ImportFailed(f"The first rows of {self._filename} are not readable as CSV "
-                               f"({exc}). Save the file as CSV and upload it again.") from exc
+            raise ImportFailed(
+                f"The first rows of {self._filename} are not readable as CSV "
+                f"({exc}). Save the file as CSV and upload it again."
+            ) from exc
         return rows, ends
 
     def chunks(self, chunk_rows: int, skip_rows: int = 0) -> Iterator[Chunk]:
@@ -100,8 +103,9 @@ class CsvReader:
             raw.seek(self._data_offset)
             stream = GuardedStream(raw, self._newline.encode(self.encoding), self._first_line)
             try:
-                for chunk in chunks_from_frames(self._frames(stream, chunk_rows),
-                                                self._first_row, skip_rows):
+                for chunk in chunks_from_frames(
+                    self._frames(stream, chunk_rows), self._first_row, skip_rows
+                ):
                     self._consumed = raw.tell()
                     yield chunk
             except ParserError as exc:
@@ -109,15 +113,26 @@ class CsvReader:
             except UnicodeDecodeError as exc:
                 raise ImportFailed(
                     f"Near line {stream.line:,}, {self._filename} has bytes that are not valid "
-                    f"{self.encoding} text. Save it as 'CSV UTF-8' and upload it again.") from exc
+                    f"{self.encoding} text. Save it as 'CSV UTF-8' and upload it again."
+                ) from exc
         self._consumed = self._size
 
     def _frames(self, stream: GuardedStream, chunk_rows: int) -> Iterator[pandas.DataFrame]:
         return pandas.read_csv(
-            stream, sep=self.delimiter, header=None, names=range(len(self.headers)),
-            index_col=False, dtype=object, keep_default_na=False, na_values=[""],
-            encoding=self.encoding, engine="c", chunksize=chunk_rows, skip_blank_lines=False,
-            lineterminator=self._newline if self._newline == "\r" else None)
+            stream,
+            sep=self.delimiter,
+            header=None,
+            names=range(len(self.headers)),
+            index_col=False,
+            dtype=object,
+            keep_default_na=False,
+            na_values=[""],
+            encoding=self.encoding,
+            engine="c",
+            chunksize=chunk_rows,
+            skip_blank_lines=False,
+            lineterminator=self._newline if self._newline == "\r" else None,
+        )
 
     def _parser_failure(self, exc: ParserError) -> ImportFailed:
         message = str(exc)
@@ -126,14 +141,18 @@ class CsvReader:
             return ImportFailed(
                 f"Line {self._first_line + line - 1:,} has {saw:,} values but the header has "
                 f"{expected:,} columns. Check the delimiters on that line: a value that contains "
-                f"a {_describe(self.delimiter)} must be enclosed in double quotes.")
+                f"a {_describe(self.delimiter)} must be enclosed in double quotes."
+            )
         if match := _OPEN_QUOTE.search(message):
             row = self._first_row + int(match.group(1))
             return ImportFailed(
                 f"A quoted value that starts near row {row:,} is never closed (a double quote "
-                "is missing). Check the quotes on that row and upload the file again.")
-        return ImportFailed(f"{self._filename} could not be read as CSV near line "
-                            f"{self._first_line:,} or later: {message}")
+                "is missing). Check the quotes on that row and upload the file again."
+            )
+        return ImportFailed(
+            f"{self._filename} could not be read as CSV near line "
+            f"{self._first_line:,} or later: {message}"
+        )
 
     def progress(self) -> float:
         """The fraction of the file's bytes consumed so far."""

@@ -24,7 +24,8 @@ def not_a_workbook(filename: str) -> ImportFailed:
     return ImportFailed(
         f"{filename} is not a valid Excel .xlsx workbook. If it is an older .xls file, a "
         "password-protected workbook or another kind of file, open it in Excel and save it "
-        "as 'Excel Workbook (.xlsx)' without a password, or export it as CSV.")
+        "as 'Excel Workbook (.xlsx)' without a password, or export it as CSV."
+    )
 
 
 def check_xlsx(path: Path, filename: str) -> None:
@@ -44,8 +45,13 @@ def check_xlsx(path: Path, filename: str) -> None:
             for member in members:
                 if member.filename.lower().endswith(_XML_SUFFIXES):
                     _check_prolog(archive, member, filename)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError,
-            EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        OSError,
+        EOFError,
+    ) as exc:
         raise not_a_workbook(filename) from exc
 
 
@@ -55,13 +61,15 @@ def _check_sizes(members: list[zipfile.ZipInfo], filename: str) -> None:
         raise ImportFailed(
             f"{filename} unpacks to {total / (1024 * 1024):,.0f} MB, more than the "
             f"{MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB a workbook may hold. Split it into "
-            "smaller files, or export it as CSV.")
+            "smaller files, or export it as CSV."
+        )
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
             raise ImportFailed(
                 f"{filename} looks like a zip bomb: its part {member.filename} is compressed "
-                f"{ratio:,.0f} times, far more than a real workbook. It was not opened.")
+                f"{ratio:,.0f} times, far more than a real workbook. It was not opened."
+            )
 
 
 class _RootSeen(Exception):
@@ -76,8 +84,9 @@ class _StopAtRoot:
 def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo, filename: str) -> None:
     """Parse ``member`` up to its root element with defusedxml, which refuses DTDs and
     entity declarations."""
-    parser = DefusedXMLParser(target=_StopAtRoot(), forbid_dtd=True, forbid_entities=True,
-                              forbid_external=True)
+    parser = DefusedXMLParser(
+        target=_StopAtRoot(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
     try:
         with archive.open(member) as part:
             parser.feed(part.read(MAX_PROLOG_BYTES))
@@ -87,7 +96,8 @@ def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo, filename: s
         raise ImportFailed(
             f"{filename} was refused: its part {member.filename} declares a DTD or XML "
             "entities, which real Excel workbooks never do (this is how 'XML bomb' attacks "
-            "work). Save the data again from Excel as a new .xlsx file.") from exc
+            "work). Save the data again from Excel as a new .xlsx file."
+        ) from exc
     except ParseError as exc:
         raise not_a_workbook(filename) from exc
     raise not_a_workbook(filename)

@@ -68,10 +68,12 @@ class _Text:
         try:
             text = self._decoder.decode(block, final=self.eof)
         except UnicodeDecodeError as exc:
-            raise ImportFailed(f"{self._filename} is not UTF-8 encoded text, as JSON must be. "
-                               "Save it as UTF-8 and upload it again.") from exc
+            raise ImportFailed(
+                f"{self._filename} is not UTF-8 encoded text, as JSON must be. "
+                "Save it as UTF-8 and upload it again."
+            ) from exc
         self.lines_before += self.buffer.count("\n", 0, self.pos)
-        self.buffer, self.pos = self.buffer[self.pos:] + text, 0
+        self.buffer, self.pos = self.buffer[self.pos :] + text, 0
         return bool(block)
 
     def next_char(self) -> str:
@@ -80,7 +82,7 @@ class _Text:
             while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
                 self.pos += 1
             if self.pos < len(self.buffer) or not self.more():
-                return self.buffer[self.pos:self.pos + 1]
+                return self.buffer[self.pos : self.pos + 1]
 
 
 class JsonReader:
@@ -126,21 +128,28 @@ class JsonReader:
             if not isinstance(record, dict):
                 raise ImportFailed(
                     f"Record {number} in {self._filename} is not an object: the file must be a "
-                    'list of objects like [{"firstName": "John", "email": "john@example.com"}].')
+                    'list of objects like [{"firstName": "John", "email": "john@example.com"}].'
+                )
             yield record
             separator = text.next_char()
             text.pos += 1
             if separator == "]":
                 if text.next_char():
-                    raise ImportFailed(f"{self._filename} has text after the closing ']' of its "
-                                       "list of records. Remove it and upload again.")
+                    raise ImportFailed(
+                        f"{self._filename} has text after the closing ']' of its "
+                        "list of records. Remove it and upload again."
+                    )
                 return
             if not separator:
-                raise ImportFailed(f"{self._filename} ends before the closing ']' of its list "
-                                   "of records: the file may be cut off. Upload it again.")
+                raise ImportFailed(
+                    f"{self._filename} ends before the closing ']' of its list "
+                    "of records: the file may be cut off. Upload it again."
+                )
             if separator != ",":
-                raise ImportFailed(f"{self._filename} is not valid JSON: a ',' or ']' is "
-                                   f"missing after record {number}.")
+                raise ImportFailed(
+                    f"{self._filename} is not valid JSON: a ',' or ']' is "
+                    f"missing after record {number}."
+                )
 
     def _decode(self, text: _Text, number: int) -> Any:
         """Decode the record at the cursor, reading more of the file as long as it needs."""
@@ -155,12 +164,14 @@ class JsonReader:
                 raise ImportFailed(
                     f"{self._filename} is not valid JSON near line {line:,} (record {number:,}): "
                     f"{exc.msg}. Records larger than {MAX_LINE_BYTES // (1024 * 1024)} MB are "
-                    "not accepted either.") from exc
+                    "not accepted either."
+                ) from exc
             except RecursionError as exc:
                 raise self._too_deep(number) from exc
             except ValueError as exc:
-                raise ImportFailed(f"Record {number:,} in {self._filename} has a value that "
-                                   f"cannot be read: {exc}") from exc
+                raise ImportFailed(
+                    f"Record {number:,} in {self._filename} has a value that cannot be read: {exc}"
+                ) from exc
             text.pos = end
             return value
 
@@ -173,16 +184,21 @@ class JsonReader:
     def _too_deep(self, number: int) -> ImportFailed:
         return ImportFailed(
             f"Record {number:,} in {self._filename} is nested too deeply. Each record should be "
-            "a flat object of field names and values.")
+            "a flat object of field names and values."
+        )
 
     def _shape_message(self, first: str) -> str:
         if first == "{":
-            return (f"{self._filename} holds a single JSON object, not a list of records. Put "
-                    'the records in a list: [{"firstName": "John", ...}, {...}].')
+            return (
+                f"{self._filename} holds a single JSON object, not a list of records. Put "
+                'the records in a list: [{"firstName": "John", ...}, {...}].'
+            )
         if not first:
             return f"{self._filename} is empty: it contains no records."
-        return (f"{self._filename} is not a JSON list of records: it must start with '[' "
-                'and look like [{"firstName": "John", "email": "john@example.com"}].')
+        return (
+            f"{self._filename} is not a JSON list of records: it must start with '[' "
+            'and look like [{"firstName": "John", "email": "john@example.com"}].'
+        )
 
     def chunks(self, chunk_rows: int, skip_rows: int = 0) -> Iterator[Chunk]:
         """Yield the records in chunks of ``chunk_rows``, after ``skip_rows`` records."""

@@ -18,8 +18,11 @@ DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 20
 DETECT_SAMPLE_BYTES = 64 * 1024
 _BLOCK_BYTES = 1024 * 1024
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 _WESTERN = "cp1252"
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -29,7 +32,8 @@ def not_text(filename: str) -> ImportFailed:
     return ImportFailed(
         f"{filename} does not look like a CSV text file: it contains binary data. "
         "If it is an Excel workbook, upload it with its .xlsx extension; otherwise open it "
-        "in a spreadsheet program and save it as CSV.")
+        "in a spreadsheet program and save it as CSV."
+    )
 
 
 def detect_encoding(path: Path, filename: str) -> tuple[str, int]:
@@ -60,7 +64,8 @@ def detect_encoding(path: Path, filename: str) -> tuple[str, int]:
     if best is None or _first_undecodable(path, best.encoding) is not None:
         raise ImportFailed(
             f"{filename} is not readable text in any known encoding (it may be a binary "
-            "file). Save it as 'CSV UTF-8' in your spreadsheet program and upload it again.")
+            "file). Save it as 'CSV UTF-8' in your spreadsheet program and upload it again."
+        )
     return best.encoding, 0
 
 
@@ -100,8 +105,11 @@ def detect_delimiter(text: str) -> str:
     best, best_score = DELIMITERS[0], (0, 0)
     for delimiter in DELIMITERS:
         try:
-            counts = [len(row) for row in csv.reader(io.StringIO(head, newline=""),
-                                                     delimiter=delimiter) if row]
+            counts = [
+                len(row)
+                for row in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+                if row
+            ]
         except csv.Error:
             continue
         if not counts:
@@ -136,7 +144,7 @@ class GuardedStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def _check(self, data: bytes) -> None:
@@ -154,4 +162,5 @@ class GuardedStream(io.RawIOBase):
     def _too_long(self) -> None:
         raise ImportFailed(
             f"Line {self.line:,} of the file is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB. "
-            "A CSV row is expected to be short text; check that this is the right file.")
+            "A CSV row is expected to be short text; check that this is the right file."
+        )

@@ -94,8 +94,13 @@ def _is_blank(row: list[Any]) -> bool:
 class XlsxReader:
     """Reads one sheet of an .xlsx workbook in chunks; see ``bulkapp.ingest.readers.Reader``."""
 
-    def __init__(self, path: Path, filename: str, header_score: HeaderScore | None = None,
-                 sheet: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        filename: str,
+        header_score: HeaderScore | None = None,
+        sheet: str | None = None,
+    ) -> None:
         check_xlsx(path, filename)
         try:
             self._workbook = CalamineWorkbook.from_path(str(path))
@@ -122,16 +127,19 @@ class XlsxReader:
         names = self._workbook.sheet_names
         if wanted is not None:
             if wanted not in names:
-                raise ImportFailed(f"{filename} has no sheet called {wanted!r}. Its sheets are: "
-                                   f"{', '.join(names)}.")
+                raise ImportFailed(
+                    f"{filename} has no sheet called {wanted!r}. Its sheets are: "
+                    f"{', '.join(names)}."
+                )
             return self._workbook.get_sheet_by_name(wanted)
         for meta in self._workbook.sheets_metadata:
             if meta.visible != SheetVisibleEnum.Visible or meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             sheet = self._workbook.get_sheet_by_name(meta.name)
             if sheet.start is not None and any(
-                    not _is_blank(row)
-                    for row in islice(sheet.iter_rows(), sheet.start[0], sheet.start[0] + 1000)):
+                not _is_blank(row)
+                for row in islice(sheet.iter_rows(), sheet.start[0], sheet.start[0] + 1000)
+            ):
                 return sheet
         raise ImportFailed(f"{filename} is empty: none of its visible sheets contains any data.")
 
@@ -150,8 +158,9 @@ class XlsxReader:
         for _ in islice(rows, self._header_index + 1):
             pass
         self._rows_read = self._header_index + 1
-        yield from chunks_from_frames(self._frames(rows, chunk_rows), self._header_index + 2,
-                                      skip_rows)
+        yield from chunks_from_frames(
+            self._frames(rows, chunk_rows), self._header_index + 2, skip_rows
+        )
         self._rows_read = self._total_rows
 
     def _frames(self, rows: Iterator[list[Any]], chunk_rows: int) -> Iterator[pandas.DataFrame]:

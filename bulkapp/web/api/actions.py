@@ -40,8 +40,11 @@ def cancel_job(job_id: str):
     """Cancel a queued job, or stop a running one at its next chunk boundary."""
     job = require_job(api_user(), job_id, "act")
     _carry_out(lifecycle.cancel_job, job)
-    message = ("The job was canceled." if job.is_finished
-               else "Cancellation was requested; the job stops at its next chunk boundary.")
+    message = (
+        "The job was canceled."
+        if job.is_finished
+        else "Cancellation was requested; the job stops at its next chunk boundary."
+    )
     return ok(action_result(job, message))
 
 
@@ -58,20 +61,28 @@ def _grace_period_hours() -> int:
     if not raw.strip():
         return DEFAULT_GRACE_PERIOD_HOURS
     if not request.is_json:
-        raise ApiError(415, 'Send a JSON object such as {"gracePeriodHours": 24}.',
-                       "unsupported_media_type")
+        raise ApiError(
+            415, 'Send a JSON object such as {"gracePeriodHours": 24}.', "unsupported_media_type"
+        )
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
         raise ApiError(400, "The body is not valid JSON.", "malformed_json") from None
     if not isinstance(body, dict):
-        raise ApiError(422, 'The body must be a JSON object such as {"gracePeriodHours": 24}.',
-                       "not_an_object")
+        raise ApiError(
+            422, 'The body must be a JSON object such as {"gracePeriodHours": 24}.', "not_an_object"
+        )
     hours = body.get("gracePeriodHours", DEFAULT_GRACE_PERIOD_HOURS)
-    if isinstance(hours, bool) or not isinstance(hours, int) \
-            or not 0 <= hours <= MAX_GRACE_PERIOD_HOURS:
-        raise ApiError(422, f"gracePeriodHours must be a whole number from 0 to "
-                       f"{MAX_GRACE_PERIOD_HOURS}.", "invalid_grace_period")
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, int)
+        or not 0 <= hours <= MAX_GRACE_PERIOD_HOURS
+    ):
+        raise ApiError(
+            422,
+            f"gracePeriodHours must be a whole number from 0 to {MAX_GRACE_PERIOD_HOURS}.",
+            "invalid_grace_period",
+        )
     return hours
 
 
@@ -80,5 +91,6 @@ def _grace_period_hours() -> int:
 def clean_jobs():
     """Remove finished jobs' queue entries, stored files and old reports; rows stay."""
     hours = _grace_period_hours()
-    return ok({"gracePeriodHours": hours,
-               **_carry_out(lifecycle.clean_jobs, hours, scope_of(api_user()))})
+    return ok(
+        {"gracePeriodHours": hours, **_carry_out(lifecycle.clean_jobs, hours, scope_of(api_user()))}
+    )

@@ -31,12 +31,18 @@ def require_token() -> None:
         return
     token = bearer_token()
     if token is None:
-        raise ApiError(401, "Authentication required: send 'Authorization: Bearer <token>'. "
-                       "Create a token on your account page.", "unauthorized", CHALLENGE)
+        raise ApiError(
+            401,
+            "Authentication required: send 'Authorization: Bearer <token>'. "
+            "Create a token on your account page.",
+            "unauthorized",
+            CHALLENGE,
+        )
     user = authenticate(token)
     if user is None:
-        raise ApiError(401, "The API token is invalid or has been revoked.", "invalid_token",
-                       CHALLENGE)
+        raise ApiError(
+            401, "The API token is invalid or has been revoked.", "invalid_token", CHALLENGE
+        )
     g.api_user = user
 
 

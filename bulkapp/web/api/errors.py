@@ -20,10 +20,18 @@ from ..helpers import API_PATH_PREFIX
 log = logging.getLogger(__name__)
 
 ERROR_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "unprocessable_entity", 429: "rate_limited",
-    500: "internal_error", 503: "service_unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
 }
 
 FRIENDLY_MESSAGES = {
@@ -36,8 +44,13 @@ FRIENDLY_MESSAGES = {
 class ApiError(Exception):
     """An error answered as ``{"success": false, "error": {...}}`` with ``status``."""
 
-    def __init__(self, status: int, message: str, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -54,9 +67,13 @@ def ok(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> R
     return response
 
 
-def error_response(status: int, message: str, code: str | None = None,
-                   headers: dict[str, str] | None = None,
-                   details: dict[str, Any] | None = None) -> Response:
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> Response:
     """An error envelope with ``status``; ``details`` adds fields to the error object."""
     error = {"code": code or ERROR_CODES.get(status, "error"), "message": message}
     response = jsonify({"success": False, "error": {**error, **(details or {})}})
@@ -75,8 +92,10 @@ def http_error_response(exc: HTTPException) -> Response:
     """The JSON form of a werkzeug HTTP error (routing 404/405, 413, 429, ...)."""
     status = exc.code or 500
     if status == 413:
-        message = (f"The upload is too large: the limit is {_upload_limit()}. "
-                   "Split the records into smaller uploads.")
+        message = (
+            f"The upload is too large: the limit is {_upload_limit()}. "
+            "Split the records into smaller uploads."
+        )
     else:
         message = FRIENDLY_MESSAGES.get(status) or exc.description or "Request failed."
     headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
@@ -106,13 +125,15 @@ def _api_error(exc: ApiError):
 
 
 def _job_not_found(exc: JobNotFound):
-    return error_response(404, f"There is no job {exc.job_id!r}, or you do not have access "
-                          "to it.", "job_not_found")
+    return error_response(
+        404, f"There is no job {exc.job_id!r}, or you do not have access to it.", "job_not_found"
+    )
 
 
 def _not_allowed(_exc: NotAllowed):
-    return error_response(403, "Only the uploader or an administrator may act on this job.",
-                          "forbidden")
+    return error_response(
+        403, "Only the uploader or an administrator may act on this job.", "forbidden"
+    )
 
 
 def _too_many_requests(exc: HTTPException):
@@ -137,17 +158,26 @@ def _database_unavailable(exc: Exception):
         db.session.rollback()
     except SQLAlchemyError:
         log.warning("rollback failed too; the session is discarded at teardown")
-    return error_response(503, "The database is unavailable right now. Try again shortly.",
-                          "database_unavailable", {"Retry-After": "30"})
+    return error_response(
+        503,
+        "The database is unavailable right now. Try again shortly.",
+        "database_unavailable",
+        {"Retry-After": "30"},
+    )
 
 
 def _queue_unavailable(exc: RedisError):
     log.warning("API request failed: Redis unavailable: %s", exc)
-    return error_response(503, "The job queue is unavailable right now. Try again shortly.",
-                          "queue_unavailable", {"Retry-After": "30"})
+    return error_response(
+        503,
+        "The job queue is unavailable right now. Try again shortly.",
+        "queue_unavailable",
+        {"Retry-After": "30"},
+    )
 
 
 def _storage_unavailable(exc: StorageUnavailable):
     """The upload could not be stored (already logged with its cause); nothing was kept."""
-    return error_response(503, str(exc), "storage_unavailable",
-                          {"Retry-After": str(exc.retry_after_seconds)})
+    return error_response(
+        503, str(exc), "storage_unavailable", {"Retry-After": str(exc.retry_after_seconds)}
+    )

@@ -22,11 +22,16 @@ def error_report(job_id: str):
     job = require_job(api_user(), job_id)
     path = report_file(job.report_path)
     if path is None:
-        raise ApiError(404, "This job has no error report: no rows were rejected, or the "
-                       "report has been cleaned up.", "no_error_report")
+        raise ApiError(
+            404,
+            "This job has no error report: no rows were rejected, or the "
+            "report has been cleaned up.",
+            "no_error_report",
+        )
     stem = Path(job.original_filename).stem or "upload"
-    return send_file(path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"{stem}-errors.csv", max_age=0)
+    return send_file(
+        path, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-errors.csv", max_age=0
+    )
 
 
 @bp.get("/templates/<entity>.csv", defaults={"fmt": "csv"})
@@ -37,5 +42,8 @@ def upload_template(entity: str, fmt: str):
         schema = get_entity(entity)
     except UnknownEntity as exc:
         raise ApiError(404, str(exc), "unknown_entity") from None
-    return Response(template_file(schema, fmt), mimetype=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{template_filename(schema, fmt)}"'})
+    return Response(
+        template_file(schema, fmt),
+        mimetype=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{template_filename(schema, fmt)}"'},
+    )

@@ -52,13 +52,20 @@ def readyz():
     """Ready to serve: the database and Redis answer, and the upload and report folders take
     files; else 503 naming what is wrong."""
     config = current_app.config
-    problems = {"database": None if database_reachable() else "unreachable",
-                "redis": None if redis_reachable() else "unreachable",
-                "uploads": None if folder_is_writable(config["UPLOAD_DIR"]) else "not writable",
-                "reports": None if folder_is_writable(config["REPORT_DIR"]) else "not writable"}
+    problems = {
+        "database": None if database_reachable() else "unreachable",
+        "redis": None if redis_reachable() else "unreachable",
+        "uploads": None if folder_is_writable(config["UPLOAD_DIR"]) else "not writable",
+        "reports": None if folder_is_writable(config["REPORT_DIR"]) else "not writable",
+    }
     report = {name: problem or "ok" for name, problem in problems.items()}
     failing = [f"{name} {problem}" for name, problem in problems.items() if problem]
     if failing:
-        return error_response(503, f"Not ready: {'; '.join(failing)}.", "not_ready",
-                              {"Retry-After": "10"}, {"checks": report})
+        return error_response(
+            503,
+            f"Not ready: {'; '.join(failing)}.",
+            "not_ready",
+            {"Retry-After": "10"},
+            {"checks": report},
+        )
     return ok({"status": "ready", "checks": report})

@@ -54,16 +54,20 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at, job_id = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(created_at), str(job_id)
     except (binascii.Error, ValueError, TypeError, RecursionError):
-        raise ApiError(422, "The cursor is not valid: pass the nextCursor of the previous page.",
-                       "invalid_cursor") from None
+        raise ApiError(
+            422,
+            "The cursor is not valid: pass the nextCursor of the previous page.",
+            "invalid_cursor",
+        ) from None
 
 
 def _page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ApiError(422, f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-                       "invalid_limit")
+        raise ApiError(
+            422, f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.", "invalid_limit"
+        )
     return int(raw)
 
 
@@ -72,8 +76,11 @@ def _status(raw: str | None) -> str:
     if raw is None:
         return ""
     if raw not in STATUS_FILTERS:
-        raise ApiError(422, f"Unknown status {raw!r}. Choose one of: "
-                       f"{', '.join(STATUS_FILTERS)}.", "invalid_status")
+        raise ApiError(
+            422,
+            f"Unknown status {raw!r}. Choose one of: {', '.join(STATUS_FILTERS)}.",
+            "invalid_status",
+        )
     return STATUS_FILTERS[raw]
 
 
@@ -91,11 +98,17 @@ def _entity(raw: str | None) -> str:
 def list_jobs():
     """The jobs the user may see, newest first, filtered by status and entity."""
     limit = _page_size(request.args.get("limit"))
-    filters = JobFilters(status=_status(request.args.get("status")),
-                         entity=_entity(request.args.get("entity")))
+    filters = JobFilters(
+        status=_status(request.args.get("status")), entity=_entity(request.args.get("entity"))
+    )
     cursor = request.args.get("cursor")
     after = decode_cursor(cursor) if cursor else None
     jobs = db.session.scalars(search_jobs(api_user(), filters, after).limit(limit + 1)).all()
     page, more = jobs[:limit], len(jobs) > limit
-    return ok({"jobs": [job_summary(job) for job in page], "limit": limit,
-               "nextCursor": encode_cursor(page[-1]) if more else None})
+    return ok(
+        {
+            "jobs": [job_summary(job) for job in page],
+            "limit": limit,
+            "nextCursor": encode_cursor(page[-1]) if more else None,
+        }
+    )

@@ -20,25 +20,39 @@ ENTITY = {"type": "string", "enum": sorted(REGISTRY)}
 
 
 def _path_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema,
-            "description": description}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
 JOB_ID = _path_param("jobId", {"type": "string"}, "The job id returned by the upload.")
 ENTITY_PARAM = _path_param("entity", ENTITY, "The entity type.")
 
 
-def _operation(summary: str, ok_status: str, ok_schema: dict[str, Any] | None,
-               errors: tuple[str, ...], *, parameters: list | None = None,
-               body: dict[str, Any] | None = None, public_route: bool = False,
-               ok_content: dict[str, Any] | None = None) -> Operation:
+def _operation(
+    summary: str,
+    ok_status: str,
+    ok_schema: dict[str, Any] | None,
+    errors: tuple[str, ...],
+    *,
+    parameters: list | None = None,
+    body: dict[str, Any] | None = None,
+    public_route: bool = False,
+    ok_content: dict[str, Any] | None = None,
+) -> Operation:
     """One operation: its summary, success response and the error codes it can answer."""
     content = ok_content if ok_content is not None else json_content(envelope(ok_schema or {}))
     codes = errors if public_route else ("401", *errors)
     operation: Operation = {
         "summary": summary,
-        "responses": {ok_status: {"description": summary, "content": content},
-                      **{code: {"$ref": f"#/components/responses/{code}"} for code in codes}},
+        "responses": {
+            ok_status: {"description": summary, "content": content},
+            **{code: {"$ref": f"#/components/responses/{code}"} for code in codes},
+        },
     }
     if parameters:
         operation["parameters"] = parameters
@@ -50,96 +64,257 @@ def _operation(summary: str, ok_status: str, ok_schema: dict[str, Any] | None,
 
 
 UPLOAD_ERRORS = ("400", "404", "409", "413", "415", "422", "429", "503")
-IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
-                   "description": "Repeat a request with the same key to get the same job.",
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 200,
-                              "pattern": "^[!-~]+$"}}
-FILE_FORM: dict[str, Any] = {"type": "object", "required": ["file"], "properties": {
-    "file": {"type": "string", "format": "binary",
-             "description": "A .csv, .xlsx or .json file."},
-    "mode": MODE}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Repeat a request with the same key to get the same job.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+}
+FILE_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "A .csv, .xlsx or .json file.",
+        },
+        "mode": MODE,
+    },
+}
 
 
 def _paths() -> dict[str, dict[str, Operation]]:
     csv = {"text/csv": {"schema": {"type": "string"}}}
-    xlsx = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-            {"schema": {"type": "string", "format": "binary"}}}
+    xlsx = {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}
+        }
+    }
     action_errors = ("403", "404", "409", "503")
     return {
-        "/bulk-upload/{entity}": {"post": _operation(
-            "Upload records of one entity type: a JSON array or a multipart file.", "202",
-            ref("JobAccepted"), UPLOAD_ERRORS,
-            parameters=[ENTITY_PARAM, {"name": "mode", "in": "query", "schema": MODE},
-                        IDEMPOTENCY_KEY],
-            body={"required": True, "content": {
-                "application/json": {"schema": {"type": "array", "minItems": 1,
-                                                "items": ref("Record")}},
-                "multipart/form-data": {"schema": FILE_FORM}}})},
-        "/bulk-upload/process": {"post": _operation(
-            "Upload a file (members guide).", "202", ref("ProcessAccepted"), UPLOAD_ERRORS,
-            parameters=[IDEMPOTENCY_KEY],
-            body={"required": True, "content": {"multipart/form-data": {"schema": {
-                **FILE_FORM, "properties": {**FILE_FORM["properties"], "entity": {
-                    **ENTITY, "default": "members"}}}}}})},
-        "/bulk-upload/status/{jobId}": {"get": _operation(
-            "A job's status and stats (members guide).", "200", ref("UploadStatus"),
-            ("404", "503"), parameters=[JOB_ID])},
-        "/jobs/{queueName}/{jobId}/status": {"get": _operation(
-            "A job's status and result (queue API).", "200", ref("QueueJobStatus"),
-            ("404", "503"), parameters=[
-                _path_param("queueName", {"type": "string"}, "The job's queue."), JOB_ID])},
-        "/queues/stats": {"get": _operation(
-            "Figures of every queue.", "200", {"type": "object"}, ("503",))},
-        "/queues/{queueName}/stats": {"get": _operation(
-            "Figures of one queue.", "200", ref("QueueStats"), ("404", "503"),
-            parameters=[_path_param("queueName", {"type": "string", "enum": worker_queue_names()},
-                                    "A queue name.")])},
-        "/bulk-upload/queue/stats": {"get": _operation(
-            "The import queues' figures, added up.", "200", ref("QueueStats"), ("503",))},
-        "/bulk-upload/queue/jobs": {"get": _operation(
-            "Jobs the user may see, newest first, a page at a time.", "200", ref("JobList"),
-            ("422", "503"), parameters=[
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
-                {"name": "status", "in": "query",
-                 "schema": {"type": "string", "enum": ["pending", *STATUSES]}},
-                {"name": "entity", "in": "query", "schema": ENTITY},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"},
-                 "description": "nextCursor of the previous page."}])},
-        "/bulk-upload/queue/retry/{jobId}": {"post": _operation(
-            "Retry a failed or canceled job.", "202", ref("ActionResult"), action_errors,
-            parameters=[JOB_ID])},
-        "/bulk-upload/cancel/{jobId}": {"post": _operation(
-            "Cancel a queued or running job.", "200", ref("ActionResult"), action_errors,
-            parameters=[JOB_ID])},
-        "/bulk-upload/queue/requeue": {"post": _operation(
-            "Requeue every failed job (administrators).", "202",
-            obj({"requeued": {"type": "integer"}}), ("403", "503"))},
-        "/bulk-upload/queue/clean": {"post": _operation(
-            "Clean up finished jobs older than the grace period (administrators).", "200",
-            {"type": "object", "required": ["gracePeriodHours"]},
-            ("400", "403", "415", "422", "503"),
-            body={"required": False, "content": json_content(obj(
-                {"gracePeriodHours": {"type": "integer", "minimum": 0, "maximum": 87600,
-                                      "default": 24}}, required=[]))})},
-        "/bulk-upload/{jobId}/errors": {"get": _operation(
-            "The CSV report of a job's rejected rows.", "200", None, ("404", "503"),
-            parameters=[JOB_ID], ok_content=csv)},
-        "/templates/{entity}.csv": {"get": _operation(
-            "An empty CSV template with the entity's columns.", "200", None, ("404",),
-            parameters=[ENTITY_PARAM], ok_content=csv)},
-        "/templates/{entity}.xlsx": {"get": _operation(
-            "An XLSX template with the entity's columns.", "200", None, ("404",),
-            parameters=[ENTITY_PARAM], ok_content=xlsx)},
-        "/healthz": {"get": _operation(
-            "Liveness: the web process answers.", "200", ref("Health"), (), public_route=True)},
-        "/readyz": {"get": _operation(
-            "Readiness: the database and Redis answer; the upload and report folders are "
-            "writable.", "200", ref("Ready"), ("503",),
-            public_route=True)},
-        "/openapi.json": {"get": _operation(
-            "This document.", "200", None, (), public_route=True,
-            ok_content=json_content({"type": "object"}))},
+        "/bulk-upload/{entity}": {
+            "post": _operation(
+                "Upload records of one entity type: a JSON array or a multipart file.",
+                "202",
+                ref("JobAccepted"),
+                UPLOAD_ERRORS,
+                parameters=[
+                    ENTITY_PARAM,
+                    {"name": "mode", "in": "query", "schema": MODE},
+                    IDEMPOTENCY_KEY,
+                ],
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "array", "minItems": 1, "items": ref("Record")}
+                        },
+                        "multipart/form-data": {"schema": FILE_FORM},
+                    },
+                },
+            )
+        },
+        "/bulk-upload/process": {
+            "post": _operation(
+                "Upload a file (members guide).",
+                "202",
+                ref("ProcessAccepted"),
+                UPLOAD_ERRORS,
+                parameters=[IDEMPOTENCY_KEY],
+                body={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                **FILE_FORM,
+                                "properties": {
+                                    **FILE_FORM["properties"],
+                                    "entity": {**ENTITY, "default": "members"},
+                                },
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/bulk-upload/status/{jobId}": {
+            "get": _operation(
+                "A job's status and stats (members guide).",
+                "200",
+                ref("UploadStatus"),
+                ("404", "503"),
+                parameters=[JOB_ID],
+            )
+        },
+        "/jobs/{queueName}/{jobId}/status": {
+            "get": _operation(
+                "A job's status and result (queue API).",
+                "200",
+                ref("QueueJobStatus"),
+                ("404", "503"),
+                parameters=[
+                    _path_param("queueName", {"type": "string"}, "The job's queue."),
+                    JOB_ID,
+                ],
+            )
+        },
+        "/queues/stats": {
+            "get": _operation("Figures of every queue.", "200", {"type": "object"}, ("503",))
+        },
+        "/queues/{queueName}/stats": {
+            "get": _operation(
+                "Figures of one queue.",
+                "200",
+                ref("QueueStats"),
+                ("404", "503"),
+                parameters=[
+                    _path_param(
+                        "queueName",
+                        {"type": "string", "enum": worker_queue_names()},
+                        "A queue name.",
+                    )
+                ],
+            )
+        },
+        "/bulk-upload/queue/stats": {
+            "get": _operation(
+                "The import queues' figures, added up.", "200", ref("QueueStats"), ("503",)
+            )
+        },
+        "/bulk-upload/queue/jobs": {
+            "get": _operation(
+                "Jobs the user may see, newest first, a page at a time.",
+                "200",
+                ref("JobList"),
+                ("422", "503"),
+                parameters=[
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                    },
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["pending", *STATUSES]},
+                    },
+                    {"name": "entity", "in": "query", "schema": ENTITY},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "nextCursor of the previous page.",
+                    },
+                ],
+            )
+        },
+        "/bulk-upload/queue/retry/{jobId}": {
+            "post": _operation(
+                "Retry a failed or canceled job.",
+                "202",
+                ref("ActionResult"),
+                action_errors,
+                parameters=[JOB_ID],
+            )
+        },
+        "/bulk-upload/cancel/{jobId}": {
+            "post": _operation(
+                "Cancel a queued or running job.",
+                "200",
+                ref("ActionResult"),
+                action_errors,
+                parameters=[JOB_ID],
+            )
+        },
+        "/bulk-upload/queue/requeue": {
+            "post": _operation(
+                "Requeue every failed job (administrators).",
+                "202",
+                obj({"requeued": {"type": "integer"}}),
+                ("403", "503"),
+            )
+        },
+        "/bulk-upload/queue/clean": {
+            "post": _operation(
+                "Clean up finished jobs older than the grace period (administrators).",
+                "200",
+                {"type": "object", "required": ["gracePeriodHours"]},
+                ("400", "403", "415", "422", "503"),
+                body={
+                    "required": False,
+                    "content": json_content(
+                        obj(
+                            {
+                                "gracePeriodHours": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 87600,
+                                    "default": 24,
+                                }
+                            },
+                            required=[],
+                        )
+                    ),
+                },
+            )
+        },
+        "/bulk-upload/{jobId}/errors": {
+            "get": _operation(
+                "The CSV report of a job's rejected rows.",
+                "200",
+                None,
+                ("404", "503"),
+                parameters=[JOB_ID],
+                ok_content=csv,
+            )
+        },
+        "/templates/{entity}.csv": {
+            "get": _operation(
+                "An empty CSV template with the entity's columns.",
+                "200",
+                None,
+                ("404",),
+                parameters=[ENTITY_PARAM],
+                ok_content=csv,
+            )
+        },
+        "/templates/{entity}.xlsx": {
+            "get": _operation(
+                "An XLSX template with the entity's columns.",
+                "200",
+                None,
+                ("404",),
+                parameters=[ENTITY_PARAM],
+                ok_content=xlsx,
+            )
+        },
+        "/healthz": {
+            "get": _operation(
+                "Liveness: the web process answers.", "200", ref("Health"), (), public_route=True
+            )
+        },
+        "/readyz": {
+            "get": _operation(
+                "Readiness: the database and Redis answer; the upload and report folders are "
+                "writable.",
+                "200",
+                ref("Ready"),
+                ("503",),
+                public_route=True,
+            )
+        },
+        "/openapi.json": {
+            "get": _operation(
+                "This document.",
+                "200",
+                None,
+                (),
+                public_route=True,
+                ok_content=json_content({"type": "object"}),
+            )
+        },
     }
 
 
@@ -147,9 +322,12 @@ def build_document() -> dict[str, Any]:
     """The whole OpenAPI document; paths carry the ``/api/v1`` prefix."""
     return {
         "openapi": "3.1.0",
-        "info": {"title": "bulkapp API", "version": "1.0.0",
-                 "description": "Upload bulk records and follow their import jobs. "
-                                "Authenticate with 'Authorization: Bearer <token>'."},
+        "info": {
+            "title": "bulkapp API",
+            "version": "1.0.0",
+            "description": "Upload bulk records and follow their import jobs. "
+            "Authenticate with 'Authorization: Bearer <token>'.",
+        },
         "paths": {API_URL_PREFIX + path: item for path, item in _paths().items()},
         "components": {
             "schemas": SCHEMAS,

@@ -11,8 +11,11 @@ Schema = dict[str, Any]
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 # UTC with milliseconds, as JavaScript's toISOString() writes it: 2024-01-01T10:00:00.000Z
-TIMESTAMP = {"type": ["string", "null"], "format": "date-time",
-             "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"}
+TIMESTAMP = {
+    "type": ["string", "null"],
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+}
 INTEGER = {"type": "integer"}
 PROGRESS = {"type": "integer", "minimum": 0, "maximum": 100}
 STATS = {"type": "object", "additionalProperties": True}
@@ -23,8 +26,11 @@ MODE = {"type": "string", "enum": list(MODES), "default": "partial"}
 
 def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
     """An object schema; every property is required unless ``required`` says otherwise."""
-    return {"type": "object", "properties": properties,
-            "required": list(properties) if required is None else required}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
 
 
 def ref(name: str) -> Schema:
@@ -35,48 +41,124 @@ def ref(name: str) -> Schema:
 QUEUE_FIGURES = ("waiting", "active", "completed", "failed", "delayed", "paused", "total")
 
 SCHEMAS: dict[str, Schema] = {
-    "Error": obj({"success": {"const": False}, "error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": STRING, "message": STRING, "checks": {
-            "type": "object", "additionalProperties": STRING,
-            "description": "Readiness only: each check and its state."}}}}),
-    "Record": {"type": "object", "minProperties": 1, "additionalProperties": {
-        "type": ["string", "number", "boolean", "null"]}},
-    "JobAccepted": obj({
-        "jobId": STRING, "status": JOB_STATUS, "queueName": STRING, "statusUrl": STRING,
-        "message": STRING}),
-    "ProcessAccepted": obj({
-        "job_id": STRING, "status": GUIDE_JOB_STATUS, "file_name": STRING, "status_url": STRING,
-        "message": STRING}),
-    "UploadStatus": obj({
-        "job_id": STRING, "status": GUIDE_JOB_STATUS, "entity": STRING, "mode": STRING,
-        "file_name": STRING, "uploaded_by": NULLABLE_STRING,
-        "processing_duration_ms": {"type": ["integer", "null"]},
-        "validation_stats": STATS, "database_stats": STATS, "progress": PROGRESS,
-        "stage": STRING, "counts": {"type": "object", "additionalProperties": INTEGER},
-        "warnings": {"type": "array", "items": STRING}, "error_message": NULLABLE_STRING,
-        "errors_url": NULLABLE_STRING, "created_at": TIMESTAMP, "started_at": TIMESTAMP,
-        "finished_at": TIMESTAMP}),
-    "JobResult": {"type": ["object", "null"], "required": ["success", "uploaded", "message"],
-                  "properties": {"success": {"type": "boolean"}, "uploaded": INTEGER,
-                                 "message": STRING}},
-    "QueueJobStatus": obj({
-        "jobId": STRING, "queueName": NULLABLE_STRING, "status": JOB_STATUS,
-        "progress": PROGRESS, "stage": STRING, "result": ref("JobResult"),
-        "createdAt": TIMESTAMP, "completedAt": TIMESTAMP}),
-    "JobSummary": obj({
-        "jobId": STRING, "queueName": NULLABLE_STRING, "entity": STRING, "fileName": STRING,
-        "status": JOB_STATUS, "progress": PROGRESS, "stage": STRING, "attempts": INTEGER,
-        "createdAt": TIMESTAMP, "completedAt": TIMESTAMP, "statusUrl": STRING}),
-    "JobList": obj({"jobs": {"type": "array", "items": ref("JobSummary")},
-                    "limit": INTEGER, "nextCursor": NULLABLE_STRING}),
-    "QueueStats": {"type": "object", "required": list(QUEUE_FIGURES),
-                   "properties": {name: INTEGER for name in QUEUE_FIGURES}},
-    "ActionResult": obj({"jobId": STRING, "status": JOB_STATUS, "attempts": INTEGER,
-                         "statusUrl": STRING, "message": STRING}),
+    "Error": obj(
+        {
+            "success": {"const": False},
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": STRING,
+                    "message": STRING,
+                    "checks": {
+                        "type": "object",
+                        "additionalProperties": STRING,
+                        "description": "Readiness only: each check and its state.",
+                    },
+                },
+            },
+        }
+    ),
+    "Record": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    },
+    "JobAccepted": obj(
+        {
+            "jobId": STRING,
+            "status": JOB_STATUS,
+            "queueName": STRING,
+            "statusUrl": STRING,
+            "message": STRING,
+        }
+    ),
+    "ProcessAccepted": obj(
+        {
+            "job_id": STRING,
+            "status": GUIDE_JOB_STATUS,
+            "file_name": STRING,
+            "status_url": STRING,
+            "message": STRING,
+        }
+    ),
+    "UploadStatus": obj(
+        {
+            "job_id": STRING,
+            "status": GUIDE_JOB_STATUS,
+            "entity": STRING,
+            "mode": STRING,
+            "file_name": STRING,
+            "uploaded_by": NULLABLE_STRING,
+            "processing_duration_ms": {"type": ["integer", "null"]},
+            "validation_stats": STATS,
+            "database_stats": STATS,
+            "progress": PROGRESS,
+            "stage": STRING,
+            "counts": {"type": "object", "additionalProperties": INTEGER},
+            "warnings": {"type": "array", "items": STRING},
+            "error_message": NULLABLE_STRING,
+            "errors_url": NULLABLE_STRING,
+            "created_at": TIMESTAMP,
+            "started_at": TIMESTAMP,
+            "finished_at": TIMESTAMP,
+        }
+    ),
+    "JobResult": {
+        "type": ["object", "null"],
+        "required": ["success", "uploaded", "message"],
+        "properties": {"success": {"type": "boolean"}, "uploaded": INTEGER, "message": STRING},
+    },
+    "QueueJobStatus": obj(
+        {
+            "jobId": STRING,
+            "queueName": NULLABLE_STRING,
+            "status": JOB_STATUS,
+            "progress": PROGRESS,
+            "stage": STRING,
+            "result": ref("JobResult"),
+            "createdAt": TIMESTAMP,
+            "completedAt": TIMESTAMP,
+        }
+    ),
+    "JobSummary": obj(
+        {
+            "jobId": STRING,
+            "queueName": NULLABLE_STRING,
+            "entity": STRING,
+            "fileName": STRING,
+            "status": JOB_STATUS,
+            "progress": PROGRESS,
+            "stage": STRING,
+            "attempts": INTEGER,
+            "createdAt": TIMESTAMP,
+            "completedAt": TIMESTAMP,
+            "statusUrl": STRING,
+        }
+    ),
+    "JobList": obj(
+        {
+            "jobs": {"type": "array", "items": ref("JobSummary")},
+            "limit": INTEGER,
+            "nextCursor": NULLABLE_STRING,
+        }
+    ),
+    "QueueStats": {
+        "type": "object",
+        "required": list(QUEUE_FIGURES),
+        "properties": {name: INTEGER for name in QUEUE_FIGURES},
+    },
+    "ActionResult": obj(
+        {
+            "jobId": STRING,
+            "status": JOB_STATUS,
+            "attempts": INTEGER,
+            "statusUrl": STRING,
+            "message": STRING,
+        }
+    ),
     "Health": obj({"status": STRING}),
-    "Ready": obj({"status": STRING, "checks": {"type": "object",
-                                               "additionalProperties": STRING}}),
+    "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }
 
 
@@ -101,13 +183,15 @@ ERROR_DESCRIPTIONS = {
     "422": "The body or a parameter has the wrong shape or value.",
     "429": "Too many uploads; see the Retry-After header.",
     "503": "Unavailable for now; see the Retry-After header. The error code says what: "
-           "database_unavailable, queue_unavailable, storage_unavailable (uploads: the "
-           "server's disk is full or its upload folder is not writable; nothing was saved) "
-           "or not_ready (readiness).",
+    "database_unavailable, queue_unavailable, storage_unavailable (uploads: the "
+    "server's disk is full or its upload folder is not writable; nothing was saved) "
+    "or not_ready (readiness).",
 }
 
-RESPONSES = {code: {"description": text, "content": json_content(ref("Error"))}
-             for code, text in ERROR_DESCRIPTIONS.items()}
+RESPONSES = {
+    code: {"description": text, "content": json_content(ref("Error"))}
+    for code, text in ERROR_DESCRIPTIONS.items()
+}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
 RESPONSES["429"]["headers"] = RETRY_AFTER
 RESPONSES["503"]["headers"] = RETRY_AFTER

@@ -43,8 +43,11 @@ def queue_stats(queue_name: str):
     base = figures.get(base_queue_name(queue_name))
     found = base if queue_name in figures else (base or {}).get("tiers", {}).get(queue_name)
     if found is None:
-        raise ApiError(404, f"There is no queue {queue_name!r}. Known queues: "
-                       f"{', '.join(figures)}.", "queue_not_found")
+        raise ApiError(
+            404,
+            f"There is no queue {queue_name!r}. Known queues: {', '.join(figures)}.",
+            "queue_not_found",
+        )
     return ok({**found, "queueName": queue_name, "scope": _scope()})
 
 
@@ -52,5 +55,4 @@ def queue_stats(queue_name: str):
 def bulk_upload_queue_stats():
     """The import queues' figures, added up."""
     figures = figures_by_queue()
-    return ok({**sum_counts(figures[name] for name in ENTITY_QUEUES.values()),
-               "scope": _scope()})
+    return ok({**sum_counts(figures[name] for name in ENTITY_QUEUES.values()), "scope": _scope()})

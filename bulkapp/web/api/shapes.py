@@ -28,24 +28,37 @@ def _status_url(state: JobState) -> str:
 def job_accepted(job: ImportJob, message: str) -> dict[str, Any]:
     """``POST /bulk-upload/<entity>``: the job that was created (or replayed)."""
     state = job_state(job)
-    return {"jobId": state["id"], "status": state["status"], "queueName": state["queue_name"],
-            "statusUrl": _status_url(state), "message": message}
+    return {
+        "jobId": state["id"],
+        "status": state["status"],
+        "queueName": state["queue_name"],
+        "statusUrl": _status_url(state),
+        "message": message,
+    }
 
 
 def process_accepted(job: ImportJob, message: str) -> dict[str, Any]:
     """``POST /bulk-upload/process`` as in the members guide."""
     state = job_state(job)
-    return {"job_id": state["id"], "status": guide_status(state["status"]),
-            "file_name": state["file_name"],
-            "status_url": url_for("api.jobs.upload_status", job_id=state["id"]),
-            "message": message}
+    return {
+        "job_id": state["id"],
+        "status": guide_status(state["status"]),
+        "file_name": state["file_name"],
+        "status_url": url_for("api.jobs.upload_status", job_id=state["id"]),
+        "message": message,
+    }
 
 
 def action_result(job: ImportJob, message: str) -> dict[str, Any]:
     """The answer to a retry or cancel: where the job stands now."""
     state = job_state(job)
-    return {"jobId": state["id"], "status": state["status"], "attempts": state["attempts"],
-            "statusUrl": _status_url(state), "message": message}
+    return {
+        "jobId": state["id"],
+        "status": state["status"],
+        "attempts": state["attempts"],
+        "statusUrl": _status_url(state),
+        "message": message,
+    }
 
 
 def upload_status(job: ImportJob) -> dict[str, Any]:
@@ -66,8 +79,11 @@ def upload_status(job: ImportJob) -> dict[str, Any]:
         "counts": state["counts"],
         "warnings": state["warnings"],
         "error_message": state["error_message"],
-        "errors_url": (url_for("api.files.error_report", job_id=state["id"])
-                       if state["has_error_report"] else None),
+        "errors_url": (
+            url_for("api.files.error_report", job_id=state["id"])
+            if state["has_error_report"]
+            else None
+        ),
         "created_at": state["created_at"],
         "started_at": state["started_at"],
         "finished_at": state["finished_at"],
@@ -82,7 +98,9 @@ def _result(state: JobState) -> dict[str, Any] | None:
     success = state["status"] == COMPLETED
     message = state["error_message"] or (
         f"Stored {uploaded} of {counts['total']} records; {counts['invalid']} rejected."
-        if success else f"The job was {state['status']}.")
+        if success
+        else f"The job was {state['status']}."
+    )
     return {"success": success, "uploaded": uploaded, "message": message}
 
 

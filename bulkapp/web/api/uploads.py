@@ -24,8 +24,10 @@ bp = Blueprint("uploads", __name__)
 SCALARS = (str, int, float, bool, type(None))
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 _VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
-QUEUE_DOWN_MESSAGE = ("The job is stored, but the job queue is unavailable right now; "
-                      "processing will start automatically when it is back.")
+QUEUE_DOWN_MESSAGE = (
+    "The job is stored, but the job queue is unavailable right now; "
+    "processing will start automatically when it is back."
+)
 
 
 def _rate() -> str:
@@ -37,37 +39,53 @@ def _per_user() -> str:
 
 
 def _rate_message() -> str:
-    return (f"Too many uploads: the limit is {_rate()} per user. "
-            "Wait for the time given in Retry-After and try again.")
+    return (
+        f"Too many uploads: the limit is {_rate()} per user. "
+        "Wait for the time given in Retry-After and try again."
+    )
 
 
-upload_limit = limiter.shared_limit(_rate, scope="api-uploads", key_func=_per_user,
-                                    error_message=_rate_message)
+upload_limit = limiter.shared_limit(
+    _rate, scope="api-uploads", key_func=_per_user, error_message=_rate_message
+)
 
 
 def _mode(raw: str | None) -> str:
     mode = (raw or "partial").strip()
     if mode not in MODES:
-        raise ApiError(422, f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.",
-                       "invalid_mode")
+        raise ApiError(
+            422, f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.", "invalid_mode"
+        )
     return mode
 
 
 def _check_records(records: Any) -> None:
     """Raise 422 unless ``records`` is a non-empty array of flat objects."""
     if not isinstance(records, list):
-        raise ApiError(422, "The body must be a JSON array of records, e.g. "
-                       '[{"firstName": "John", "lastName": "Doe"}].', "not_an_array")
+        raise ApiError(
+            422,
+            "The body must be a JSON array of records, e.g. "
+            '[{"firstName": "John", "lastName": "Doe"}].',
+            "not_an_array",
+        )
     if not records:
         raise ApiError(422, "The array is empty: send at least one record.", "empty_array")
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict) or not record:
-            raise ApiError(422, f"Record {number} is not an object with fields: each record "
-                           'must be {"field": value, ...}.', "invalid_record")
+            raise ApiError(
+                422,
+                f"Record {number} is not an object with fields: each record "
+                'must be {"field": value, ...}.',
+                "invalid_record",
+            )
         for field, value in record.items():
             if not isinstance(value, SCALARS):
-                raise ApiError(422, f"Record {number}, field {field!r}: values must be text, "
-                               "numbers, true/false or null.", "invalid_record")
+                raise ApiError(
+                    422,
+                    f"Record {number}, field {field!r}: values must be text, "
+                    "numbers, true/false or null.",
+                    "invalid_record",
+                )
 
 
 def _json_records() -> bytes:
@@ -75,8 +93,9 @@ def _json_records() -> bytes:
     try:
         records = json.loads(request.get_data(cache=False), parse_int=_whole_number)
     except RecursionError:
-        raise ApiError(422, "The JSON is nested too deeply: send a flat array of records.",
-                       "invalid_record") from None
+        raise ApiError(
+            422, "The JSON is nested too deeply: send a flat array of records.", "invalid_record"
+        ) from None
     except ValueError as exc:
         raise ApiError(400, f"The body is not valid JSON: {exc}.", "malformed_json") from None
     _check_records(records)
@@ -97,13 +116,17 @@ def _whole_number(digits: str) -> int | str:
 def _uploaded_file() -> tuple[IO[bytes], str]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise ApiError(422, "Send the file in a multipart/form-data field called 'file'.",
-                       "missing_file")
+        raise ApiError(
+            422, "Send the file in a multipart/form-data field called 'file'.", "missing_file"
+        )
     extension = Path(upload.filename).suffix.lower()
     if extension not in ALLOWED_EXTENSIONS:
-        raise ApiError(415, f"{upload.filename} is not a supported file type. "
-                       f"Upload one of: {', '.join(ALLOWED_EXTENSIONS)}.",
-                       "unsupported_file_type")
+        raise ApiError(
+            415,
+            f"{upload.filename} is not a supported file type. "
+            f"Upload one of: {', '.join(ALLOWED_EXTENSIONS)}.",
+            "unsupported_file_type",
+        )
     return upload.stream, upload.filename
 
 
@@ -114,8 +137,12 @@ def _idempotency_key() -> str | None:
         return None
     key = raw.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not _VISIBLE_ASCII.match(key):
-        raise ApiError(422, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible "
-                       "ASCII characters (a UUID is a good choice).", "invalid_idempotency_key")
+        raise ApiError(
+            422,
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible "
+            "ASCII characters (a UUID is a good choice).",
+            "invalid_idempotency_key",
+        )
     return key
 
 
@@ -129,17 +156,29 @@ def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool,
         filename = f"{entity_type}.json"
         mode = _mode(request.args.get("mode"))
     else:
-        accepted = ("a JSON array (Content-Type: application/json) or " if allow_json else "")
-        raise ApiError(415, f"Send {accepted}a multipart/form-data upload with a 'file' field.",
-                       "unsupported_media_type")
+        accepted = "a JSON array (Content-Type: application/json) or " if allow_json else ""
+        raise ApiError(
+            415,
+            f"Send {accepted}a multipart/form-data upload with a 'file' field.",
+            "unsupported_media_type",
+        )
     key = _idempotency_key()
     try:
-        return start_import_once(user=api_user(), key=key, entity_type=entity_type,
-                                 stream=stream, filename=filename, mode=mode)
+        return start_import_once(
+            user=api_user(),
+            key=key,
+            entity_type=entity_type,
+            stream=stream,
+            filename=filename,
+            mode=mode,
+        )
     except IdempotencyConflict as exc:
-        raise ApiError(409, "A request with this Idempotency-Key is still being handled. "
-                       "Retry in a moment.", "idempotency_conflict",
-                       {"Retry-After": str(exc.retry_after_seconds)}) from None
+        raise ApiError(
+            409,
+            "A request with this Idempotency-Key is still being handled. Retry in a moment.",
+            "idempotency_conflict",
+            {"Retry-After": str(exc.retry_after_seconds)},
+        ) from None
     except (UploadRejected, UnknownEntity) as exc:
         raise ApiError(422, str(exc), "upload_rejected") from None
 
