@@ -7,8 +7,9 @@ default environment: it refuses to start without a ``SECRET_KEY``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from limits import parse_many
 

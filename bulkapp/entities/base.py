@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 FIELD_TYPES = ("string", "email", "phone", "date", "integer", "decimal", "enum", "sa_id")
 

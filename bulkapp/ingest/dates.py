@@ -59,7 +59,7 @@ def parse_date(value: str) -> str | None:
     for pattern, order in _NUMERIC_FORMATS:
         match = pattern.fullmatch(value)
         if match:
-            parts = dict(zip(order, map(int, match.groups())))
+            parts = dict(zip(order, map(int, match.groups()), strict=True))
             return _iso(parts["y"], parts["m"], parts["d"])
     match = _WORDS.fullmatch(value)
     if match:

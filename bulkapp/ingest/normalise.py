@@ -10,8 +10,9 @@ database can store (NUL, or half of a UTF-16 surrogate pair) is rejected first.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Sequence, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ def prepare_connection(session: Session) -> None:
 
 def _utc_now() -> datetime:
     """Now in UTC, naive, as every timestamp column holds it."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _quote(name: str) -> str:
@@ -144,7 +144,7 @@ class Upserter:
             f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} "
             f"WHERE {changed}"
         )
-        rows = zip(*(columns[f] for f in self.fields))
+        rows = zip(*(columns[f] for f in self.fields), strict=True)
         connection = _driver_connection(self.session)
         cursor = connection.cursor()
         try:
@@ -187,7 +187,7 @@ class Upserter:
                 f"SELECT {field_list} FROM {self.table} WITH NO DATA"
             )
             with cursor.copy(f"COPY {stage} ({field_list}) FROM STDIN") as copy:
-                for row in zip(*(columns[f] for f in self.fields)):
+                for row in zip(*(columns[f] for f in self.fields), strict=True):
                     copy.write_row(row)
             cursor.execute(
                 upsert, {"org": self.organisation_id, "job": self.job_id, "now": _utc_now()}

@@ -11,8 +11,9 @@ import os
 import pickle
 import signal
 import traceback
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection, Pipe
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from ..processes import signal_when_parent_dies
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -67,7 +67,9 @@ class ErrorReport:
             return
         rejected = frame.loc[positions].astype(object)
         rejected = rejected.where(rejected.notna(), None)
-        for position, cells in zip(positions, rejected.itertuples(index=False, name=None)):
+        for position, cells in zip(
+            positions, rejected.itertuples(index=False, name=None), strict=True
+        ):
             self._writer.writerow(
                 [
                     first_row + position,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ def sa_id_errors(values: Sequence[str | None], label: str) -> list[tuple[int, st
         digits = (np.frombuffer(text, dtype=np.uint8).reshape(-1, LENGTH) - 48).astype(np.int64)
         real_date = _real_birth_date(digits)
         checksum = luhn_valid(digits)
-        for i, date_ok, sum_ok in zip(shaped, real_date.tolist(), checksum.tolist()):
+        for i, date_ok, sum_ok in zip(shaped, real_date.tolist(), checksum.tolist(), strict=True):
             if not date_ok:
                 errors.append((i, f"{label} does not start with a real date of birth (YYMMDD)."))
             elif not sum_ok:

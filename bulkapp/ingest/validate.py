@@ -88,7 +88,7 @@ def _key_hashes(
     keys = [columns[name] for name in schema.natural_key]
     if positions is not None:
         keys = [[values[i] for i in positions] for values in keys]
-    values = keys[0] if len(keys) == 1 else list(zip(*keys))
+    values = keys[0] if len(keys) == 1 else list(zip(*keys, strict=True))
     return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
 
 
@@ -101,7 +101,7 @@ def _claim(
     """
     key_columns = [columns[name] for name in schema.natural_key]
     if any(None in values for values in key_columns):
-        usable = [i for i, key in enumerate(zip(*key_columns)) if None not in key]
+        usable = [i for i, key in enumerate(zip(*key_columns, strict=True)) if None not in key]
         return usable, seen.claim(_key_hashes(schema, columns, usable)).tolist()
     return list(range(rows)), seen.claim(_key_hashes(schema, columns, None)).tolist()
 

@@ -3,9 +3,9 @@ what a user may see."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Mapping
 
 from sqlalchemy import Select, and_, or_, select
 

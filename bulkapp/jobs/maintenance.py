@@ -25,8 +25,8 @@ from rq.utils import current_timestamp, parse_composite_key
 from sqlalchemy import select
 
 from ..extensions import db, get_redis
-from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
+from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
 from .redis_patience import failed_within

@@ -6,8 +6,9 @@ callbacks inside the web process.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable, TypedDict
+from typing import Any, TypedDict
 
 from redis import Redis
 from rq import Queue, Worker

@@ -7,9 +7,10 @@ is the default tier, where members' uploads go, so ``rq requeue --queue bulk-upl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from flask import current_app, has_app_context
 from redis import Redis

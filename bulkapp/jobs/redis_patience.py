@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff

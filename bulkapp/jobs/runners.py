@@ -14,9 +14,9 @@ from rq.cron import CronScheduler
 
 from ..app import create_app
 from .cron import register_schedule
-from .tasks import use_app
 from .queues import get_queue, worker_queue_names
 from .redis_patience import patient_redis, stop_waiting
+from .tasks import use_app
 from .worker import ImportWorker
 
 

@@ -6,7 +6,7 @@ Every other view of a job (the API's seed shapes, the monitor's live figures) is
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypedDict
 
 from ..models import ImportJob
@@ -59,7 +59,7 @@ def iso_timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds") + "Z"
 
 

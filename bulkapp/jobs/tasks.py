@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
 from traceback import format_exception
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, has_app_context
 from redis import Redis
@@ -20,8 +21,8 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.utils import now
 
-from . import maintenance, notifications
 from ..extensions import db, get_redis
+from . import maintenance, notifications
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
 

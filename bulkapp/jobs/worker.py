@@ -33,8 +33,8 @@ from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.utils import now
 
-from . import maintenance, tasks
 from ..processes import signal_when_parent_dies
+from . import maintenance, tasks
 from .queues import JOB_HEARTBEAT_TTL, JOB_MONITORING_INTERVAL, import_queue_names
 from .redis_patience import stop_waiting
 

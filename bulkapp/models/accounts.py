@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
@@ -18,7 +18,7 @@ ADMIN_ROLES = frozenset(ROLES[:4])
 
 def utcnow() -> datetime:
     """The current time in UTC, naive (every timestamp column holds UTC)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Organisation(Base):
@@ -32,7 +32,7 @@ class Organisation(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    users: Mapped[list["User"]] = relationship(back_populates="organisation")
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"

@@ -6,9 +6,8 @@ Create Date: 2026-11-30 09:00:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "3f2b7c1d9e41"
 down_revision = "ad4bea1c9a77"

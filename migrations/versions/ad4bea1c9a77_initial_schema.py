@@ -6,9 +6,8 @@ Create Date: 2026-11-23 08:07:55.454592
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "ad4bea1c9a77"

@@ -1,6 +1,6 @@
 import pytest
 
-from bulkapp.entities import REGISTRY, EntitySchema, Field, get_entity, UnknownEntity
+from bulkapp.entities import REGISTRY, EntitySchema, Field, UnknownEntity, get_entity
 from bulkapp.models import ENTITY_TABLES
 
 

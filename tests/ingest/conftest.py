@@ -7,8 +7,8 @@ import io
 import pytest
 
 from bulkapp.extensions import db
-from bulkapp.storage import store_upload
 from bulkapp.models import ImportJob
+from bulkapp.storage import store_upload
 
 MECHANICS_HEADER = "firstName,lastName,email,mobileNumber,yearsExperience,city,province\n"
 

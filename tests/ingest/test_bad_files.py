@@ -21,8 +21,8 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from bulkapp.extensions import db
-from bulkapp.models import ENTITY_TABLES, ImportJob
 from bulkapp.jobs.queues import worker_queue_names
+from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import DATA_DIR, fetch_job, run_worker, uploaded_job_id, web_upload
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

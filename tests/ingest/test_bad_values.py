@@ -23,7 +23,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from bulkapp.jobs import queues
 from bulkapp.entities import get_entity
 from bulkapp.extensions import db, get_redis
 from bulkapp.ingest.errors import ImportFailed
@@ -32,6 +31,7 @@ from bulkapp.ingest.readers import open_reader
 from bulkapp.ingest.readers.text import DETECT_SAMPLE_BYTES
 from bulkapp.ingest.report import ErrorReport
 from bulkapp.ingest.validate import RowError
+from bulkapp.jobs import queues
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import fetch_job, run_worker
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows

@@ -10,9 +10,8 @@ import numpy
 import openpyxl
 import pytest
 
-from bulkapp.ingest.readers import guards
 from bulkapp.ingest.errors import ImportFailed
-from bulkapp.ingest.readers import open_reader
+from bulkapp.ingest.readers import guards, open_reader
 
 HEADERS = ["firstName", "lastName", "email"]
 

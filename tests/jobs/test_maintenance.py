@@ -17,8 +17,8 @@ from bulkapp.jobs.maintenance import (
     sweep_queued_jobs,
     trim_job_registries,
 )
-from bulkapp.models import ImportJob, utcnow
 from bulkapp.jobs.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
+from bulkapp.models import ImportJob, utcnow
 from tests.conftest import run_worker
 from tests.jobs.conftest import fetch, mechanics_csv, stored_count, upload
 from tests.processes import wait_for

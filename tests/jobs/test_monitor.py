@@ -8,10 +8,10 @@ from rq import Worker
 from rq.registry import StartedJobRegistry
 from rq.suspension import resume, suspend
 
-from bulkapp.jobs import monitor
 from bulkapp.extensions import db, get_redis
-from bulkapp.models import ImportJob, utcnow
+from bulkapp.jobs import monitor
 from bulkapp.jobs.queues import enqueue_import, get_queue
+from bulkapp.models import ImportJob, utcnow
 from tests.conftest import run_worker
 from tests.jobs.conftest import mechanics_csv, upload
 

@@ -113,18 +113,24 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
     )
     print(f"all moving {time.monotonic() - back:.1f} s after Redis came back")
     for job_id in (long_job, during):
-        wait_for(lambda: fetch(outage_app, job_id).is_finished, 240, "the imports to finish")
+        wait_for(
+            lambda job_id=job_id: fetch(outage_app, job_id).is_finished,
+            240,
+            "the imports to finish",
+        )
     assert stored_count(outage_app) == long_rows, "the same addresses: the small file overlaps"
     for job_id in (long_job, during):
         job = fetch(outage_app, job_id)
         assert (job.status, job.attempts) == ("completed", 1), job.error_message
         wait_for(
-            lambda: Job.fetch(job_id, connection=connection).get_status() == "finished",
+            lambda job_id=job_id: (
+                Job.fetch(job_id, connection=connection).get_status() == "finished"
+            ),
             30,
             "RQ to record the import as finished",
         )
         assert Job.fetch(job_id, connection=connection).retries_left == 3, "no retry spent"
-        wait_for(lambda: mails_about(outage_app, job_id), 60, "the e-mail")
+        wait_for(lambda job_id=job_id: mails_about(outage_app, job_id), 60, "the e-mail")
     time.sleep(2)
     assert [len(mails_about(outage_app, job_id)) for job_id in (long_job, during)] == [1, 1]
     wait_for(
@@ -155,7 +161,7 @@ def test_an_import_that_finishes_while_redis_is_down_is_settled_once_when_it_is_
     own_redis.start(appendonly=True)
 
     wait_for(
-        lambda: Job.fetch(job_id, connection=connection).get_status() == "finished",
+        lambda job_id=job_id: Job.fetch(job_id, connection=connection).get_status() == "finished",
         30,
         "RQ to record the import as finished",
     )

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bulkapp.jobs import queues
 from bulkapp.extensions import db, get_redis
 from bulkapp.ingest import persist
+from bulkapp.jobs import queues
 from bulkapp.models import ENTITY_TABLES
 from tests.conftest import run_worker
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows

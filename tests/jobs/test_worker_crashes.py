@@ -210,7 +210,11 @@ def test_worker_concurrency_runs_workers_listening_in_priority_order(app, user_a
     assert all(worker.queue_names() == worker_queue_names() for worker in workers)
     job_ids = [upload(app, user_a, mechanics_csv(50)) for _ in range(2)]
     for job_id in job_ids:
-        wait_for(lambda: fetch(app, job_id).status == "completed", 60, "the workers to import")
+        wait_for(
+            lambda job_id=job_id: fetch(app, job_id).status == "completed",
+            60,
+            "the workers to import",
+        )
     pool.signal(signal.SIGTERM)
     assert pool.wait(30) == 0
     assert wait_for(lambda: not Worker.all(connection=connection), 10, "workers to unregister")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from bulkapp.extensions import db
 from bulkapp.jobs import monitor
@@ -16,10 +16,7 @@ CSV = b"firstName,lastName,email,mobileNumber\nJohn,Doe,john@example.com,0821234
 def test_timestamps_are_utc_with_milliseconds_as_javascript_writes_them():
     assert iso_timestamp(datetime(2024, 1, 1, 10, 0)) == "2024-01-01T10:00:00.000Z"
     assert iso_timestamp(datetime(2024, 1, 1, 10, 0, 0, 999999)) == "2024-01-01T10:00:00.999Z"
-    assert (
-        iso_timestamp(datetime(2024, 1, 1, 10, 0, tzinfo=timezone.utc))
-        == "2024-01-01T10:00:00.000Z"
-    )
+    assert iso_timestamp(datetime(2024, 1, 1, 10, 0, tzinfo=UTC)) == "2024-01-01T10:00:00.000Z"
     two_hours_east = timezone(timedelta(hours=2))
     assert (
         iso_timestamp(datetime(2024, 1, 1, 1, 30, 0, 5000, tzinfo=two_hours_east))
@@ -68,4 +65,4 @@ def test_the_monitors_job_figures_are_taken_from_the_job_state(app, admin_a, cli
     assert figures["jobs"][job_id]["cancel_requested"] is True
     generated_at = figures["generated_at"]
     assert len(generated_at) == 24 and generated_at.endswith("Z"), generated_at
-    assert datetime.fromisoformat(generated_at).tzinfo == timezone.utc
+    assert datetime.fromisoformat(generated_at).tzinfo == UTC

@@ -6,8 +6,8 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas
 from pandas.errors import ParserError

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import pandas
 

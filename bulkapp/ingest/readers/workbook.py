@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy
 import pandas
@@ -19,7 +20,6 @@ from python_calamine import (
 )
 
 from ..errors import ImportFailed
-from .guards import check_xlsx, not_a_workbook
 from .common import (
     HEADER_SCAN_ROWS,
     Chunk,
@@ -29,6 +29,7 @@ from .common import (
     find_header_row,
     storable_headers,
 )
+from .guards import check_xlsx, not_a_workbook
 
 _EMPTY = float("nan")  # how frames mark an empty cell until chunks_from_frames makes it None
 
