@@ -4,22 +4,27 @@ from .accounts import ADMIN_ROLES, ROLES, Organisation, User, utcnow
 from .api_token import ApiToken
 from .entity_tables import ENTITY_TABLES
 from .import_job import (
+    ANALYSIS,
     CANCELED,
     COMPLETED,
     FAILED,
     FINISHED_STATUSES,
+    IMPORT,
     MODES,
+    NEEDS_REVIEW,
     PROCESSING,
     QUEUED,
     STATUSES,
     IllegalTransition,
     ImportJob,
+    ImportPhase,
     ImportStage,
     ImportStatus,
     new_job_id,
     on_ended,
     rows_matched,
 )
+from .saved_mapping import SavedMapping
 
 __all__ = [
     "ADMIN_ROLES",
@@ -44,4 +49,9 @@ __all__ = [
     "ImportStatus",
     "on_ended",
     "rows_matched",
+    "ANALYSIS",
+    "IMPORT",
+    "NEEDS_REVIEW",
+    "ImportPhase",
+    "SavedMapping",
 ]

@@ -51,6 +51,8 @@ class User(UserMixin, Base):
     role: Mapped[str] = mapped_column(String(30), default="member")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The upload form's "import straight away when the mapping is certain", as last ticked.
+    import_when_certain: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 

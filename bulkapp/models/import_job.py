@@ -2,13 +2,23 @@
 is the only code changing an import's status or stage.
 
     queued ──start_attempt──► processing ──finish──► completed | canceled
-      ▲  │                     │  │ ▲ record_progress
+      ▲  │                     │  │ ▲ record_progress / record_analysis
       │  └──cancel──► canceled │  └─┘
       │                        ├──fail──► failed ──requeue──► queued
-      └──────retry_later───────┘                  (canceled ──requeue──► queued)
+      ├──────retry_later───────┤                  (canceled ──requeue──► queued)
+      │                        └──finish_analysis──► needs_review ──cancel / expire──► canceled
+      ├──────finish_analysis (certain mapping)──┘         │  │
+      ├──────────────────commit_review─────────────────────┘  │
+      └──────────────────reanalyse────────────────────────────┘
 
-``start_attempt`` also takes a job left ``processing`` by a worker that died, and a
-``failed`` one that ``rq requeue`` put back. Every other move raises ``IllegalTransition``.
+A job has a ``phase``: ``analysis`` (the worker reads the whole file and stores what an
+import would do, storing nothing) or ``import``. An upload made for review starts in the
+analysis phase; ``finish_analysis`` either stops at ``needs_review`` or, when the user
+asked to import certain mappings straight away, queues the import itself. ``commit_review``
+queues the import with the mapping the user chose; ``reanalyse`` runs the analysis again
+with a changed mapping. ``start_attempt`` also takes a job left ``processing`` by a worker
+that died, and a ``failed`` one that ``rq requeue`` put back (in the phase it was in). Every
+other move raises ``IllegalTransition``.
 An import that ends (``finish``, ``fail``, ``cancel``) is announced to the ``on_ended``
 listeners once the transaction that ended it commits (the job system sends its e-mail and
 webhook then).
@@ -39,6 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relat
 
 from ..extensions import Base
 from .accounts import Organisation, User, utcnow
+from .saved_mapping import SavedMapping
 
 
 class ImportStatus(StrEnum):
@@ -49,12 +60,22 @@ class ImportStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
+    NEEDS_REVIEW = "needs_review"
+
+
+class ImportPhase(StrEnum):
+    """What the next run of a job does: analyse the file for review, or import it."""
+
+    ANALYSIS = "analysis"
+    IMPORT = "import"
 
 
 class ImportStage(StrEnum):
     """What a processing import is doing, or why a queued one waits."""
 
     QUEUED = "queued"
+    ANALYSING = "analysing"
+    REVIEW = "review"
     PARSING = "parsing"
     VALIDATING = "validating"
     SAVING = "saving"
@@ -63,9 +84,14 @@ class ImportStage(StrEnum):
     DONE = "done"
 
 
-QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED = ImportStatus
+QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED, NEEDS_REVIEW = ImportStatus
+ANALYSIS, IMPORT = ImportPhase
 STATUSES = tuple(ImportStatus)
 FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELED})
+REVIEW_EXPIRED = (
+    "Nobody finished the review of this file in time, so it was discarded and its upload "
+    "removed. Upload the file again to import it."
+)
 WORKING_STAGES = frozenset(
     {ImportStage.PARSING, ImportStage.VALIDATING, ImportStage.SAVING, ImportStage.FINALIZING}
 )
@@ -149,8 +175,21 @@ class ImportJob(Base):
     # a finished job without it is notified by the next maintenance run (Redis was away).
     notified_at: Mapped[datetime | None] = mapped_column()
 
+    # Review before commit: the phase the next run is in, whether the analysis stops for a
+    # person, what the analysis found, the mapping chosen (MappingChoice JSON) and the saved
+    # mapping it came from.
+    phase: Mapped[str] = mapped_column(String(20), default=IMPORT)
+    stop_for_review: Mapped[bool] = mapped_column(default=False)
+    detect_entity: Mapped[bool] = mapped_column(default=False)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    saved_mapping_id: Mapped[int | None] = mapped_column(
+        ForeignKey("saved_mappings.id", ondelete="SET NULL")
+    )
+
     organisation: Mapped[Organisation] = relationship()
     user: Mapped[User | None] = relationship()
+    saved_mapping: Mapped[SavedMapping | None] = relationship()
 
     @property
     def is_finished(self) -> bool:
@@ -169,8 +208,9 @@ class ImportJob(Base):
             session.info.setdefault(_ENDED_IN_TRANSACTION, set()).add(self.id)
 
     def start_attempt(self) -> int | None:
-        """Claim the import for a new attempt: ``processing``, parsing, attempt number + 1,
-        in a statement that succeeds for one claimant only (committed here).
+        """Claim the import for a new attempt: ``processing``, parsing (or analysing, in the
+        analysis phase), attempt number + 1, in a statement that succeeds for one claimant
+        only (committed here).
 
         Returns:
             The attempt's number, or None when another run claimed it first.
@@ -187,7 +227,7 @@ class ImportJob(Base):
                 .values(
                     attempts=attempt,
                     status=PROCESSING,
-                    stage=ImportStage.PARSING,
+                    stage=ImportStage.ANALYSING if self.phase == ANALYSIS else ImportStage.PARSING,
                     error_message=None,
                     error_traceback=None,
                     finished_at=None,
@@ -214,6 +254,7 @@ class ImportJob(Base):
     ) -> None:
         """Record a step of the running import (committed with its chunk's rows)."""
         self._require("record_progress", (PROCESSING,))
+        self._require_phase("record_progress", IMPORT)
         if stage not in WORKING_STAGES:
             raise IllegalTransition(f"record_progress: {stage!r} is not a working stage")
         self.stage, self.progress = ImportStage(stage), max(self.progress or 0, percent)
@@ -237,11 +278,64 @@ class ImportJob(Base):
         self.stage_timings, self.warnings = dict(stage_seconds), list(warnings)
         self.checkpoint, self.report_path = dict(checkpoint), report_path
 
+    def record_analysis(self, *, percent: int, rows_done: int) -> None:
+        """Record how far the running analysis has read the file."""
+        self._require("record_analysis", (PROCESSING,))
+        self._require_phase("record_analysis", ANALYSIS)
+        self.stage, self.progress = ImportStage.ANALYSING, max(self.progress or 0, percent)
+        self.processed_rows = rows_done
+
+    def finish_analysis(
+        self, analysis: dict[str, Any], *, import_now: bool, seconds: float | None = None
+    ) -> None:
+        """The analysis ran to its end: store it and wait for the user (``needs_review``), or,
+        with ``import_now`` (the mapping is certain and the user asked for it), queue the
+        import itself."""
+        self._require("finish_analysis", (PROCESSING,))
+        self._require_phase("finish_analysis", ANALYSIS)
+        self.analysis = analysis
+        self.error_message = self.error_traceback = None
+        self._add_seconds(seconds)
+        if import_now:
+            self._queue_import()
+        else:
+            self.status, self.stage, self.progress = NEEDS_REVIEW, ImportStage.REVIEW, 100
+
+    def commit_review(self, mapping: dict[str, Any]) -> None:
+        """The user confirmed the review: queue the import with ``mapping``."""
+        self._require("commit_review", (NEEDS_REVIEW,))
+        self.mapping = mapping
+        self._queue_import()
+
+    def reanalyse(self, mapping: dict[str, Any], entity_type: str) -> None:
+        """The user changed the mapping (or the entity type): analyse the file again."""
+        self._require("reanalyse", (NEEDS_REVIEW,))
+        self.mapping, self.entity_type, self.detect_entity = mapping, entity_type, False
+        self.analysis = None
+        self.status, self.stage, self.progress = QUEUED, ImportStage.QUEUED, 0
+        self.processed_rows = 0
+
+    def expire_review(self) -> None:
+        """Nobody finished the review in time: ``canceled``, saying so."""
+        self._require("expire_review", (NEEDS_REVIEW,))
+        self.status, self.stage = CANCELED, ImportStage.DONE
+        self.error_message = REVIEW_EXPIRED
+        self._ended(None)
+
+    def _queue_import(self) -> None:
+        """Leave the analysis for the import proper, from the file's first row."""
+        self.phase = IMPORT
+        self.status, self.stage, self.progress = QUEUED, ImportStage.QUEUED, 0
+        self.processed_rows = 0
+        self.checkpoint = {}
+
     def finish(self, outcome: ImportStatus, seconds: float) -> None:
         """The attempt ran to its end: ``completed``, or ``canceled`` at a user's request."""
         self._require("finish", (PROCESSING,))
         if outcome not in (COMPLETED, CANCELED):
             raise IllegalTransition(f"finish: {outcome!r} is not how an import ends well")
+        if outcome == COMPLETED:
+            self._require_phase("finish", IMPORT)
         self.status, self.stage = outcome, ImportStage.DONE
         if outcome == COMPLETED:
             self.progress = 100
@@ -268,11 +362,12 @@ class ImportJob(Base):
         self._add_seconds(seconds)
 
     def cancel(self) -> None:
-        """A waiting import ends ``canceled`` now; a running one is asked to stop at its next
-        chunk (its attempt then finishes as canceled)."""
-        self._require("cancel", (QUEUED, PROCESSING))
+        """A waiting import (or one waiting for its review: discarded) ends ``canceled`` now; a
+        running one is asked to stop at its next chunk (its attempt then finishes as
+        canceled)."""
+        self._require("cancel", (QUEUED, PROCESSING, NEEDS_REVIEW))
         self.cancel_requested = True
-        if self.status == QUEUED:
+        if self.status in (QUEUED, NEEDS_REVIEW):
             self.status, self.stage = CANCELED, ImportStage.DONE
             self._ended(None)
 
@@ -283,6 +378,10 @@ class ImportJob(Base):
         self.cancel_requested = False
         self.error_message = self.error_traceback = None
         self.finished_at = None
+
+    def _require_phase(self, transition: str, phase: ImportPhase) -> None:
+        if self.phase != phase:
+            raise IllegalTransition(f"{transition}: import {self.id} is in its {self.phase} phase")
 
     def _ended(self, seconds: float | None) -> None:
         self.finished_at = utcnow()

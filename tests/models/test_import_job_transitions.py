@@ -11,13 +11,17 @@ from sqlalchemy.orm import Session
 
 from bulkapp.extensions import db
 from bulkapp.models import (
+    ANALYSIS,
     CANCELED,
     COMPLETED,
     FAILED,
+    IMPORT,
+    NEEDS_REVIEW,
     PROCESSING,
     QUEUED,
     IllegalTransition,
     ImportJob,
+    ImportPhase,
     ImportStage,
     ImportStatus,
     on_ended,
@@ -46,11 +50,15 @@ PROGRESS = dict(
     rejected=False,
 )
 
-# transition → the call, then for every status it starts from: the (status, stage) it leads
-# to, or None where it is illegal.
+MAPPING = {"columns": {"Cell Number": "mobile_number"}, "values": {}}
+
+# transition → the call, the phase of the job it is tried on, then for every status it starts
+# from: the (status, stage) it leads to, or None where it is illegal (a status left out is
+# illegal too).
 TRANSITIONS = {
     "start_attempt": (
         lambda job: job.start_attempt(),
+        IMPORT,
         {
             QUEUED: (PROCESSING, "parsing"),
             PROCESSING: (PROCESSING, "parsing"),
@@ -61,6 +69,7 @@ TRANSITIONS = {
     ),
     "record_progress": (
         lambda job: job.record_progress(**PROGRESS),
+        IMPORT,
         {
             QUEUED: None,
             PROCESSING: (PROCESSING, "saving"),
@@ -71,6 +80,7 @@ TRANSITIONS = {
     ),
     "finish completed": (
         lambda job: job.finish(COMPLETED, 1.5),
+        IMPORT,
         {
             QUEUED: None,
             PROCESSING: (COMPLETED, "done"),
@@ -81,6 +91,7 @@ TRANSITIONS = {
     ),
     "finish canceled": (
         lambda job: job.finish(CANCELED, 1.5),
+        IMPORT,
         {
             QUEUED: None,
             PROCESSING: (CANCELED, "done"),
@@ -91,10 +102,12 @@ TRANSITIONS = {
     ),
     "fail": (
         lambda job: job.fail("The file is broken.", "Traceback: ...", 2.0),
+        IMPORT,
         {QUEUED: None, PROCESSING: (FAILED, "done"), FAILED: None, COMPLETED: None, CANCELED: None},
     ),
     "retry_later": (
         lambda job: job.retry_later("Attempt 1 failed.", None, 2.0),
+        IMPORT,
         {
             QUEUED: None,
             PROCESSING: (QUEUED, "retrying"),
@@ -105,16 +118,19 @@ TRANSITIONS = {
     ),
     "cancel": (
         lambda job: job.cancel(),
+        IMPORT,
         {
             QUEUED: (CANCELED, "done"),
             PROCESSING: (PROCESSING, "saving"),
             FAILED: None,
             COMPLETED: None,
             CANCELED: None,
+            NEEDS_REVIEW: (CANCELED, "done"),
         },
     ),
     "requeue": (
         lambda job: job.requeue(),
+        IMPORT,
         {
             QUEUED: None,
             PROCESSING: None,
@@ -123,17 +139,103 @@ TRANSITIONS = {
             CANCELED: (QUEUED, "queued"),
         },
     ),
+    "start_attempt of an analysis": (
+        lambda job: job.start_attempt(),
+        ANALYSIS,
+        {
+            QUEUED: (PROCESSING, "analysing"),
+            PROCESSING: (PROCESSING, "analysing"),
+            FAILED: (PROCESSING, "analysing"),
+        },
+    ),
+    "record_analysis": (
+        lambda job: job.record_analysis(percent=30, rows_done=100),
+        ANALYSIS,
+        {PROCESSING: (PROCESSING, "analysing")},
+    ),
+    "record_analysis of an import": (
+        lambda job: job.record_analysis(percent=30, rows_done=100),
+        IMPORT,
+        {},
+    ),
+    "record_progress of an analysis": (
+        lambda job: job.record_progress(**PROGRESS),
+        ANALYSIS,
+        {},
+    ),
+    "finish_analysis for review": (
+        lambda job: job.finish_analysis({"counts": {}}, import_now=False, seconds=1.0),
+        ANALYSIS,
+        {PROCESSING: (NEEDS_REVIEW, "review")},
+    ),
+    "finish_analysis straight to the import": (
+        lambda job: job.finish_analysis({"counts": {}}, import_now=True, seconds=1.0),
+        ANALYSIS,
+        {PROCESSING: (QUEUED, "queued")},
+    ),
+    "finish_analysis of an import": (
+        lambda job: job.finish_analysis({"counts": {}}, import_now=False),
+        IMPORT,
+        {},
+    ),
+    "finish completed of an analysis": (
+        lambda job: job.finish(COMPLETED, 1.5),
+        ANALYSIS,
+        {},
+    ),
+    "finish canceled of an analysis": (
+        lambda job: job.finish(CANCELED, 1.5),
+        ANALYSIS,
+        {PROCESSING: (CANCELED, "done")},
+    ),
+    "commit_review": (
+        lambda job: job.commit_review(MAPPING),
+        ANALYSIS,
+        {NEEDS_REVIEW: (QUEUED, "queued")},
+    ),
+    "reanalyse": (
+        lambda job: job.reanalyse(MAPPING, "members"),
+        ANALYSIS,
+        {NEEDS_REVIEW: (QUEUED, "queued")},
+    ),
+    "cancel of a review (discard)": (
+        lambda job: job.cancel(),
+        ANALYSIS,
+        {
+            QUEUED: (CANCELED, "done"),
+            PROCESSING: (PROCESSING, "analysing"),
+            NEEDS_REVIEW: (CANCELED, "done"),
+        },
+    ),
+    "expire_review": (
+        lambda job: job.expire_review(),
+        ANALYSIS,
+        {NEEDS_REVIEW: (CANCELED, "done")},
+    ),
+}
+# The phase each transition leaves the job in, where it changes it.
+PHASE_AFTER = {
+    "finish_analysis straight to the import": IMPORT,
+    "commit_review": IMPORT,
+    "reanalyse": ANALYSIS,
 }
 CASES = [
-    (name, status, expected)
-    for name, (_, outcomes) in TRANSITIONS.items()
-    for status, expected in outcomes.items()
+    (name, status, outcomes.get(status))
+    for name, (_, _, outcomes) in TRANSITIONS.items()
+    for status in ImportStatus
 ]
-ENDINGS = {"finish completed", "finish canceled", "fail"}
+ENDINGS = {
+    "finish completed",
+    "finish canceled",
+    "fail",
+    "finish canceled of an analysis",
+    "expire_review",
+}
 
 
-def job_in(account, status: ImportStatus) -> ImportJob:
-    stage = {QUEUED: "queued", PROCESSING: "saving"}.get(status, "done")
+def job_in(account, status: ImportStatus, phase: ImportPhase = IMPORT) -> ImportJob:
+    working = "analysing" if phase == ANALYSIS else "saving"
+    stage = {QUEUED: "queued", PROCESSING: working, NEEDS_REVIEW: "review"}.get(status, "done")
     job = ImportJob(
         organisation_id=account.organisation_id,
         user_id=account.id,
@@ -142,6 +244,7 @@ def job_in(account, status: ImportStatus) -> ImportJob:
         status=status,
         stage=stage,
         attempts=1,
+        phase=phase,
     )
     db.session.add(job)
     db.session.commit()
@@ -163,8 +266,8 @@ def endings():
     ids=[f"{name} from {status}" for name, status, _ in CASES],
 )
 def test_every_transition_from_every_status(ctx, user_a, endings, transition, status, expected):
-    job = job_in(user_a, status)
-    move, _ = TRANSITIONS[transition]
+    move, phase, _ = TRANSITIONS[transition]
+    job = job_in(user_a, status, phase)
     if expected is None:
         with pytest.raises(IllegalTransition):
             move(job)
@@ -175,9 +278,42 @@ def test_every_transition_from_every_status(ctx, user_a, endings, transition, st
     db.session.commit()
     stored = db.session.get(ImportJob, job.id)
     assert (stored.status, stored.stage) == expected
-    ended = transition in ENDINGS or (transition == "cancel" and status == QUEUED)
+    assert stored.phase == PHASE_AFTER.get(transition, phase)
+    ended = transition in ENDINGS or (transition.startswith("cancel") and stored.status == CANCELED)
     assert endings == ([job.id] if ended else [])
     assert (stored.finished_at is not None) == (stored.status in (COMPLETED, FAILED, CANCELED))
+
+
+def test_a_review_keeps_what_the_analysis_found_and_the_chosen_mapping(ctx, user_a):
+    job = job_in(user_a, PROCESSING, ANALYSIS)
+    job.record_analysis(percent=40, rows_done=500)
+    job.finish_analysis({"counts": {"inserted": 3}}, import_now=False, seconds=2.0)
+    db.session.commit()
+    assert (job.analysis, job.progress, job.processing_duration_ms) == (
+        {"counts": {"inserted": 3}},
+        100,
+        2000,
+    )
+    job.reanalyse(MAPPING, "members")
+    assert (job.entity_type, job.analysis, job.progress) == ("members", None, 0)
+    job.start_attempt()
+    job.finish_analysis({"counts": {"inserted": 4}}, import_now=False)
+    job.commit_review(MAPPING)
+    db.session.commit()
+    stored = db.session.get(ImportJob, job.id)
+    assert (stored.phase, stored.mapping, stored.checkpoint, stored.processed_rows) == (
+        IMPORT,
+        MAPPING,
+        {},
+        0,
+    )
+
+
+def test_an_expired_review_says_why(ctx, user_a, endings):
+    job = job_in(user_a, NEEDS_REVIEW, ANALYSIS)
+    job.expire_review()
+    db.session.commit()
+    assert "Upload the file again" in job.error_message and endings == [job.id]
 
 
 def test_an_ending_rolled_back_is_not_announced(ctx, user_a, endings):
