@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import EntitySchema, Field, RowRule, header_key
+from .base import EntitySchema, Field, RowRule, header_key, strip_accents
 
 __all__ = [
     "EntitySchema",
     "Field",
     "RowRule",
     "header_key",
+    "strip_accents",
     "REGISTRY",
     "get_entity",
     "UnknownEntity",

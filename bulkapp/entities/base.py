@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 FIELD_TYPES = ("string", "email", "phone", "date", "integer", "decimal", "enum", "sa_id")
@@ -11,9 +12,18 @@ FIELD_TYPES = ("string", "email", "phone", "date", "integer", "decimal", "enum",
 _ALIAS_NOISE = re.compile(r"[\s_\-\.]+")
 
 
+def strip_accents(text: str) -> str:
+    """``text`` without accents (``é`` → ``e``); plain ASCII is returned as it is."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def header_key(header: object) -> str:
-    """Fold a header for matching: case, spaces, ``_``, ``-`` and ``.`` are ignored."""
-    return _ALIAS_NOISE.sub("", str(header)).casefold()
+    """Fold a header or a value for matching: case, accents, spaces, ``_``, ``-`` and ``.``
+    are ignored."""
+    return _ALIAS_NOISE.sub("", strip_accents(str(header))).casefold()
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,8 @@ class Field:
         required: a row without a value is rejected.
         aliases: further headers users write for this column.
         max_length: longest accepted text.
-        choices: accepted values of an ``enum`` (compared case-insensitively).
+        choices: accepted values of an ``enum`` (compared ignoring case and accents).
+        synonyms: further values people write for a choice, per choice (``enum`` only).
         min_value / max_value: bounds of an ``integer`` or ``decimal``.
         example: a value shown in the downloadable template.
     """
@@ -39,6 +50,7 @@ class Field:
     aliases: tuple[str, ...] = ()
     max_length: int = 255
     choices: tuple[str, ...] = ()
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     min_value: float | None = None
     max_value: float | None = None
     example: str = ""
@@ -48,11 +60,30 @@ class Field:
             raise ValueError(f"{self.name}: unknown field type {self.type!r}")
         if self.type == "enum" and not self.choices:
             raise ValueError(f"{self.name}: an enum needs choices")
+        strangers = set(self.synonyms) - set(self.choices)
+        if strangers:
+            raise ValueError(f"{self.name}: synonyms for unknown choices {sorted(strangers)}")
+        owners: dict[str, str] = {}
+        for choice, values in ((c, (c, *self.synonyms.get(c, ()))) for c in self.choices):
+            for key in map(header_key, values):
+                if owners.setdefault(key, choice) != choice:
+                    raise ValueError(
+                        f"{self.name}: value {key!r} means both {owners[key]} and {choice}"
+                    )
 
     @property
     def header_keys(self) -> set[str]:
         """Every folded header that maps to this field."""
         return {header_key(h) for h in (self.name, self.label, *self.aliases)}
+
+    @property
+    def value_lookup(self) -> dict[str, str]:
+        """Every folded value (a choice or one of its synonyms) → the choice it means."""
+        return {
+            header_key(value): choice
+            for choice in self.choices
+            for value in (choice, *self.synonyms.get(choice, ()))
+        }
 
 
 @dataclass(frozen=True)

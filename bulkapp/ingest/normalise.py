@@ -288,8 +288,9 @@ def decimal(values: Sequence[str | None], field: Field) -> Result:
 
 
 def enum(values: Sequence[str | None], field: Field) -> Result:
-    """One of the field's choices, matched ignoring case, spaces, ``_`` and ``-``."""
-    canonical = {header_key(c): c for c in field.choices}
+    """One of the field's choices or their synonyms, matched ignoring case, accents, spaces,
+    ``_``, ``-`` and ``.``."""
+    canonical = field.value_lookup
     allowed = ", ".join(field.choices)
     return _by_unique(
         values,

@@ -129,7 +129,7 @@ def validate_chunk(
     columns: dict[str, list] = {}
     errors: list[RowError] = []
     raw: dict[str, list] = {}
-    for field in schema.fields:
+    for field in map(mapping.field_for, schema.fields):
         position = mapping.positions.get(field.name)
         if position is None:
             columns[field.name] = [None] * rows

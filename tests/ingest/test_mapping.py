@@ -2,7 +2,14 @@ import pytest
 
 from bulkapp.entities import get_entity
 from bulkapp.ingest.errors import ImportFailed
-from bulkapp.ingest.mapping import header_scorer, map_headers
+from bulkapp.ingest.mapping import (
+    MappingChoice,
+    detect_entity,
+    header_scorer,
+    map_headers,
+    match_columns,
+)
+from bulkapp.ingest.matching import CERTAIN
 
 MECHANICS = get_entity("mechanics")
 
@@ -59,3 +66,43 @@ def test_header_score_counts_distinct_known_fields():
     score = header_scorer(MECHANICS)
     assert score(["Mechanics export", None, ""]) == 0
     assert score(["First Name", "Surname", "E-mail", "Unknown", "first_name"]) == 3
+
+
+def test_cell_number_is_the_mobile_number_with_a_confidence():
+    [match] = match_columns(MECHANICS, ["Cell Number"])
+    assert (match.field, match.certain) == ("mobile_number", True)
+    assert CERTAIN <= match.confidence < 1
+
+
+def test_an_uncertain_column_is_left_out_with_a_warning_saying_what_it_might_be():
+    mapping = map_headers(MECHANICS, ["firstName", "lastName", "email", "mobile", "Home Town X"])
+    assert "mobile_number" in mapping.positions
+    assert mapping.warnings == ["'Home Town X' might be city (71 %): not imported."]
+
+
+def test_a_choice_maps_columns_and_values_a_person_confirmed():
+    choice = MappingChoice.from_json(
+        {
+            "columns": {"Naam": "firstName", "Van": "last_name", "Notes": None},
+            "values": {"province": {"Gautengg": "gauteng"}},
+        },
+        MECHANICS,
+    )
+    mapping = map_headers(MECHANICS, ["Naam", "Van", "E-mail", "Cell", "Notes", "Province"], choice)
+    assert mapping.positions == {
+        "first_name": 0,
+        "last_name": 1,
+        "email": 2,
+        "mobile_number": 3,
+        "province": 5,
+    }
+    assert mapping.warnings == []
+    assert mapping.field_for(MECHANICS.field("province")).value_lookup["gautengg"] == "Gauteng"
+    assert MappingChoice.from_json(choice.to_json(), MECHANICS) == choice
+
+
+def test_mechanics_uploaded_as_members_says_what_the_file_looks_like():
+    headers = ["firstName", "lastName", "email", "mobileNumber", "specialisation", "city"]
+    with pytest.raises(ImportFailed, match="This file looks like mechanics: 6 of 6 columns"):
+        map_headers(get_entity("members"), headers)
+    assert detect_entity(headers)[0].name == "mechanics"

@@ -1,0 +1,172 @@
+"""Match a file's headers to an entity's fields by meaning, each with a confidence (0–1).
+
+A header is split into words (camelCase, snake_case, spaces and punctuation all separate
+words), accents and case are dropped, a lone letter joins the next word (``e-mail`` is
+``email``) and every way of writing "number" (``no``, ``nr``, ``#``, …) becomes ``number``.
+It is then compared with each field's name, label and aliases (declared in the schemas):
+
+- the same words: 1.0;
+- the same once "number" and words naming the record (``member``, ``client``, …) are left
+  out: 0.9 — "Cell Number" and "Member Cell" are both the ``cell`` alias;
+- a typo (rapidfuzz's optimal-string-alignment similarity of at least 0.75, on headers of
+  five letters or more): that similarity, e.g. "Surnmae" 0.86, "Emial" 0.8;
+- an alias inside a longer header ("Home Address"): 0.6 to 0.85 by how much of the header it
+  covers; a header inside a longer alias ("First" in "first name"): 0.5 to 0.75.
+
+A column's best field is *certain* when it reaches ``CERTAIN``, the next best field is at
+least ``MARGIN`` behind and no other column claims that field within ``MARGIN``; certain
+matches may be used without asking anyone. A best field from ``SUGGEST`` up is a suggestion
+for a person to confirm; below that the column matches nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from ..entities import EntitySchema, strip_accents
+
+CERTAIN = 0.85
+SUGGEST = 0.6
+MARGIN = 0.1
+ALTERNATIVE = 0.5  # the least confidence an alternative needs to be shown
+MOST_ALTERNATIVES = 3
+REDUCED = 0.9  # the same words once "number" and record words are left out
+FUZZY_LEAST = 0.75
+FUZZY_SHORTEST = 5  # letters; shorter headers are too short to tell a typo from a word
+LONGEST_HEADER = 100  # a longer cell is data, not a header
+
+NUMBER = "number"
+NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "nmbr", "numb", "#"})
+# Words that name the record rather than the field: "Member ID" is the ID.
+RECORD_WORDS = frozenset(
+    {
+        "member",
+        "client",
+        "customer",
+        "mechanic",
+        "provider",
+        "supplier",
+        "employee",
+        "staff",
+        "the",
+        "of",
+        "your",
+    }
+)
+
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD = re.compile(r"[^\W_]+|#")
+
+
+def header_words(header: object) -> tuple[str, ...]:
+    """The words of a header, folded: ``"Cell_No."`` → ``("cell", "number")``."""
+    text = strip_accents(_CAMEL_HUMP.sub(" ", str(header))).casefold()
+    words: list[str] = []
+    letters = ""  # a run of lone letters ("d o b", the "e" of "e-mail")
+    for word in _WORD.findall(text):
+        if len(word) == 1 and word.isalpha():
+            letters += word
+            continue
+        if letters:
+            word = letters + word if len(letters) == 1 else word
+            if len(letters) > 1:
+                words.append(letters)
+            letters = ""
+        words.append(NUMBER if word in NUMBER_WORDS else word)
+    if letters:
+        words.append(letters)
+    return tuple(words)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """A header or alias as words: ``full`` joined, ``core`` without number/record words."""
+
+    full: str
+    core: tuple[str, ...]
+    core_text: str
+
+    @classmethod
+    def of(cls, text: object) -> _Words:
+        words = header_words(text)
+        core = tuple(w for w in words if w != NUMBER and w not in RECORD_WORDS)
+        return cls("".join(words), core, "".join(core))
+
+
+@dataclass(frozen=True)
+class _Alias:
+    field: str
+    words: _Words
+
+
+@lru_cache(maxsize=64)
+def _aliases(schema: EntitySchema) -> tuple[_Alias, ...]:
+    """Every name, label and alias of ``schema``'s fields, as words."""
+    return tuple(
+        _Alias(f.name, _Words.of(text))
+        for f in schema.fields
+        for text in (f.name, f.label, *f.aliases)
+    )
+
+
+def _similarity(header: _Words, alias: _Words) -> float:
+    """How well ``header`` fits ``alias`` (0–1), by the rules in the module's docstring."""
+    if header.full == alias.full:
+        return 1.0
+    if header.core and header.core == alias.core:
+        return REDUCED
+    best = 0.0
+    if len(header.full) >= FUZZY_SHORTEST and len(alias.full) >= FUZZY_SHORTEST:
+        typo = OSA.normalized_similarity(header.full, alias.full, score_cutoff=FUZZY_LEAST)
+        best = max(
+            best,
+            typo,
+            REDUCED
+            * OSA.normalized_similarity(
+                header.core_text, alias.core_text, score_cutoff=FUZZY_LEAST
+            ),
+        )
+    if header.core and alias.core:
+        if set(alias.core) < set(header.core):
+            best = max(best, 0.6 + 0.25 * len(alias.core_text) / len(header.core_text))
+        elif set(header.core) < set(alias.core):
+            best = max(best, 0.5 + 0.25 * len(header.core_text) / len(alias.core_text))
+    return best
+
+
+def field_scores(schema: EntitySchema, header: object) -> dict[str, float]:
+    """Each field of ``schema`` that ``header`` resembles → the confidence, rounded to 0.01.
+
+    Empty and overlong headers resemble nothing.
+    """
+    text = "" if header is None else str(header).strip()
+    if not text or len(text) > LONGEST_HEADER:
+        return {}
+    words = _Words.of(text)
+    scores: dict[str, float] = {}
+    for alias in _aliases(schema):
+        score = _similarity(words, alias.words)
+        if score > scores.get(alias.field, 0.0):
+            scores[alias.field] = score
+    return {name: round(score, 2) for name, score in scores.items() if score > 0}
+
+
+def ranked_fields(schema: EntitySchema, header: object) -> list[tuple[str, float]]:
+    """``field_scores`` best first; ties in the schema's field order."""
+    order = {name: i for i, name in enumerate(schema.field_names)}
+    return sorted(field_scores(schema, header).items(), key=lambda fs: (-fs[1], order[fs[0]]))
+
+
+def resembles(schema: EntitySchema, cells: Sequence[object]) -> set[str]:
+    """The fields that cells of a row suggest (confidence of ``SUGGEST`` or more)."""
+    found = set()
+    for cell in cells:
+        ranked = ranked_fields(schema, cell)
+        if ranked and ranked[0][1] >= SUGGEST:
+            found.add(ranked[0][0])
+    return found
