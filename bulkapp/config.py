@@ -156,6 +156,8 @@ def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[s
         "JOB_RETENTION_HOURS": _int(environ, "JOB_RETENTION_HOURS", 168),
         # Queued jobs younger than this are left to the web process that is enqueueing them.
         "SWEEP_GRACE_SECONDS": _int(environ, "SWEEP_GRACE_SECONDS", 15),
+        # A file waiting for its review this long is discarded, its upload removed.
+        "REVIEW_EXPIRY_HOURS": _int(environ, "REVIEW_EXPIRY_HOURS", 72),
         "WORKER_CONCURRENCY": _int(environ, "WORKER_CONCURRENCY", 1),
         "WORKER_MAINTENANCE_INTERVAL": _int(environ, "WORKER_MAINTENANCE_INTERVAL", 5),
         # Every Nth job a worker takes from the lowest-priority waiting tier first.

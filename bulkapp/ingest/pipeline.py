@@ -80,7 +80,8 @@ def plan_import(request: ImportRequest) -> ImportPlan:
         ImportFailed: the file cannot be read, or its headers do not fit the entity type.
     """
     reader = open_reader(request.path, request.filename, header_score=header_scorer(request.schema))
-    mapping = map_headers(request.schema, reader.headers)
+    headers = ["" if h is None else str(h) for h in reader.headers]
+    mapping = map_headers(request.schema, headers, request.mapping_for(request.schema, headers))
     resume = request.checkpoint
     passes: list[Pass] = []
     for phase, low, high in PASSES[request.mode]:

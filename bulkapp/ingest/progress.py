@@ -7,11 +7,22 @@ step on the import's job row in the same transaction as the chunk's rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..entities import EntitySchema
+from .mapping import MappingChoice
+
+# The mapping a person chose for a header row of an entity type, if any (see ImportRequest).
+MappingLookup = Callable[[EntitySchema, list[str]], MappingChoice | None]
+
+
+def no_mapping(schema: EntitySchema, headers: list[str]) -> MappingChoice | None:
+    """Nobody chose a mapping: only certain matches are used."""
+    return None
+
 
 VALIDATE, WRITE = "validate", "write"
 # The stages an import goes through, each timed (seconds, summed over every attempt).
@@ -91,6 +102,8 @@ class ImportRequest:
         report_path: where the error report is written.
         checkpoint: where an earlier attempt stopped, if one did.
         stage_seconds: seconds per stage spent by earlier attempts.
+        mapping_for: the mapping a person chose for the file's header row (on the review
+            page, saved for those headers, or passed to the API); by default none.
     """
 
     job_id: str
@@ -103,6 +116,7 @@ class ImportRequest:
     report_path: Path
     checkpoint: Checkpoint | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    mapping_for: MappingLookup = no_mapping
 
 
 @dataclass(frozen=True)

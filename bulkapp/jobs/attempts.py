@@ -19,12 +19,26 @@ from sqlalchemy import Table, select, update
 
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db
+from ..ingest.analysis import AnalysisRequest, analyse_file
 from ..ingest.errors import ImportFailed, ImportSuperseded
 from ..ingest.pipeline import import_file
 from ..ingest.progress import Checkpoint, ImportRequest, Progress
 from ..ingest.report import report_path
-from ..models import COMPLETED, FAILED, ImportJob, ImportStatus, rows_matched
+from ..models import (
+    ANALYSIS,
+    CANCELED,
+    COMPLETED,
+    FAILED,
+    IMPORT,
+    QUEUED,
+    ImportJob,
+    ImportStatus,
+    ReviewPolicy,
+    rows_matched,
+)
 from .lifecycle import discard_failed_transaction
+from .mappings import mapping_lookup
+from .queues import queue_name_for
 from .state import job_state
 
 if TYPE_CHECKING:
@@ -83,14 +97,33 @@ class JobRecorder:
         )
 
 
-def run_import(job_id: str) -> JobState | None:
-    """Run an attempt at the import of ImportJob ``job_id`` and record how it ended.
+class AnalysisRecorder:
+    """The analysis's sink: records how far it read, committing only as its attempt."""
 
-    A job that ran before resumes from its checkpoint. Bad input fails the job with a message
-    for the user and returns normally (retrying cannot help); a cancel request stops it at
-    the next chunk boundary. Any other error is re-raised, after rolling back, for the caller
-    to record (``lifecycle.record_attempt_failure``) and retry. A job that already completed
-    or was canceled is left as it is.
+    def __init__(self, recorder: JobRecorder) -> None:
+        self.recorder = recorder
+
+    def record(self, percent: int, rows_done: int) -> None:
+        """Put the progress on the job and commit it."""
+        self.recorder.job.record_analysis(percent=percent, rows_done=rows_done)
+        self.recorder.commit()
+
+    def cancel_requested(self) -> bool:
+        """Whether someone asked to cancel the job."""
+        return self.recorder.cancel_requested()
+
+
+def run_import(job_id: str) -> JobState | None:
+    """Run an attempt at the import of ImportJob ``job_id`` (or at its analysis, in the
+    analysis phase) and record how it ended.
+
+    A job that ran before resumes from its checkpoint. An analysis that may go on without a
+    review (its policy and a certain mapping allow it) runs the import straight after. Bad
+    input fails the job with a message for the user and returns normally (retrying cannot
+    help); a cancel request stops it at the next chunk boundary. Any other error is
+    re-raised, after rolling back, for the caller to record
+    (``lifecycle.record_attempt_failure``) and retry. A job that already completed or was
+    canceled is left as it is.
     """
     job = db.session.get(ImportJob, job_id)
     if job is None:
@@ -105,8 +138,11 @@ def run_import(job_id: str) -> JobState | None:
     recorder = JobRecorder(job, attempt)
     started = time.monotonic()
     try:
-        outcome = import_file(import_request(job), db.session(), recorder)
-        job.finish(ImportStatus(outcome), time.monotonic() - started)
+        if job.phase == ANALYSIS:
+            _analyse(job, recorder, started)
+        else:
+            outcome = import_file(import_request(job), db.session(), recorder)
+            job.finish(ImportStatus(outcome), time.monotonic() - started)
         recorder.commit()
     except ImportSuperseded:
         discard_failed_transaction()
@@ -125,7 +161,27 @@ def run_import(job_id: str) -> JobState | None:
     # for retry until the clean-up (JOB_RETENTION_HOURS) removes it.
     if job.status == COMPLETED and job.stored_path:
         Path(job.stored_path).unlink(missing_ok=True)
+    if job.status == QUEUED and job.phase == IMPORT:  # the analysis went straight on
+        return run_import(job_id)
     return job_state(job)
+
+
+def _analyse(job: ImportJob, recorder: JobRecorder, started: float) -> None:
+    """Analyse the job's file and record the analysis (or the cancel that stopped it)."""
+    analysis = analyse_file(analysis_request(job), db.session(), AnalysisRecorder(recorder))
+    seconds = time.monotonic() - started
+    if analysis is None:
+        job.finish(CANCELED, seconds)
+        return
+    if analysis["entity_type"] != job.entity_type:  # detected from the headers
+        job.entity_type = analysis["entity_type"]
+        job.queue_name = queue_name_for(job.entity_type, job.user.role if job.user else "member")
+    policy = job.review_policy
+    import_now = analysis["certain"] and (
+        policy == ReviewPolicy.CERTAIN
+        or (policy == ReviewPolicy.SAVED and job.saved_mapping_id is not None)
+    )
+    job.finish_analysis(analysis, import_now=import_now, seconds=seconds)
 
 
 def import_request(job: ImportJob) -> ImportRequest:
@@ -144,4 +200,18 @@ def import_request(job: ImportJob) -> ImportRequest:
         stage_seconds={
             stage: float(seconds) for stage, seconds in (job.stage_timings or {}).items()
         },
+        mapping_for=mapping_lookup(job),
+    )
+
+
+def analysis_request(job: ImportJob) -> AnalysisRequest:
+    """What the analysis needs to know of ``job``."""
+    return AnalysisRequest(
+        organisation_id=job.organisation_id,
+        schema=get_entity(job.entity_type),
+        path=Path(job.stored_path or ""),
+        filename=job.original_filename,
+        chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
+        detect=job.detect_entity,
+        mapping_for=mapping_lookup(job),
     )

@@ -13,9 +13,9 @@ from typing import IO
 
 from sqlalchemy.exc import IntegrityError
 
-from ..entities import get_entity
+from ..entities import REGISTRY, get_entity
 from ..extensions import db
-from ..models import MODES, ImportJob, Organisation, User
+from ..models import ANALYSIS, IMPORT, MODES, ImportJob, Organisation, ReviewPolicy, User
 from ..storage import store_upload
 from . import queues
 from .attempts import run_import
@@ -24,6 +24,7 @@ from .lifecycle import describe_error, enqueue, record_attempt_failure
 log = logging.getLogger(__name__)
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".json")
+DETECT = "detect"  # the entity type of an upload whose type is found from its headers
 MAX_FILENAME_LENGTH = 255
 
 
@@ -58,8 +59,19 @@ def start_import(
     filename: str,
     mode: str = "partial",
     idempotency_key: str | None = None,
+    review: ReviewPolicy | None = None,
+    mapping: dict | None = None,
+    saved_mapping_id: int | None = None,
 ) -> tuple[ImportJob, bool]:
     """Store an upload, record its ImportJob, commit, then enqueue it.
+
+    Args:
+        entity_type: what the file holds; ``DETECT`` to find out from its headers (the
+            upload is then analysed first, as the entity type that fits best).
+        review: analyse the file first; when it may go on to the import without a person.
+            None imports at once.
+        mapping: a checked mapping (``MappingChoice`` JSON) to use for the file's headers.
+        saved_mapping_id: the saved mapping ``mapping`` came from.
 
     Returns:
         The job and whether it reached the queue. When Redis is unreachable the job stays
@@ -69,7 +81,8 @@ def start_import(
         UnknownEntity, UploadRejected: the request cannot become a job.
         IdempotencyKeyUsed: ``user`` already has a job with ``idempotency_key``.
     """
-    schema = get_entity(entity_type)
+    detect = entity_type == DETECT
+    schema = get_entity(next(iter(REGISTRY)) if detect else entity_type)
     if mode not in MODES:
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
     path, size = store_upload(stream, _extension(filename))
@@ -86,6 +99,11 @@ def start_import(
         file_size=size,
         queue_name=queues.queue_name_for(schema.name, user.role),
         idempotency_key=idempotency_key,
+        phase=ANALYSIS if review is not None or detect else IMPORT,
+        review_policy=review or ReviewPolicy.ALWAYS,
+        detect_entity=detect,
+        mapping=mapping,
+        saved_mapping_id=saved_mapping_id,
     )
     db.session.add(job)
     try:

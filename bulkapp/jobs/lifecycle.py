@@ -289,6 +289,12 @@ def _delete_rq_job(connection: Redis, job_id: str) -> int:
     return 1
 
 
+def delete_upload(job: ImportJob) -> None:
+    """Remove ``job``'s stored upload (a discarded or expired review); the row stays."""
+    _delete_file(job.stored_path, "UPLOAD_DIR")
+    job.stored_path = None
+
+
 def _delete_file(path: str | None, allowed_dir_setting: str) -> int:
     """Delete ``path`` if it lies inside the configured directory; 1 when a file went."""
     if not path:

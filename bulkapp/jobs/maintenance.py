@@ -5,7 +5,8 @@ cron process (``bulkapp.jobs.cron``) on the maintenance queue.
   ``fail_over_abandoned_imports`` (a worker died: its import goes back to the front of its
   queue within seconds), ``requeue_orphaned_imports`` (Redis lost a running import's job),
   ``sweep_queued_jobs`` (an upload reached the database while Redis was away) and
-  ``send_pending_notifications`` (an import finished while Redis was away).
+  ``send_pending_notifications`` (an import finished while Redis was away), and
+  ``expire_reviews`` (files nobody reviewed within ``REVIEW_EXPIRY_HOURS`` are discarded).
 * ``trim_job_registries``: at most N completed and M failed RQ jobs are kept per queue.
 * ``nightly_clean_up``: files and reports of long-finished jobs go; their rows stay.
 """
@@ -30,6 +31,7 @@ from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_li
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
 from .redis_patience import failed_within
+from .review import expire_reviews
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +46,15 @@ WORKER_LOST = "the worker running it stopped responding"
 
 
 def recover_imports(connection: Redis) -> dict[str, int]:
-    """Get every import that lost its worker, its queue entry or its notification moving."""
+    """Get every import that lost its worker, its queue entry or its notification moving;
+    discard reviews nobody finished in time."""
     counts = {"failed_over": 0, "orphaned": 0}
     if _may_judge_running_imports(connection):
         counts["failed_over"] = fail_over_abandoned_imports(connection)
         counts["orphaned"] = requeue_orphaned_imports(connection)
     counts["swept"] = sweep_queued_jobs(connection=connection)
     counts["notified"] = send_pending_notifications()
+    counts["reviews_expired"] = expire_reviews()
     if any(counts.values()):
         log.info("recovered imports: %s", counts)
     return counts

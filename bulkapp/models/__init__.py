@@ -20,6 +20,7 @@ from .import_job import (
     ImportPhase,
     ImportStage,
     ImportStatus,
+    ReviewPolicy,
     new_job_id,
     on_ended,
     rows_matched,
@@ -53,5 +54,6 @@ __all__ = [
     "IMPORT",
     "NEEDS_REVIEW",
     "ImportPhase",
+    "ReviewPolicy",
     "SavedMapping",
 ]

@@ -70,6 +70,14 @@ class ImportPhase(StrEnum):
     IMPORT = "import"
 
 
+class ReviewPolicy(StrEnum):
+    """When an analysed file goes on to its import without waiting for a person."""
+
+    ALWAYS = "always"  # never: the uploader asked to review it (the API's review=true)
+    CERTAIN = "certain"  # when the mapping is certain ("import straight away" ticked)
+    SAVED = "saved"  # when the mapping is certain and a saved mapping was applied
+
+
 class ImportStage(StrEnum):
     """What a processing import is doing, or why a queued one waits."""
 
@@ -175,11 +183,12 @@ class ImportJob(Base):
     # a finished job without it is notified by the next maintenance run (Redis was away).
     notified_at: Mapped[datetime | None] = mapped_column()
 
-    # Review before commit: the phase the next run is in, whether the analysis stops for a
-    # person, what the analysis found, the mapping chosen (MappingChoice JSON) and the saved
-    # mapping it came from.
+    # Review before commit: the phase the next run is in, when the analysis may go on to the
+    # import without a person (a ReviewPolicy), whether the entity type is to be detected,
+    # what the analysis found, the mapping chosen (MappingChoice JSON) and the saved mapping
+    # it came from.
     phase: Mapped[str] = mapped_column(String(20), default=IMPORT)
-    stop_for_review: Mapped[bool] = mapped_column(default=False)
+    review_policy: Mapped[str] = mapped_column(String(20), default=ReviewPolicy.ALWAYS)
     detect_entity: Mapped[bool] = mapped_column(default=False)
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)

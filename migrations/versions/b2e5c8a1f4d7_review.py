@@ -41,7 +41,9 @@ def upgrade():
             sa.Column("phase", sa.String(length=20), nullable=False, server_default="import")
         )
         batch_op.add_column(
-            sa.Column("stop_for_review", sa.Boolean(), nullable=False, server_default=sa.false())
+            sa.Column(
+                "review_policy", sa.String(length=20), nullable=False, server_default="always"
+            )
         )
         batch_op.add_column(
             sa.Column("detect_entity", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -59,7 +61,7 @@ def upgrade():
     # The defaults were only there to fill existing rows; the models supply the values.
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
         batch_op.alter_column("phase", server_default=None)
-        batch_op.alter_column("stop_for_review", server_default=None)
+        batch_op.alter_column("review_policy", server_default=None)
         batch_op.alter_column("detect_entity", server_default=None)
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -80,7 +82,7 @@ def downgrade():
         batch_op.drop_column("mapping")
         batch_op.drop_column("analysis")
         batch_op.drop_column("detect_entity")
-        batch_op.drop_column("stop_for_review")
+        batch_op.drop_column("review_policy")
         batch_op.drop_column("phase")
     op.drop_index("ix_saved_mappings_organisation_id", table_name="saved_mappings")
     op.drop_table("saved_mappings")

@@ -1,0 +1,415 @@
+"""The analysis of an upload for its review: how its columns map, what its first rows become,
+and a dry run over the whole file against the organisation's stored records.
+
+The dry run reuses the import's machinery: a forked reading process reads and validates the
+chunks (``ImportRun`` does the same), while this process looks up, per chunk and in one
+query, the stored rows with the chunk's natural keys and compares them. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+from sqlalchemy import column, exists, select, table, tuple_
+from sqlalchemy.orm import Session
+
+from ..entities import REGISTRY, EntitySchema
+from .errors import ImportFailed
+from .mapping import (
+    ColumnMapping,
+    ColumnMatch,
+    EntityFit,
+    MappingChoice,
+    detect_entity,
+    header_scorer,
+    header_signature,
+    map_headers,
+    match_columns,
+    unknown_values,
+)
+from .prefetch import Prefetcher
+from .progress import MappingLookup, no_mapping
+from .readers import Reader, open_reader
+from .validate import ChunkOutcome, SeenKeys, raw_cells, validate_chunk
+
+SAMPLES_PER_COLUMN = 3
+PREVIEW_ROWS = 20
+UPDATE_EXAMPLES = 20
+REJECTION_GROUPS = 30
+# The share of the progress bar the dry run covers (reading the header comes before it).
+DRY_RUN_LOW, DRY_RUN_HIGH = 5, 99
+
+_QUOTED = re.compile(r"\s*('[^']*'|\"[^\"]*\")")
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """One analysis of one uploaded file.
+
+    Attributes:
+        organisation_id: whose stored records the dry run compares with.
+        schema: the entity type the file is said to hold.
+        path: where the upload is stored.
+        filename: the name the user gave it (its extension picks the reader).
+        chunk_rows: rows per chunk of the dry run.
+        detect: find the entity type that fits the headers best, and use it.
+        mapping_for: the mapping a person chose for a header row of an entity type (the
+            one given for this job, or one saved for those headers); None when nobody did.
+    """
+
+    organisation_id: int
+    schema: EntitySchema
+    path: Path
+    filename: str
+    chunk_rows: int
+    detect: bool = False
+    mapping_for: MappingLookup = no_mapping
+
+
+class AnalysisSink(Protocol):
+    """Where an analysis reports how far it got: the job system's side."""
+
+    def record(self, percent: int, rows_done: int) -> None:
+        """Record progress and commit it."""
+
+    def cancel_requested(self) -> bool:
+        """Whether the user asked to stop (checked between chunks)."""
+
+
+@dataclass
+class DryRun:
+    """What importing the file would do, counted over every row."""
+
+    total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class _Checked:
+    """A chunk as the reading process hands it over (see ``pipeline.CheckedChunk``)."""
+
+    rows: int
+    first_row: int
+    outcome: ChunkOutcome
+    unknown: dict[str, dict[str, int]]
+    progress: int
+
+
+def analyse_file(
+    request: AnalysisRequest, session: Session, sink: AnalysisSink
+) -> dict[str, Any] | None:
+    """Analyse the upload of ``request``; returns the analysis as JSON-ready data, or None
+    when the user canceled meanwhile.
+
+    A file whose columns cannot be mapped (a required column missing) is still analysed as
+    far as it can be: the mapping table, samples and the problem, without a dry run.
+
+    Raises:
+        ImportFailed: the file cannot be read at all.
+    """
+    schema, fits, reader = _entity_of(request)
+    headers = [("" if h is None else str(h)) for h in reader.headers]
+    choice = request.mapping_for(schema, headers)
+    matches = match_columns(schema, headers)
+    first = next(reader.chunks(PREVIEW_ROWS), None)
+    first_frame = first.frame if first is not None else pd.DataFrame(columns=range(len(headers)))
+    analysis: dict[str, Any] = {
+        "entity_type": schema.name,
+        "fits": [asdict(fit) for fit in fits],
+        "headers": headers,
+        "signature": header_signature(headers),
+        "mapping": choice.to_json() if choice else None,
+        "problem": None,
+        "warnings": [],
+        "preview": None,
+        "counts": None,
+        "updates": [],
+        "rejections": [],
+        "unknown_values": {},
+        "certain": False,
+    }
+    try:
+        mapping = map_headers(schema, headers, choice)
+    except ImportFailed as exc:
+        analysis["problem"] = str(exc)
+        analysis["columns"] = _columns(schema, matches, first_frame, None, choice)
+        return analysis
+    analysis["warnings"] = mapping.warnings
+    analysis["columns"] = _columns(schema, matches, first_frame, mapping, choice)
+    analysis["preview"] = _preview(schema, mapping, first_frame, first.first_row if first else 2)
+    sink.record(DRY_RUN_LOW, 0)
+    result = _dry_run(request, schema, reader, mapping, session, sink)
+    if result is None:
+        return None
+    counts, updates, rejections, unknown = result
+    analysis.update(
+        counts=asdict(counts),
+        updates=updates,
+        rejections=rejections,
+        unknown_values=unknown,
+    )
+    analysis["certain"] = _certain(schema, analysis["columns"], unknown, choice)
+    return analysis
+
+
+def _entity_of(request: AnalysisRequest) -> tuple[EntitySchema, list[EntityFit], Reader]:
+    """The entity type to analyse the file as, how well each type fits its headers, and the
+    file opened (its header row found with that type's, or every type's, headers)."""
+    if not request.detect:
+        reader = open_reader(
+            request.path, request.filename, header_score=header_scorer(request.schema)
+        )
+        return request.schema, detect_entity(reader.headers), reader
+    scorers = [header_scorer(schema) for schema in REGISTRY.values()]
+    reader = open_reader(
+        request.path,
+        request.filename,
+        header_score=lambda cells: max(score(cells) for score in scorers),
+    )
+    fits = detect_entity(reader.headers)
+    best = REGISTRY[fits[0].name] if fits[0].matched else request.schema
+    return best, fits, reader
+
+
+def _columns(
+    schema: EntitySchema,
+    matches: list[ColumnMatch],
+    frame: pd.DataFrame,
+    mapping: ColumnMapping | None,
+    choice: MappingChoice | None,
+) -> list[dict]:
+    """The mapping table: per file column its header, samples, match and chosen field."""
+    used = {position: name for name, position in (mapping.positions if mapping else {}).items()}
+    chosen_by_person = {h for h, name in (choice.columns.items() if choice else ()) if name}
+    rows = []
+    for match in matches:
+        cells = raw_cells(frame, match.position) if match.position in frame else []
+        samples = [cell for cell in cells if cell not in (None, "")][:SAMPLES_PER_COLUMN]
+        rows.append(
+            {
+                "position": match.position,
+                "header": match.header,
+                "samples": samples,
+                "field": match.field,
+                "confidence": match.confidence,
+                "certain": match.certain or match.header in chosen_by_person,
+                "alternatives": [list(alt) for alt in match.alternatives],
+                "chosen": used.get(match.position),
+            }
+        )
+    return rows
+
+
+def _preview(
+    schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame, first_row: int
+) -> dict:
+    """The first rows as they would be stored, each with its problems."""
+    outcome = validate_chunk(schema, mapping, frame, SeenKeys())
+    fields = [f for f in schema.fields if f.name in mapping.positions]
+    problems: dict[int, list[str]] = {}
+    for error in outcome.errors:
+        problems.setdefault(error.position, []).append(error.message)
+    valid = iter(range(outcome.valid))
+    rows = []
+    for position in range(len(frame)):
+        if position in problems:
+            cells = [raw_cells(frame, mapping.positions[f.name])[position] for f in fields]
+            values = cells
+        else:
+            index = next(valid)
+            values = [_shown(outcome.columns[f.name][index]) for f in fields]
+        rows.append(
+            {"row": first_row + position, "values": values, "errors": problems.get(position, [])}
+        )
+    return {"fields": [f.label for f in fields], "rows": rows}
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _certain(
+    schema: EntitySchema,
+    columns: list[dict],
+    unknown: dict[str, dict[str, int]],
+    choice: MappingChoice | None,
+) -> bool:
+    """Whether the file may be imported without asking anyone: every required field from a
+    certain (or person-chosen) column, no column merely suggested, no unknown enum value."""
+    by_field = {c["chosen"]: c for c in columns if c["chosen"]}
+    required = all(
+        f.name in by_field and by_field[f.name]["certain"] for f in schema.required_fields
+    )
+    decided = {h for h in (choice.columns if choice else {})}
+    suggested = [
+        c for c in columns if c["field"] and not c["chosen"] and c["header"] not in decided
+    ]
+    return required and not suggested and not unknown
+
+
+# -- the dry run ----------------------------------------------------------------------------
+
+
+def _dry_run(
+    request: AnalysisRequest,
+    schema: EntitySchema,
+    reader: Reader,
+    mapping: ColumnMapping,
+    session: Session,
+    sink: AnalysisSink,
+) -> tuple[DryRun, list[dict], list[dict], dict[str, dict[str, int]]] | None:
+    """Read, validate and compare every row; None when canceled."""
+    stored = _StoredRows(schema, mapping, request.organisation_id, session)
+    counts = DryRun()
+    updates: list[dict] = []
+    reasons: dict[tuple[str, str], int] = {}
+    unknown: dict[str, dict[str, int]] = {}
+    chunks = Prefetcher(_checked(request, schema, reader, mapping, keep=stored.any))
+    try:
+        while not sink.cancel_requested():
+            checked = next(chunks, None)
+            if checked is None:
+                break
+            counts.total += checked.rows
+            counts.rejected += len(checked.outcome.invalid_positions)
+            for error in checked.outcome.errors:
+                reason = (error.column, _QUOTED.sub("", error.message))
+                reasons[reason] = reasons.get(reason, 0) + 1
+            unknown = checked.unknown
+            if stored.any:
+                stored.compare(checked, counts, updates)
+            else:
+                counts.inserted += checked.outcome.valid
+            sink.record(checked.progress, counts.total)
+        else:  # the loop's condition ended it: the user canceled
+            return None
+    finally:
+        chunks.close()
+    rejections = [
+        {"column": column_label, "reason": reason, "rows": rows}
+        for (column_label, reason), rows in sorted(reasons.items(), key=lambda item: -item[1])
+    ][:REJECTION_GROUPS]
+    return counts, updates, rejections, unknown
+
+
+def _checked(
+    request: AnalysisRequest,
+    schema: EntitySchema,
+    reader: Reader,
+    mapping: ColumnMapping,
+    *,
+    keep: bool,
+) -> Iterator[_Checked]:
+    """Read and validate chunks (runs in the reading process: no database access).
+
+    Without stored records to compare with (``keep`` False) the valid rows' values stay
+    in the reading process: counting them is enough.
+    """
+    seen = SeenKeys()
+    collect = unknown_values(schema, mapping)
+    span = DRY_RUN_HIGH - DRY_RUN_LOW
+    for chunk in reader.chunks(request.chunk_rows):
+        outcome = validate_chunk(schema, mapping, chunk.frame, seen)
+        if not keep:
+            outcome = replace(outcome, columns={})
+        yield _Checked(
+            len(chunk.frame),
+            chunk.first_row,
+            outcome,
+            collect(chunk.frame),
+            DRY_RUN_LOW + int(span * reader.progress()),
+        )
+        gc.collect(1)
+
+
+class _StoredRows:
+    """The organisation's stored records of the entity, looked up chunk by chunk."""
+
+    def __init__(
+        self, schema: EntitySchema, mapping: ColumnMapping, organisation_id: int, session: Session
+    ) -> None:
+        self.schema = schema
+        self.session = session
+        self.key = schema.natural_key
+        self.compared = [
+            f for f in schema.fields if f.name in mapping.positions and f.name not in self.key
+        ]
+        self.table = table(
+            schema.table,
+            column("organisation_id"),
+            *(column(name) for name in schema.field_names),
+        )
+        self.organisation = self.table.c.organisation_id == organisation_id
+        self.any = bool(session.scalar(select(exists().where(self.organisation))))
+
+    def compare(self, checked: _Checked, counts: DryRun, updates: list[dict]) -> None:
+        """Count the chunk's valid rows as inserted, updated or unchanged; keep examples."""
+        columns = checked.outcome.columns
+        keys = list(zip(*(columns[name] for name in self.key), strict=True))
+        found = self._stored(keys)
+        valid_rows = _valid_row_numbers(checked)
+        for index, key in enumerate(keys):
+            old = found.get(key)
+            if old is None:
+                counts.inserted += 1
+                continue
+            changes = [
+                {
+                    "field": f.label,
+                    "old": _shown(old[f.name]),
+                    "new": _shown(columns[f.name][index]),
+                }
+                for f in self.compared
+                if _differs(f.type, old[f.name], columns[f.name][index])
+            ]
+            if not changes:
+                counts.unchanged += 1
+                continue
+            counts.updated += 1
+            if len(updates) < UPDATE_EXAMPLES:
+                updates.append(
+                    {"row": valid_rows[index], "key": ", ".join(map(str, key)), "changes": changes}
+                )
+
+    def _stored(self, keys: Sequence[tuple]) -> dict[tuple, dict[str, Any]]:
+        """The stored rows with ``keys``, by key (one query)."""
+        if not keys:
+            return {}
+        key_columns = [self.table.c[name] for name in self.key]
+        wanted = (
+            key_columns[0].in_([key[0] for key in keys])
+            if len(key_columns) == 1
+            else tuple_(*key_columns).in_(keys)
+        )
+        names = [*self.key, *(f.name for f in self.compared)]
+        query = select(*(self.table.c[name] for name in names)).where(self.organisation, wanted)
+        rows = self.session.execute(query)
+        return {tuple(row[: len(self.key)]): dict(zip(names, row, strict=True)) for row in rows}
+
+
+def _valid_row_numbers(checked: _Checked) -> list[int]:
+    """The spreadsheet row numbers of the chunk's valid rows, in order."""
+    invalid = set(checked.outcome.invalid_positions)
+    return [checked.first_row + i for i in range(checked.rows) if i not in invalid]
+
+
+def _differs(field_type: str, stored: object, new: object) -> bool:
+    """Whether storing ``new`` would change ``stored`` (as the upsert's WHERE decides)."""
+    if stored is None or new is None:
+        return (stored is None) != (new is None)
+    if field_type == "decimal":
+        try:
+            return Decimal(str(stored)) != Decimal(str(new))
+        except InvalidOperation:
+            return True
+    return str(stored) != str(new)

@@ -1,0 +1,120 @@
+"""Review before commit: the use cases of the review page and the API — change the mapping
+(analysed again), commit (the import runs with the chosen mapping), discard — and the
+expiry of reviews nobody finished."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..entities import UnknownEntity, get_entity
+from ..extensions import db
+from ..ingest.mapping import MappingChoice
+from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
+from .lifecycle import JobActionError, delete_upload, enqueue
+from .mappings import remember_mapping
+
+log = logging.getLogger(__name__)
+
+
+def _require_review(job: ImportJob) -> None:
+    if job.status != NEEDS_REVIEW:
+        raise JobActionError(
+            "not_in_review",
+            f"This job is {job.status.replace('_', ' ')}, not waiting for a review.",
+        )
+
+
+def analysed_choice(job: ImportJob) -> dict[str, Any]:
+    """The mapping the job's analysis used: every column's chosen field (or None), and the
+    value mappings it was given."""
+    analysis = job.analysis or {}
+    columns = {c["header"]: c["chosen"] for c in analysis.get("columns", []) if c["header"]}
+    values = (analysis.get("mapping") or {}).get("values", {})
+    return {"columns": columns, "values": values}
+
+
+def checked_choice(data: object, entity_type: str) -> dict[str, Any]:
+    """``data`` as a mapping of ``entity_type``, checked (``MappingChoice``).
+
+    Raises:
+        JobActionError: the mapping is not valid (422), with the reason.
+    """
+    try:
+        schema = get_entity(entity_type)
+        return MappingChoice.from_json(data, schema).to_json()
+    except (ValueError, UnknownEntity) as exc:
+        raise JobActionError("invalid_mapping", str(exc), 422) from None
+
+
+def change_mapping(job: ImportJob, data: object, entity_type: str | None = None) -> ImportJob:
+    """Analyse the file again with the mapping ``data`` (and, if given, as ``entity_type``).
+
+    Raises:
+        JobActionError: the job is not waiting for a review (409), or the mapping is not
+            valid (422).
+    """
+    _require_review(job)
+    entity = get_entity(entity_type).name if entity_type else job.entity_type
+    job.reanalyse(checked_choice(data, entity), entity)
+    db.session.commit()
+    enqueue(job)
+    return job
+
+
+def commit_review(job: ImportJob, user: User | None, data: object | None = None) -> ImportJob:
+    """Import the file with the mapping analysed (``data`` None, or the same mapping) and
+    remember the mapping for the next file with these headers. A different mapping is
+    analysed first (``change_mapping``): the user then sees what it would do.
+
+    Raises:
+        JobActionError: the job is not waiting for a review (409), its required columns are
+            not all mapped (409), or the mapping is not valid (422).
+    """
+    _require_review(job)
+    analysed = analysed_choice(job)
+    if data is not None and checked_choice(data, job.entity_type) != checked_choice(
+        analysed, job.entity_type
+    ):
+        return change_mapping(job, data)
+    problem = (job.analysis or {}).get("problem")
+    if problem:
+        raise JobActionError("mapping_incomplete", f"This mapping cannot be imported: {problem}")
+    job.commit_review(checked_choice(analysed, job.entity_type))
+    remember_mapping(job, user)
+    db.session.commit()
+    enqueue(job)
+    return job
+
+
+def discard_review(job: ImportJob) -> ImportJob:
+    """Drop a file waiting for its review: ``canceled``, its upload removed.
+
+    Raises:
+        JobActionError: the job is not waiting for a review (409).
+    """
+    _require_review(job)
+    job.cancel()
+    delete_upload(job)
+    db.session.commit()
+    return job
+
+
+def expire_reviews(hours: int | None = None) -> int:
+    """Discard files that have waited for their review longer than ``hours``
+    (``REVIEW_EXPIRY_HOURS``), removing their uploads; returns how many."""
+    hours = current_app.config["REVIEW_EXPIRY_HOURS"] if hours is None else hours
+    cutoff = utcnow() - timedelta(hours=hours)
+    stale = db.session.scalars(
+        select(ImportJob).where(ImportJob.status == NEEDS_REVIEW, ImportJob.updated_at <= cutoff)
+    ).all()
+    for job in stale:
+        job.expire_review()
+        delete_upload(job)
+        log.info("review of job %s expired; its upload was removed", job.id)
+    db.session.commit()
+    return len(stale)
