@@ -1,7 +1,7 @@
 """Mechanics: people who repair vehicles for the organisation's members."""
 
 from .base import EntitySchema, Field
-from .provinces import SA_PROVINCES
+from .provinces import PROVINCE_SYNONYMS, SA_PROVINCES
 
 SCHEMA = EntitySchema(
     name="mechanics",
@@ -15,7 +15,7 @@ SCHEMA = EntitySchema(
             "firstName",
             required=True,
             max_length=100,
-            aliases=("given name", "forename", "name"),
+            aliases=("given name", "forename", "name", "first names", "fname", "christian name"),
             example="John",
         ),
         Field(
@@ -23,7 +23,7 @@ SCHEMA = EntitySchema(
             "lastName",
             required=True,
             max_length=100,
-            aliases=("surname", "family name"),
+            aliases=("surname", "family name", "lname"),
             example="Doe",
         ),
         Field(
@@ -31,7 +31,7 @@ SCHEMA = EntitySchema(
             "email",
             "email",
             required=True,
-            aliases=("e-mail", "email address", "mail"),
+            aliases=("e-mail", "email address", "mail", "e-mail address"),
             example="john@example.com",
         ),
         Field(
@@ -39,14 +39,36 @@ SCHEMA = EntitySchema(
             "mobileNumber",
             "phone",
             required=True,
-            aliases=("mobile", "cell", "cellphone", "phone", "phone number", "contact number"),
+            aliases=(
+                "mobile",
+                "cell",
+                "cellphone",
+                "cell number",
+                "cellphone number",
+                "mobile phone",
+                "phone",
+                "phone number",
+                "telephone",
+                "tel",
+                "contact",
+                "contact number",
+                "whatsapp",
+            ),
             example="0821234567",
         ),
         Field(
             "specialisation",
             "specialisation",
             max_length=100,
-            aliases=("specialization", "speciality", "trade", "skill"),
+            aliases=(
+                "specialization",
+                "speciality",
+                "specialty",
+                "trade",
+                "skill",
+                "skills",
+                "expertise",
+            ),
             example="Diesel engines",
         ),
         Field(
@@ -55,17 +77,25 @@ SCHEMA = EntitySchema(
             "integer",
             min_value=0,
             max_value=70,
-            aliases=("experience", "years of experience"),
+            aliases=("experience", "years of experience", "years", "yrs experience"),
             example="12",
         ),
         Field(
             "workshop_name",
             "workshopName",
             max_length=150,
-            aliases=("workshop", "garage", "company"),
+            aliases=("workshop", "garage", "garage name", "company", "business", "employer"),
             example="Doe Motors",
         ),
-        Field("city", "city", max_length=100, aliases=("town",), example="Pretoria"),
-        Field("province", "province", "enum", choices=SA_PROVINCES, example="Gauteng"),
+        Field("city", "city", max_length=100, aliases=("town", "city/town"), example="Pretoria"),
+        Field(
+            "province",
+            "province",
+            "enum",
+            choices=SA_PROVINCES,
+            synonyms=PROVINCE_SYNONYMS,
+            aliases=("region",),
+            example="Gauteng",
+        ),
     ),
 )

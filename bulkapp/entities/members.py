@@ -1,9 +1,14 @@
 """Members of the organisation, keyed by South African ID number."""
 
 from .base import EntitySchema, Field, RowRule
-from .provinces import SA_PROVINCES
+from .provinces import PROVINCE_SYNONYMS, SA_PROVINCES
 
 GENDERS = ("female", "male", "other")
+GENDER_SYNONYMS = {
+    "female": ("f", "woman", "fem", "vroulik"),
+    "male": ("m", "man", "manlik"),
+    "other": ("o", "x", "non-binary", "gender diverse"),
+}
 
 
 def _birth_date_differs_from_id(frame):
@@ -27,7 +32,7 @@ SCHEMA = EntitySchema(
             "firstName",
             required=True,
             max_length=100,
-            aliases=("given name", "forename", "name", "first names"),
+            aliases=("given name", "forename", "name", "first names", "names", "fname"),
             example="Thandi",
         ),
         Field(
@@ -35,7 +40,7 @@ SCHEMA = EntitySchema(
             "lastName",
             required=True,
             max_length=100,
-            aliases=("surname", "family name"),
+            aliases=("surname", "family name", "lname"),
             example="Nkosi",
         ),
         Field(
@@ -44,36 +49,71 @@ SCHEMA = EntitySchema(
             "sa_id",
             required=True,
             max_length=13,
-            aliases=("id", "id no", "identity number", "sa id", "rsa id"),
+            aliases=(
+                "id",
+                "id no",
+                "identity number",
+                "identity",
+                "sa id",
+                "rsa id",
+                "national id",
+                "id document",
+            ),
             example="8001015009087",
         ),
         Field(
             "date_of_birth",
             "dateOfBirth",
             "date",
-            aliases=("dob", "birth date", "birthday"),
+            aliases=("dob", "birth date", "birthday", "born", "date born"),
             example="1980-01-01",
         ),
-        Field("gender", "gender", "enum", choices=GENDERS, aliases=("sex",), example="female"),
+        Field(
+            "gender",
+            "gender",
+            "enum",
+            choices=GENDERS,
+            synonyms=GENDER_SYNONYMS,
+            aliases=("sex",),
+            example="female",
+        ),
         Field(
             "email",
             "email",
             "email",
-            aliases=("e-mail", "email address"),
+            aliases=("e-mail", "email address", "mail", "e-mail address"),
             example="thandi@example.com",
         ),
         Field(
             "mobile_number",
             "mobileNumber",
             "phone",
-            aliases=("mobile", "cell", "cellphone", "phone", "contact number"),
+            aliases=(
+                "mobile",
+                "cell",
+                "cellphone",
+                "cell number",
+                "cellphone number",
+                "mobile phone",
+                "phone",
+                "phone number",
+                "telephone",
+                "tel",
+                "contact number",
+                "whatsapp",
+            ),
             example="0821234567",
         ),
         Field(
             "address",
             "address",
             max_length=300,
-            aliases=("street address", "residential address"),
+            aliases=(
+                "street address",
+                "residential address",
+                "physical address",
+                "home address",
+            ),
             example="12 Church Street",
         ),
         Field("ward", "ward", max_length=50, aliases=("ward number", "ward no"), example="58"),
@@ -81,10 +121,18 @@ SCHEMA = EntitySchema(
             "municipality",
             "municipality",
             max_length=150,
-            aliases=("local municipality", "metro"),
+            aliases=("local municipality", "metro", "municipal area"),
             example="City of Tshwane",
         ),
-        Field("province", "province", "enum", choices=SA_PROVINCES, example="Gauteng"),
+        Field(
+            "province",
+            "province",
+            "enum",
+            choices=SA_PROVINCES,
+            synonyms=PROVINCE_SYNONYMS,
+            aliases=("region",),
+            example="Gauteng",
+        ),
     ),
     rules=(
         RowRule(

@@ -4,6 +4,21 @@ from .base import EntitySchema, Field, RowRule
 
 POLICY_TYPES = ("motor", "home", "life", "health", "funeral", "business", "travel")
 POLICY_STATUSES = ("active", "pending", "lapsed", "cancelled")
+POLICY_TYPE_SYNONYMS = {
+    "motor": ("auto", "car", "vehicle", "motor vehicle", "automobile"),
+    "home": ("house", "household", "homeowners", "buildings", "contents", "property"),
+    "life": ("life cover", "life assurance", "life insurance"),
+    "health": ("medical", "medical aid", "hospital", "hospital plan", "gap cover"),
+    "funeral": ("burial", "funeral cover", "funeral plan"),
+    "business": ("commercial", "company", "sme"),
+    "travel": ("travel insurance",),
+}
+POLICY_STATUS_SYNONYMS = {
+    "active": ("in force", "current", "live"),
+    "pending": ("awaiting", "waiting", "new"),
+    "lapsed": ("expired", "lapse"),
+    "cancelled": ("canceled", "cancel", "terminated", "void"),
+}
 
 
 def _ends_before_start(frame):
@@ -24,7 +39,14 @@ SCHEMA = EntitySchema(
             "policyNumber",
             required=True,
             max_length=50,
-            aliases=("policy no", "policy", "policy id", "number"),
+            aliases=(
+                "policy no",
+                "policy",
+                "policy id",
+                "number",
+                "policy reference",
+                "policy ref",
+            ),
             example="POL-000123",
         ),
         Field(
@@ -33,42 +55,60 @@ SCHEMA = EntitySchema(
             "enum",
             required=True,
             choices=POLICY_TYPES,
-            aliases=("policy type", "product"),
+            synonyms=POLICY_TYPE_SYNONYMS,
+            aliases=("policy type", "product", "product type", "cover type", "plan"),
             example="motor",
         ),
         Field(
             "holder_name",
             "holderName",
             max_length=200,
-            aliases=("policy holder", "policyholder", "holder", "insured"),
+            aliases=(
+                "policy holder",
+                "policyholder",
+                "policyholder name",
+                "holder",
+                "insured",
+                "insured name",
+                "client name",
+                "customer name",
+                "main member",
+            ),
             example="John Doe",
         ),
         Field(
             "holder_id_number",
             "holderIdNumber",
             max_length=20,
-            aliases=("holder id", "id number"),
+            aliases=("holder id", "id number", "id", "client id"),
             example="8001015009087",
         ),
         Field(
             "holder_email",
             "holderEmail",
             "email",
-            aliases=("email", "holder e-mail"),
+            aliases=("email", "holder e-mail", "e-mail", "email address"),
             example="john@example.com",
         ),
         Field(
             "start_date",
             "startDate",
             "date",
-            aliases=("start", "inception date", "from"),
+            aliases=(
+                "start",
+                "inception date",
+                "inception",
+                "from",
+                "commencement date",
+                "effective date",
+            ),
             example="2026-01-01",
         ),
         Field(
             "end_date",
             "endDate",
             "date",
-            aliases=("end", "expiry date", "to"),
+            aliases=("end", "expiry date", "expiry", "to"),
             example="2026-12-31",
         ),
         Field(
@@ -76,7 +116,7 @@ SCHEMA = EntitySchema(
             "premium",
             "decimal",
             min_value=0,
-            aliases=("monthly premium", "premium amount"),
+            aliases=("monthly premium", "premium amount", "instalment"),
             example="450.00",
         ),
         Field(
@@ -84,7 +124,13 @@ SCHEMA = EntitySchema(
             "sumInsured",
             "decimal",
             min_value=0,
-            aliases=("cover", "cover amount", "insured amount"),
+            aliases=(
+                "cover",
+                "cover amount",
+                "insured amount",
+                "sum assured",
+                "insured value",
+            ),
             example="250000",
         ),
         Field(
@@ -92,7 +138,8 @@ SCHEMA = EntitySchema(
             "status",
             "enum",
             choices=POLICY_STATUSES,
-            aliases=("policy status",),
+            synonyms=POLICY_STATUS_SYNONYMS,
+            aliases=("policy status", "state"),
             example="active",
         ),
     ),

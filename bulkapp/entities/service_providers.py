@@ -1,7 +1,7 @@
 """Service providers: businesses that deliver services (towing, repairs, glass, ...)."""
 
 from .base import EntitySchema, Field
-from .provinces import SA_PROVINCES
+from .provinces import PROVINCE_SYNONYMS, SA_PROVINCES
 
 SERVICE_TYPES = (
     "towing",
@@ -14,6 +14,17 @@ SERVICE_TYPES = (
     "funeral",
     "other",
 )
+SERVICE_TYPE_SYNONYMS = {
+    "towing": ("tow", "tow truck", "towing service", "roadside recovery"),
+    "panel beating": ("panel beater", "panel beaters", "body shop", "bodywork", "body repairs"),
+    "mechanical": ("mechanic", "mechanical repairs", "repairs", "workshop"),
+    "glass": ("windscreen", "windscreens", "windshield", "auto glass"),
+    "assessor": ("assessors", "assessing", "loss adjuster"),
+    "medical": ("doctor", "hospital", "clinic", "ambulance"),
+    "legal": ("lawyer", "lawyers", "attorney", "attorneys", "legal services"),
+    "funeral": ("undertaker", "funeral parlour", "funeral home"),
+    "other": ("misc", "miscellaneous"),
+}
 
 SCHEMA = EntitySchema(
     name="service-providers",
@@ -27,7 +38,14 @@ SCHEMA = EntitySchema(
             "name",
             required=True,
             max_length=200,
-            aliases=("provider name", "company", "company name", "business name"),
+            aliases=(
+                "provider name",
+                "company",
+                "company name",
+                "business name",
+                "trading name",
+                "supplier name",
+            ),
             example="Acme Towing",
         ),
         Field(
@@ -42,21 +60,37 @@ SCHEMA = EntitySchema(
             "registration_number",
             "registrationNumber",
             max_length=50,
-            aliases=("reg number", "registration no", "company registration"),
+            aliases=(
+                "reg number",
+                "registration",
+                "company registration",
+                "company reg number",
+                "cipc number",
+            ),
             example="2015/123456/07",
         ),
         Field(
             "phone",
             "phone",
             "phone",
-            aliases=("phone number", "telephone", "tel", "mobile", "contact number"),
+            aliases=(
+                "phone number",
+                "telephone",
+                "tel",
+                "mobile",
+                "cell",
+                "cellphone",
+                "contact number",
+                "office number",
+                "landline",
+            ),
             example="0115551234",
         ),
         Field(
             "contact_person",
             "contactPerson",
             max_length=150,
-            aliases=("contact", "contact name"),
+            aliases=("contact", "contact name", "representative"),
             example="Jane Smith",
         ),
         Field(
@@ -64,13 +98,26 @@ SCHEMA = EntitySchema(
             "serviceType",
             "enum",
             choices=SERVICE_TYPES,
-            aliases=("service", "type", "category"),
+            synonyms=SERVICE_TYPE_SYNONYMS,
+            aliases=("service", "services", "type", "category", "service category"),
             example="towing",
         ),
         Field(
-            "address", "address", max_length=300, aliases=("street address",), example="1 Main Road"
+            "address",
+            "address",
+            max_length=300,
+            aliases=("street address", "physical address"),
+            example="1 Main Road",
         ),
         Field("city", "city", max_length=100, aliases=("town",), example="Johannesburg"),
-        Field("province", "province", "enum", choices=SA_PROVINCES, example="Gauteng"),
+        Field(
+            "province",
+            "province",
+            "enum",
+            choices=SA_PROVINCES,
+            synonyms=PROVINCE_SYNONYMS,
+            aliases=("region",),
+            example="Gauteng",
+        ),
     ),
 )

@@ -206,10 +206,15 @@ def match_columns(schema: EntitySchema, headers: Sequence[object]) -> list[Colum
                     for name, score in ranked[1 : 1 + MOST_ALTERNATIVES]
                     if score >= ALTERNATIVE
                 ),
-                certain=confidence >= CERTAIN and confidence - runner_up >= MARGIN,
+                certain=confidence >= CERTAIN and _leads(confidence, runner_up),
             )
         )
     return _settle_competition(matches)
+
+
+def _leads(confidence: float, runner_up: float) -> bool:
+    """True when ``confidence`` is at least ``MARGIN`` ahead (both are rounded to 0.01)."""
+    return round(confidence - runner_up, 2) >= MARGIN
 
 
 def _settle_competition(matches: list[ColumnMatch]) -> list[ColumnMatch]:
@@ -223,7 +228,7 @@ def _settle_competition(matches: list[ColumnMatch]) -> list[ColumnMatch]:
         if len(rivals) < 2:
             continue
         leader, second, *_ = sorted(rivals, key=lambda m: -m.confidence)
-        clear = leader.confidence - second.confidence >= MARGIN
+        clear = _leads(leader.confidence, second.confidence)
         for match in rivals:
             if match.certain and not (clear and match is leader):
                 settled[match.position] = replace(match, certain=False)

@@ -6,10 +6,10 @@ words), accents and case are dropped, a lone letter joins the next word (``e-mai
 It is then compared with each field's name, label and aliases (declared in the schemas):
 
 - the same words: 1.0;
-- the same once "number" and words naming the record (``member``, ``client``, …) are left
-  out: 0.9 — "Cell Number" and "Member Cell" are both the ``cell`` alias;
-- a typo (rapidfuzz's optimal-string-alignment similarity of at least 0.75, on headers of
-  five letters or more): that similarity, e.g. "Surnmae" 0.86, "Emial" 0.8;
+- the same words in any order once "number" and words naming the record (``member``,
+  ``client``, …) are left out: 0.9 — "Cell Number" and "Member Cell" are both ``cell``;
+- a typo (rapidfuzz's optimal-string-alignment similarity of at least 0.75, where both have
+  five letters or more besides "number"): that similarity, e.g. "Surnmae" 0.86, "Emial" 0.8;
 - an alias inside a longer header ("Home Address"): 0.6 to 0.85 by how much of the header it
   covers; a header inside a longer alias ("First" in "first name"): 0.5 to 0.75.
 
@@ -88,14 +88,14 @@ class _Words:
     """A header or alias as words: ``full`` joined, ``core`` without number/record words."""
 
     full: str
-    core: tuple[str, ...]
+    core: frozenset[str]
     core_text: str
 
     @classmethod
     def of(cls, text: object) -> _Words:
         words = header_words(text)
-        core = tuple(w for w in words if w != NUMBER and w not in RECORD_WORDS)
-        return cls("".join(words), core, "".join(core))
+        core = [w for w in words if w != NUMBER and w not in RECORD_WORDS]
+        return cls("".join(words), frozenset(core), "".join(core))
 
 
 @dataclass(frozen=True)
@@ -121,20 +121,18 @@ def _similarity(header: _Words, alias: _Words) -> float:
     if header.core and header.core == alias.core:
         return REDUCED
     best = 0.0
-    if len(header.full) >= FUZZY_SHORTEST and len(alias.full) >= FUZZY_SHORTEST:
-        typo = OSA.normalized_similarity(header.full, alias.full, score_cutoff=FUZZY_LEAST)
+    if min(len(header.core_text), len(alias.core_text)) >= FUZZY_SHORTEST:
         best = max(
-            best,
-            typo,
+            OSA.normalized_similarity(header.full, alias.full, score_cutoff=FUZZY_LEAST),
             REDUCED
             * OSA.normalized_similarity(
                 header.core_text, alias.core_text, score_cutoff=FUZZY_LEAST
             ),
         )
     if header.core and alias.core:
-        if set(alias.core) < set(header.core):
+        if alias.core < header.core:
             best = max(best, 0.6 + 0.25 * len(alias.core_text) / len(header.core_text))
-        elif set(header.core) < set(alias.core):
+        elif header.core < alias.core:
             best = max(best, 0.5 + 0.25 * len(header.core_text) / len(alias.core_text))
     return best
 

@@ -9,7 +9,6 @@ from bulkapp.ingest.mapping import (
     map_headers,
     match_columns,
 )
-from bulkapp.ingest.matching import CERTAIN
 
 MECHANICS = get_entity("mechanics")
 
@@ -68,10 +67,12 @@ def test_header_score_counts_distinct_known_fields():
     assert score(["First Name", "Surname", "E-mail", "Unknown", "first_name"]) == 3
 
 
-def test_cell_number_is_the_mobile_number_with_a_confidence():
-    [match] = match_columns(MECHANICS, ["Cell Number"])
-    assert (match.field, match.certain) == ("mobile_number", True)
-    assert CERTAIN <= match.confidence < 1
+@pytest.mark.parametrize(
+    ("header", "confidence"), [("Cell Number", 1.0), ("Cell No.", 1.0), ("Member Cell", 0.9)]
+)
+def test_cell_number_is_certainly_the_mobile_number(header, confidence):
+    [match] = match_columns(MECHANICS, [header])
+    assert (match.field, match.confidence, match.certain) == ("mobile_number", confidence, True)
 
 
 def test_an_uncertain_column_is_left_out_with_a_warning_saying_what_it_might_be():
