@@ -65,3 +65,10 @@ def create_user(
     db.session.add(user)
     db.session.commit()
     return user, password
+
+
+def remember_import_preference(user: User, import_when_certain: bool) -> None:
+    """Remember the upload form's "import straight away when the mapping is certain"."""
+    if user.import_when_certain != import_when_certain:
+        user.import_when_certain = import_when_certain
+        db.session.commit()

@@ -28,6 +28,10 @@
   }
 
   function render(state) {
+    if (state.status === "needs_review") {  // the analysis is done: on to the review page
+      window.location.assign(root.getAttribute("data-review-url"));
+      return;
+    }
     var status = document.getElementById("job-status");
     status.textContent = state.status;
     status.className = "status status-" + state.status;
@@ -55,7 +59,8 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) {
         if (state) { render(state); }
-        if (!state || !state.finished) { window.setTimeout(poll, 1000); }
+        var waiting = state && (state.finished || state.status === "needs_review");
+        if (!waiting) { window.setTimeout(poll, 1000); }
       })
       .catch(function () { window.setTimeout(poll, 3000); });
   }

@@ -233,8 +233,13 @@ def web_upload(
     filename: str = "mechanics.csv",
     entity: str = "mechanics",
     mode: str = "partial",
+    import_when_certain: bool = True,
 ):
-    """POST a file through the real upload form (with its CSRF token); returns the response."""
+    """POST a file through the real upload form (with its CSRF token); returns the response.
+
+    By default "import straight away when the mapping is certain" is ticked, so a file with
+    exact headers is imported without stopping at its review.
+    """
     token = csrf_token(client.get("/upload").get_data(as_text=True))
     form = {
         "csrf_token": token,
@@ -242,6 +247,8 @@ def web_upload(
         "mode": mode,
         "file": (io.BytesIO(data), filename),
     }
+    if import_when_certain:
+        form["import_when_certain"] = "y"
     return client.post("/upload", data=form, content_type="multipart/form-data")
 
 

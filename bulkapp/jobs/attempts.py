@@ -173,9 +173,11 @@ def _analyse(job: ImportJob, recorder: JobRecorder, started: float) -> None:
     if analysis is None:
         job.finish(CANCELED, seconds)
         return
-    if analysis["entity_type"] != job.entity_type:  # detected from the headers
-        job.entity_type = analysis["entity_type"]
-        job.queue_name = queue_name_for(job.entity_type, job.user.role if job.user else "member")
+    if job.queue_name is not None:  # the import runs on the queue of the type analysed
+        job.queue_name = queue_name_for(
+            analysis["entity_type"], job.user.role if job.user else "member"
+        )
+    job.entity_type = analysis["entity_type"]  # detected from the headers, or chosen
     policy = job.review_policy
     import_now = analysis["certain"] and (
         policy == ReviewPolicy.CERTAIN

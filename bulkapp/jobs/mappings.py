@@ -115,14 +115,6 @@ def delete_saved_mapping(user: User, mapping_id: int) -> None:
     db.session.commit()
 
 
-def mapping_note(saved: SavedMapping | None) -> str | None:
-    """ "using the mapping saved on 3 Dec 2026 by ops@…", for the review and job pages."""
-    if saved is None:
-        return None
-    who = saved.created_by.email if saved.created_by else "someone"
-    return f"Using the mapping saved on {saved.created_at:%-d %b %Y} by {who}."
-
-
 def describe_saved(saved: SavedMapping) -> dict[str, Any]:
     """A saved mapping as the API and the saved mappings page show it."""
     return {

@@ -51,16 +51,33 @@ def checked_choice(data: object, entity_type: str) -> dict[str, Any]:
         raise JobActionError("invalid_mapping", str(exc), 422) from None
 
 
-def change_mapping(job: ImportJob, data: object, entity_type: str | None = None) -> ImportJob:
-    """Analyse the file again with the mapping ``data`` (and, if given, as ``entity_type``).
+def change_mapping(job: ImportJob, data: object) -> ImportJob:
+    """Analyse the file again with the mapping ``data``.
 
     Raises:
         JobActionError: the job is not waiting for a review (409), or the mapping is not
             valid (422).
     """
     _require_review(job)
-    entity = get_entity(entity_type).name if entity_type else job.entity_type
-    job.reanalyse(checked_choice(data, entity), entity)
+    job.reanalyse(checked_choice(data, job.entity_type), job.entity_type)
+    db.session.commit()
+    enqueue(job)
+    return job
+
+
+def change_entity_type(job: ImportJob, entity_type: str) -> ImportJob:
+    """Analyse the file again as ``entity_type`` (its columns matched afresh).
+
+    Raises:
+        JobActionError: the job is not waiting for a review (409), or there is no such
+            entity type (422).
+    """
+    _require_review(job)
+    try:
+        entity = get_entity(entity_type).name
+    except UnknownEntity as exc:
+        raise JobActionError("unknown_entity", str(exc), 422) from None
+    job.reanalyse(None, entity)
     db.session.commit()
     enqueue(job)
     return job

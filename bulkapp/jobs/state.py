@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from ..models import ImportJob
+from ..models import ImportJob, SavedMapping
 
 
 class RowCounts(TypedDict):
@@ -33,8 +33,10 @@ class JobState(TypedDict):
     file_name: str
     status: str
     stage: str
+    phase: str
     progress: int
     finished: bool
+    mapping_note: str | None
     cancel_requested: bool
     queue_name: str | None
     attempts: int
@@ -63,6 +65,14 @@ def iso_timestamp(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
+def mapping_note(saved: SavedMapping | None) -> str | None:
+    """ "Using the mapping saved on 3 Dec 2026 by ops@…", for the review and job pages."""
+    if saved is None:
+        return None
+    who = saved.created_by.email if saved.created_by else "someone"
+    return f"Using the mapping saved on {saved.created_at:%-d %b %Y} by {who}."
+
+
 def job_state(job: ImportJob) -> JobState:
     """The state of ``job`` now."""
     return {
@@ -72,8 +82,10 @@ def job_state(job: ImportJob) -> JobState:
         "file_name": job.original_filename,
         "status": job.status,
         "stage": job.stage,
+        "phase": job.phase,
         "progress": job.progress,
         "finished": job.is_finished,
+        "mapping_note": mapping_note(job.saved_mapping),
         "cancel_requested": job.cancel_requested,
         "queue_name": job.queue_name,
         "attempts": job.attempts,

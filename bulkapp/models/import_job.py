@@ -316,8 +316,9 @@ class ImportJob(Base):
         self.mapping = mapping
         self._queue_import()
 
-    def reanalyse(self, mapping: dict[str, Any], entity_type: str) -> None:
-        """The user changed the mapping (or the entity type): analyse the file again."""
+    def reanalyse(self, mapping: dict[str, Any] | None, entity_type: str) -> None:
+        """The user changed the mapping, or the entity type (then without a mapping): analyse
+        the file again."""
         self._require("reanalyse", (NEEDS_REVIEW,))
         self.mapping, self.entity_type, self.detect_entity = mapping, entity_type, False
         self.analysis = None

@@ -10,7 +10,7 @@ from ..extensions import db, login_manager
 from ..jobs.access import JobNotFound, NotAllowed
 from ..models import User
 from ..storage import StorageUnavailable
-from . import account, admin, api, auth, files, job_actions, jobs, uploads
+from . import account, admin, api, auth, files, job_actions, jobs, review, uploads
 from .api.errors import error_response
 from .helpers import API_PATH_PREFIX
 
@@ -89,6 +89,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(job_actions.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(review.bp)
 
     app.register_error_handler(404, _not_found_page)
     app.register_error_handler(JobNotFound, _not_found_page)

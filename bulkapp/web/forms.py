@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..entities import REGISTRY
+from ..jobs.imports import DETECT
 from ..models import MODES
 
 MODE_LABELS = {
@@ -30,12 +31,19 @@ class UploadForm(FlaskForm):
 
     entity_type = SelectField(
         "What does the file contain?",
-        choices=[SelectChoice(name, schema.label) for name, schema in sorted(REGISTRY.items())],
+        choices=[
+            SelectChoice(DETECT, "Detect from the file"),
+            *(SelectChoice(name, schema.label) for name, schema in sorted(REGISTRY.items())),
+        ],
+        default=DETECT,
     )
     mode = SelectField(
         "Mode", choices=[SelectChoice(m, MODE_LABELS[m]) for m in MODES], default="partial"
     )
     file = FileField("File", validators=[FileRequired("Choose a file to upload.")])
+    import_when_certain = BooleanField(
+        "Import straight away when the mapping is certain (otherwise review it first)"
+    )
 
 
 class ConfirmForm(FlaskForm):

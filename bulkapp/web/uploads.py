@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from ..accounts import remember_import_preference
 from ..entities import UnknownEntity
 from ..jobs.imports import UploadRejected, start_import
+from ..models import ReviewPolicy
 from .forms import UploadForm
 
 bp = Blueprint("uploads", __name__)
@@ -14,10 +16,16 @@ bp = Blueprint("uploads", __name__)
 
 @bp.route("/upload", methods=["GET", "POST"])
 def upload():
-    """Pick an entity type and a file; the import runs in the background."""
+    """Pick an entity type (or let the file tell) and a file; a worker analyses it for the
+    review, and the import runs in the background once the user (or a certain, or saved,
+    mapping) confirms it."""
     form = UploadForm()
+    if not form.is_submitted():
+        form.import_when_certain.data = current_user.import_when_certain
     if form.validate_on_submit():
         upload = form.file.data
+        certain = bool(form.import_when_certain.data)
+        remember_import_preference(current_user, certain)
         try:
             job, enqueued = start_import(
                 user=current_user,
@@ -25,6 +33,7 @@ def upload():
                 stream=upload.stream,
                 filename=upload.filename or "",
                 mode=form.mode.data,
+                review=ReviewPolicy.CERTAIN if certain else ReviewPolicy.SAVED,
             )
         except (UploadRejected, UnknownEntity) as exc:
             flash(str(exc), "error")

@@ -1,0 +1,111 @@
+"""The review page of an analysed upload, and the organisation's saved mappings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..entities import REGISTRY, get_entity
+from ..extensions import db
+from ..jobs.access import require_job
+from ..jobs.lifecycle import JobActionError
+from ..jobs.mappings import MappingNotFound, delete_saved_mapping, saved_mappings_visible_to
+from ..jobs.review import change_entity_type, change_mapping, commit_review, discard_review
+from ..jobs.state import job_state
+from ..models import NEEDS_REVIEW, ImportJob
+from .forms import ConfirmForm
+
+bp = Blueprint("review", __name__)
+
+ACTIONS = ("import", "analyse", "discard", "switch")
+
+
+@bp.route("/jobs/<job_id>/review")
+def show(job_id: str):
+    """What the analysis found; the mapping to confirm or change."""
+    job = require_job(current_user, job_id)
+    if job.status != NEEDS_REVIEW:
+        return redirect(url_for("jobs.show", job_id=job.id))
+    schema = get_entity(job.entity_type)
+    analysis = job.analysis or {}
+    fits = analysis.get("fits", [])
+    better = fits[0] if fits and fits[0]["name"] != schema.name else None
+    return render_template(
+        "review.html",
+        job=job,
+        state=job_state(job),
+        analysis=analysis,
+        schema=schema,
+        better=better,
+        entities=sorted(REGISTRY.values(), key=lambda s: s.label),
+        form=ConfirmForm(),
+    )
+
+
+def _submitted_choice(job: ImportJob) -> dict[str, Any]:
+    """The mapping the review form holds: a field (or nothing) per column, and a choice for
+    each unknown value the user translated."""
+    analysis = job.analysis or {}
+    columns = {
+        c["header"]: request.form.get(f"column-{c['position']}") or None
+        for c in analysis.get("columns", [])
+        if c["header"]
+    }
+    values: dict[str, dict[str, str]] = {}
+    for name, found in (analysis.get("unknown_values") or {}).items():
+        for index, written in enumerate(found):
+            meant = request.form.get(f"value-{name}-{index}")
+            if meant:
+                values.setdefault(name, {})[written] = meant
+    given = (analysis.get("mapping") or {}).get("values", {})
+    return {"columns": columns, "values": {**given, **values}}
+
+
+@bp.route("/jobs/<job_id>/review", methods=["POST"])
+def act(job_id: str):
+    """Import, analyse again with the mapping shown, switch the type, or discard."""
+    job = require_job(current_user, job_id, "act")
+    action = request.form.get("action", "")
+    if not ConfirmForm().validate_on_submit() or action not in ACTIONS:
+        abort(400)
+    try:
+        if action == "discard":
+            discard_review(job)
+            flash("The file was discarded; nothing was imported.", "info")
+            return redirect(url_for("jobs.show", job_id=job.id))
+        if action == "switch":
+            change_entity_type(job, request.form.get("entity_type", ""))
+        elif action == "analyse":
+            change_mapping(job, _submitted_choice(job))
+        else:
+            commit_review(job, current_user, _submitted_choice(job))
+            if job.phase == "analysis":
+                flash("The mapping changed, so the file is analysed again: check the figures.")
+    except JobActionError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.show", job_id=job.id))
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@bp.route("/mappings")
+def mappings():
+    """The organisation's saved mappings (admins may delete them)."""
+    saved = db.session.scalars(saved_mappings_visible_to(current_user)).all()
+    return render_template("mappings.html", saved=saved, form=ConfirmForm())
+
+
+@bp.route("/mappings/<int:mapping_id>/delete", methods=["POST"])
+def delete_mapping(mapping_id: int):
+    """Forget a saved mapping: the next file with its headers is reviewed again."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        delete_saved_mapping(current_user, mapping_id)
+    except MappingNotFound:
+        abort(404)
+    except JobActionError as exc:
+        abort(exc.status)
+    flash("The saved mapping was deleted.", "info")
+    return redirect(url_for("review.mappings"))
