@@ -58,9 +58,15 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def ok(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A success envelope around ``data``."""
-    response = jsonify({"success": True, "data": data})
+def ok(
+    data: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    message: str | None = None,
+) -> Response:
+    """A success envelope around ``data``, with a top-level ``message`` when given (as the
+    seeds' upload answers have)."""
+    response = jsonify({"success": True, **({"message": message} if message else {}), "data": data})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(headers or {})

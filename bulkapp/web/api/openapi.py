@@ -10,7 +10,16 @@ from ...entities import REGISTRY
 from ...jobs.queues import worker_queue_names
 from ...models import STATUSES
 from ..helpers import API_URL_PREFIX, public
-from .openapi_schemas import MODE, RESPONSES, SCHEMAS, envelope, json_content, obj, ref
+from .openapi_schemas import (
+    MODE,
+    RESPONSES,
+    SCHEMAS,
+    envelope,
+    json_content,
+    obj,
+    ref,
+    upload_envelope,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -98,8 +107,9 @@ def _paths() -> dict[str, dict[str, Operation]]:
             "post": _operation(
                 "Upload records of one entity type: a JSON array or a multipart file.",
                 "202",
-                ref("JobAccepted"),
+                None,
                 UPLOAD_ERRORS,
+                ok_content=json_content(upload_envelope(ref("JobAccepted"))),
                 parameters=[
                     ENTITY_PARAM,
                     {"name": "mode", "in": "query", "schema": MODE},
@@ -120,8 +130,9 @@ def _paths() -> dict[str, dict[str, Operation]]:
             "post": _operation(
                 "Upload a file (members guide).",
                 "202",
-                ref("ProcessAccepted"),
+                None,
                 UPLOAD_ERRORS,
+                ok_content=json_content(upload_envelope(ref("ProcessAccepted"))),
                 parameters=[IDEMPOTENCY_KEY],
                 body={
                     "required": True,

@@ -167,6 +167,11 @@ def envelope(data: Schema) -> Schema:
     return obj({"success": {"const": True}, "data": data})
 
 
+def upload_envelope(data: Schema) -> Schema:
+    """``{"success": true, "message": "Bulk upload queued successfully", "data": <data>}``."""
+    return obj({"success": {"const": True}, "message": STRING, "data": data})
+
+
 def json_content(schema: Schema) -> dict[str, Any]:
     """A JSON ``content`` mapping."""
     return {"application/json": {"schema": schema}}

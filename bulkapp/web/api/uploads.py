@@ -24,6 +24,10 @@ bp = Blueprint("uploads", __name__)
 SCALARS = (str, int, float, bool, type(None))
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 _VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+# The top-level message of an upload's answer; the first is the members guide's wording.
+QUEUED_HEADLINE = "Bulk upload queued successfully"
+REPLAYED_HEADLINE = "Bulk upload already queued"
+STORED_HEADLINE = "Bulk upload stored; it will be queued shortly"
 QUEUE_DOWN_MESSAGE = (
     "The job is stored, but the job queue is unavailable right now; "
     "processing will start automatically when it is back."
@@ -191,6 +195,12 @@ def _message(job: ImportJob, enqueued: bool, replayed: bool) -> str:
     return f"{job.original_filename} was accepted and is waiting for a worker."
 
 
+def _headline(enqueued: bool, replayed: bool) -> str:
+    if replayed:
+        return REPLAYED_HEADLINE
+    return QUEUED_HEADLINE if enqueued else STORED_HEADLINE
+
+
 def _replay_header(replayed: bool) -> dict[str, str]:
     return {"Idempotent-Replayed": "true"} if replayed else {}
 
@@ -205,7 +215,12 @@ def upload_entity(entity: str):
         raise ApiError(404, str(exc), "unknown_entity") from None
     job, enqueued, replayed = _create_job(entity_type, allow_json=True)
     accepted = job_accepted(job, _message(job, enqueued, replayed))
-    return ok(accepted, 202, {"Location": accepted["statusUrl"], **_replay_header(replayed)})
+    return ok(
+        accepted,
+        202,
+        {"Location": accepted["statusUrl"], **_replay_header(replayed)},
+        _headline(enqueued, replayed),
+    )
 
 
 @bp.post("/bulk-upload/process")
@@ -219,4 +234,9 @@ def process_upload():
         raise ApiError(422, str(exc), "unknown_entity") from None
     job, enqueued, replayed = _create_job(entity_type, allow_json=False)
     accepted = process_accepted(job, _message(job, enqueued, replayed))
-    return ok(accepted, 202, {"Location": accepted["status_url"], **_replay_header(replayed)})
+    return ok(
+        accepted,
+        202,
+        {"Location": accepted["status_url"], **_replay_header(replayed)},
+        _headline(enqueued, replayed),
+    )
