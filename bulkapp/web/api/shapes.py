@@ -95,12 +95,14 @@ def _result(state: JobState) -> dict[str, Any] | None:
         return None
     counts = state["counts"]
     uploaded = counts["inserted"] + counts["updated"] + counts["unchanged"]
-    success = state["status"] == COMPLETED
+    completed = state["status"] == COMPLETED
     message = state["error_message"] or (
         f"Stored {uploaded} of {counts['total']} records; {counts['invalid']} rejected."
-        if success
+        if completed
         else f"The job was {state['status']}."
     )
+    # A job that stored nothing because every row was rejected did not succeed.
+    success = completed and not (uploaded == 0 and counts["invalid"] > 0)
     return {"success": success, "uploaded": uploaded, "message": message}
 
 
