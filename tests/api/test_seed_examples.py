@@ -101,3 +101,11 @@ def test_a_job_that_stored_nothing_because_every_row_was_rejected_is_no_success(
         "uploaded": 0,
         "message": "Stored 0 of 2 records; 2 rejected.",
     }
+
+
+def test_a_dry_run_with_some_rows_rejected_is_still_a_success(app, api_a):
+    records = [{"policyNumber": "POL7", "type": "car"}, {"policyNumber": "POL6", "type": "boat"}]
+    accepted = api_a.post("/bulk-upload/policies?mode=validate_only", json=records).get_json()
+    run_worker(app)
+    result = api_a.get(accepted["data"]["statusUrl"]).get_json()["data"]["result"]
+    assert result["success"] is True

@@ -102,7 +102,7 @@ def _result(state: JobState) -> dict[str, Any] | None:
         else f"The job was {state['status']}."
     )
     # A job that stored nothing because every row was rejected did not succeed.
-    success = completed and not (uploaded == 0 and counts["invalid"] > 0)
+    success = completed and not 0 < counts["total"] == counts["invalid"]
     return {"success": success, "uploaded": uploaded, "message": message}
 
 
