@@ -76,6 +76,11 @@ class Field:
         """Every folded header that maps to this field."""
         return {header_key(h) for h in (self.name, self.label, *self.aliases)}
 
+    def describe_choice(self, choice: str) -> str:
+        """``choice`` with its synonyms, e.g. ``motor (also auto, car)``."""
+        synonyms = self.synonyms.get(choice)
+        return f"{choice} (also {', '.join(synonyms)})" if synonyms else choice
+
     @property
     def value_lookup(self) -> dict[str, str]:
         """Every folded value (a choice or one of its synonyms) → the choice it means."""

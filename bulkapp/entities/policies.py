@@ -15,7 +15,7 @@ POLICY_TYPE_SYNONYMS = {
 }
 POLICY_STATUS_SYNONYMS = {
     "active": ("in force", "current", "live"),
-    "pending": ("awaiting", "waiting", "new"),
+    "pending": ("awaiting", "waiting"),
     "lapsed": ("expired", "lapse"),
     "cancelled": ("canceled", "cancel", "terminated", "void"),
 }

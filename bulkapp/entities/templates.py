@@ -37,7 +37,7 @@ def field_help(field: Field) -> str:
     """What a column accepts, in words."""
     parts = [_TYPE_HELP[field.type]]
     if field.choices:
-        parts.append("accepted values: " + ", ".join(field.choices))
+        parts.append("accepted values: " + ", ".join(map(field.describe_choice, field.choices)))
     if field.min_value is not None and field.max_value is not None:
         parts.append(f"from {field.min_value:g} to {field.max_value:g}")
     elif field.min_value is not None:

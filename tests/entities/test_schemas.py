@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 
 from bulkapp.entities import REGISTRY, EntitySchema, Field, UnknownEntity, get_entity
+from bulkapp.entities.templates import field_help
 from bulkapp.models import ENTITY_TABLES
 
 
@@ -35,3 +38,33 @@ def test_unknown_entity_names_the_known_ones():
     with pytest.raises(UnknownEntity, match="mechanics"):
         get_entity("boats")
     assert get_entity("Service_Providers").name == "service-providers"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_lists_every_accepted_value_with_its_synonyms():
+    section = README.read_text().split("### Accepted values", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        line.split("|")[1].split("`")[1]: line for line in section.splitlines() if "| `" in line
+    }
+    for schema in REGISTRY.values():
+        for field in (f for f in schema.fields if f.type == "enum"):
+            listed = "; ".join(
+                f"`{c}`"
+                + (
+                    f" ({', '.join(f'`{s}`' for s in field.synonyms[c])})"
+                    if c in field.synonyms
+                    else ""
+                )
+                for c in field.choices
+            )
+            assert f"| {listed} |" in rows[field.label], (schema.name, field.label)
+
+
+def test_the_template_instructions_name_the_synonyms_of_each_value():
+    help_text = field_help(get_entity("policies").field("type"))
+    assert (
+        "accepted values: motor (also auto, car, vehicle, motor vehicle, automobile), home ("
+        in help_text
+    )
