@@ -1,7 +1,7 @@
 """One benchmark measurement in a process of its own; prints one JSON line.
 
 ``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG``
-· ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
+· ``child.py dryrun URL FILE ORG`` · ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
 """
 
 from __future__ import annotations
@@ -187,6 +187,47 @@ def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
         }
 
 
+def dry_run(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
+    """The review's analysis (the dry run over the whole file against the stored records),
+    as a worker runs it, on ``path`` for organisation ``org``."""
+    from bulkapp.accounts import find_organisation
+    from bulkapp.extensions import db
+    from bulkapp.jobs.attempts import run_import
+    from bulkapp.models import ANALYSIS, ImportJob
+
+    app = make_app(url, chunk_rows)
+    with app.app_context(), PssSampler() as pss:
+        organisation = find_organisation(org)
+        assert organisation is not None
+        job = ImportJob(
+            organisation_id=organisation.id,
+            entity_type="mechanics",
+            original_filename=Path(path).name,
+            stored_path=path,
+            phase=ANALYSIS,
+        )
+        db.session.add(job)
+        db.session.commit()
+        cpu = cpu_seconds()
+        run_import(job.id)
+        db.session.refresh(job)
+        counts = (job.analysis or {}).get("counts") or {}
+        outcome = (
+            f"{job.status}: +{counts.get('inserted', 0):,} ~{counts.get('updated', 0):,} "
+            f"={counts.get('unchanged', 0):,} !{counts.get('rejected', 0):,}"
+        )
+        if job.error_message:
+            outcome += f" ({job.error_message})"
+        return {
+            "seconds": job.processing_duration_ms / 1000,
+            "cpu_seconds": cpu_seconds() - cpu,
+            "peak_rss_mb": peak_rss_mb(),
+            "reader_peak_rss_mb": reader_peak_rss_mb(),
+            "peak_pss_mb": pss.peak_mb,
+            "outcome": outcome,
+        }
+
+
 class PssSampler:
     """Samples the proportional set size of this process plus its children every 250 ms.
 
@@ -281,6 +322,8 @@ def main(argv: list[str]) -> None:
         result = setup(url)
     elif command == "floor":
         result = floor(url, rest[0])
+    elif command == "dryrun":
+        result = dry_run(url, rest[0], rest[1], chunk_rows)
     else:
         result = pipeline(url, rest[0], rest[1], chunk_rows)
     print(json.dumps(result))

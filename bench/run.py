@@ -4,9 +4,11 @@ Usage: ``python bench/run.py --rows 1000000`` (or ``make bench ROWS=1000000``).
 
 For each database it measures, each in a child process of its own: the raw floor (the same
 CSV into a same-shaped table with the same unique key, no validation: ``executemany`` in one
-transaction on SQLite, ``COPY`` on PostgreSQL), the pipeline's first upload and its
-re-upload (every row unchanged), and the pipeline's memory (peak RSS of the import process and
-of its reading process, and the peak of their summed PSS, which counts shared pages once);
+transaction on SQLite, ``COPY`` on PostgreSQL), the review's dry run of the file before
+its first upload and before its re-upload (each with its time as a share of that upload's),
+the pipeline's first upload and its re-upload (every row unchanged), and the pipeline's
+memory (peak RSS of the import process and of its reading process, and the peak of their
+summed PSS, which counts shared pages once);
 then a 100,000-row run for the memory comparison and 100,000-row XLSX files. It prints a
 table and asserts nothing.
 """
@@ -59,20 +61,34 @@ def bench_database(
     """Every measurement on one database, each the fastest of ``repeat``; returns table rows."""
     extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
     xlsx = [name for name in XLSX_RUNS if name in files]
-    runs: dict[str, list[dict]] = {name: [] for name in ("floor", "first", "again", "small", *xlsx)}
+    names = ("floor", "dry_first", "first", "dry_again", "again", "small", *xlsx)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    csv_file = str(files["csv"])
     for _ in range(repeat):
         run_child("setup", url)
-        runs["floor"].append(run_child("floor", url, str(files["csv"])))
-        runs["first"].append(run_child("pipeline", url, str(files["csv"]), "bench-org", *extra))
-        runs["again"].append(run_child("pipeline", url, str(files["csv"]), "bench-org", *extra))
+        runs["floor"].append(run_child("floor", url, csv_file))
+        runs["dry_first"].append(run_child("dryrun", url, csv_file, "bench-org", *extra))
+        runs["first"].append(run_child("pipeline", url, csv_file, "bench-org", *extra))
+        runs["dry_again"].append(run_child("dryrun", url, csv_file, "bench-org", *extra))
+        runs["again"].append(run_child("pipeline", url, csv_file, "bench-org", *extra))
         runs["small"].append(run_child("pipeline", url, str(files["small"]), "bench-small", *extra))
         for name in xlsx:
             runs[name].append(
                 run_child("pipeline", url, str(files[name]), XLSX_RUNS[name][1], *extra)
             )
     floor, first, again, small = (fastest(runs[k]) for k in ("floor", "first", "again", "small"))
+    dry_first, dry_again = fastest(runs["dry_first"]), fastest(runs["dry_again"])
+    for dry, upload in ((dry_first, first), (dry_again, again)):
+        dry["outcome"] += f"; {dry['seconds'] / upload['seconds']:.2f} × the upload's time"
     results = [
         {"database": label, "run": f"floor ({floor['method']})", "rows": rows, **floor},
+        {
+            "database": label,
+            "run": "review dry run, before first upload",
+            "rows": rows,
+            **dry_first,
+        },
+        {"database": label, "run": "review dry run, before re-upload", "rows": rows, **dry_again},
         {
             "database": label,
             "run": "pipeline, first upload",
@@ -93,7 +109,7 @@ def bench_database(
         {"database": label, "run": XLSX_RUNS[name][0], "rows": SMALL_ROWS, **fastest(runs[name])}
         for name in xlsx
     ]
-    for row in results[1:3]:
+    for row in results[3:5]:
         row["pss_vs_100k"] = row["peak_pss_mb"] / small["peak_pss_mb"]
     return results
 

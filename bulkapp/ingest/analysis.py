@@ -9,6 +9,7 @@ query, the stored rows with the chunk's natural keys and compares them. Nothing 
 from __future__ import annotations
 
 import gc
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -17,7 +18,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy import column, exists, select, table, tuple_
+from sqlalchemy import (
+    ARRAY,
+    String,
+    any_,
+    bindparam,
+    column,
+    exists,
+    func,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from ..entities import REGISTRY, EntitySchema
@@ -381,18 +393,30 @@ class _StoredRows:
                     {"row": valid_rows[index], "key": ", ".join(map(str, key)), "changes": changes}
                 )
 
+    def _with_keys(self, keys: Sequence[tuple]) -> Any:
+        """A condition matching the rows with ``keys``, bound as one parameter where the
+        database allows it (an array on PostgreSQL, JSON on SQLite) rather than one per key:
+        binding 20,000 parameters took longer than the query."""
+        key_columns = [self.table.c[name] for name in self.key]
+        if len(key_columns) > 1:
+            return tuple_(*key_columns).in_(keys)
+        values = [key[0] for key in keys]
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return key_columns[0] == any_(bindparam("keys", values, type_=ARRAY(String())))
+        if dialect == "sqlite":
+            listed = select(column("value")).select_from(func.json_each(json.dumps(values)))
+            return key_columns[0].in_(listed)
+        return key_columns[0].in_(values)
+
     def _stored(self, keys: Sequence[tuple]) -> dict[tuple, dict[str, Any]]:
         """The stored rows with ``keys``, by key (one query)."""
         if not keys:
             return {}
-        key_columns = [self.table.c[name] for name in self.key]
-        wanted = (
-            key_columns[0].in_([key[0] for key in keys])
-            if len(key_columns) == 1
-            else tuple_(*key_columns).in_(keys)
-        )
         names = [*self.key, *(f.name for f in self.compared)]
-        query = select(*(self.table.c[name] for name in names)).where(self.organisation, wanted)
+        query = select(*(self.table.c[name] for name in names)).where(
+            self.organisation, self._with_keys(keys)
+        )
         rows = self.session.execute(query)
         return {tuple(row[: len(self.key)]): dict(zip(names, row, strict=True)) for row in rows}
 

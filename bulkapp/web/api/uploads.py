@@ -17,6 +17,7 @@ from ...jobs.imports import ALLOWED_EXTENSIONS, UploadRejected
 from ...models import MODES, ImportJob
 from .auth import api_user
 from .errors import ApiError, ok
+from .review import upload_options
 from .shapes import job_accepted, process_accepted
 
 bp = Blueprint("uploads", __name__)
@@ -166,6 +167,7 @@ def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool,
             f"Send {accepted}a multipart/form-data upload with a 'file' field.",
             "unsupported_media_type",
         )
+    options = upload_options(entity_type)
     key = _idempotency_key()
     try:
         return start_import_once(
@@ -175,6 +177,7 @@ def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool,
             stream=stream,
             filename=filename,
             mode=mode,
+            **options,
         )
     except IdempotencyConflict as exc:
         raise ApiError(
