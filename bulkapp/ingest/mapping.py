@@ -99,7 +99,7 @@ class MappingChoice:
         if unexpected:
             raise ValueError(f"Unknown mapping keys: {', '.join(sorted(map(str, unexpected)))}.")
         columns = _read_columns(data.get("columns"), schema)
-        values = _read_values(data.get("values", {}), schema)
+        values = _read_values(data.get("values") or {}, schema)
         return cls(columns=columns, values=values)
 
 
@@ -116,9 +116,15 @@ def _read_columns(data: object, schema: EntitySchema) -> dict[str, str | None]:
         raise ValueError('"columns" must be an object: header → field name, or null to ignore.')
     columns: dict[str, str | None] = {}
     owners: dict[str, str] = {}
+    headers: dict[str, str] = {}
     for header, name in data.items():
         if not isinstance(header, str) or not header.strip():
             raise ValueError("Every column of a mapping needs a header text.")
+        if headers.setdefault(header_key(header), header) != header:
+            raise ValueError(
+                f"Columns {headers[header_key(header)]!r} and {header!r} are one header "
+                "(case, spaces and punctuation aside): name it once."
+            )
         if name is None:
             columns[header] = None
             continue
@@ -170,16 +176,23 @@ class ColumnMapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def field_for(self, schema_field: Field) -> Field:
-        """``schema_field`` with the value translations of this mapping added to its
-        synonyms."""
+        """``schema_field`` with the value translations of this mapping as synonyms; a
+        translation overrides a synonym the schema declares (never a choice itself)."""
         translations = self.values.get(schema_field.name)
         if not translations:
             return schema_field
-        synonyms = {c: list(schema_field.synonyms.get(c, ())) for c in schema_field.choices}
-        known = schema_field.value_lookup
-        for written, choice in translations.items():
-            if header_key(written) not in known:
-                synonyms[choice].append(written)
+        choices = {header_key(c) for c in schema_field.choices}
+        added = {
+            header_key(written): (written, choice)
+            for written, choice in translations.items()
+            if header_key(written) not in choices
+        }
+        synonyms = {
+            c: [s for s in schema_field.synonyms.get(c, ()) if header_key(s) not in added]
+            for c in schema_field.choices
+        }
+        for written, choice in added.values():
+            synonyms[choice].append(written)
         return replace(schema_field, synonyms={c: tuple(v) for c, v in synonyms.items()})
 
 

@@ -335,6 +335,7 @@ def test_a_choice_overrides_a_certain_match_and_ignores_columns():
         ({"columns": {"A": "shoeSize"}}, "'shoeSize' is not a field of mechanics"),
         ({"columns": {"A": "email", "B": "email"}}, "'A' and 'B' are both mapped to email"),
         ({"columns": {"A": "email"}, "extra": 1}, "Unknown mapping keys: extra"),
+        ({"columns": {"Cell No": "email", "cell-no": None}}, "'Cell No' and 'cell-no' are one"),
         ({"columns": {"A": "email"}, "values": {"city": {"x": "y"}}}, "no list of accepted"),
         (
             {"columns": {"A": "email"}, "values": {"province": {"x": "Atlantis"}}},

@@ -118,6 +118,14 @@ def test_a_person_value_mapping_translates_values_the_schema_does_not_know():
     assert [i for i, _ in errors] == [2]
 
 
+def test_a_person_value_mapping_overrides_a_synonym_of_the_schema():
+    policies = get_entity("policies")
+    choice = MappingChoice(columns={}, values={"type": {"Company": "life", "motor": "home"}})
+    mapping = map_headers(policies, POLICY_HEADERS, choice)
+    values, _ = normalise_column(["company", "motor"], mapping.field_for(policies.field("type")))
+    assert values == ["life", "motor"]
+
+
 def test_unknown_values_are_counted_per_column_for_the_review():
     policies = get_entity("policies")
     mapping = map_headers(policies, POLICY_HEADERS)
