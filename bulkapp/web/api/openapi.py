@@ -39,6 +39,7 @@ def _path_param(name: str, schema: dict[str, Any], description: str) -> dict[str
 
 
 JOB_ID = _path_param("jobId", {"type": "string"}, "The job id returned by the upload.")
+MAPPING_ID = _path_param("mappingId", {"type": "integer"}, "A saved mapping's id.")
 ENTITY_PARAM = _path_param("entity", ENTITY, "The entity type.")
 
 
@@ -90,8 +91,32 @@ FILE_FORM: dict[str, Any] = {
             "description": "A .csv, .xlsx or .json file.",
         },
         "mode": MODE,
+        "review": {"type": "string", "enum": ["true", "false"], "default": "false"},
+        "mapping_id": {"type": "string", "pattern": "^[0-9]+$"},
+        "mapping": {"type": "string", "description": "A Mapping as JSON text."},
     },
 }
+# An upload's review and mapping, as query arguments (a multipart form may carry them too).
+REVIEW_PARAMETERS = [
+    {
+        "name": "review",
+        "in": "query",
+        "description": "true: analyse the file and wait at needs_review for a commit.",
+        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+    },
+    {
+        "name": "mapping_id",
+        "in": "query",
+        "description": "Use this saved mapping (GET /mappings).",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    {
+        "name": "mapping",
+        "in": "query",
+        "description": "A Mapping as JSON text.",
+        "schema": {"type": "string"},
+    },
+]
 
 
 def _paths() -> dict[str, dict[str, Operation]]:
@@ -113,6 +138,7 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 parameters=[
                     ENTITY_PARAM,
                     {"name": "mode", "in": "query", "schema": MODE},
+                    *REVIEW_PARAMETERS,
                     IDEMPOTENCY_KEY,
                 ],
                 body={
@@ -133,7 +159,7 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 None,
                 UPLOAD_ERRORS,
                 ok_content=json_content(upload_envelope(ref("ProcessAccepted"))),
-                parameters=[IDEMPOTENCY_KEY],
+                parameters=[*REVIEW_PARAMETERS, IDEMPOTENCY_KEY],
                 body={
                     "required": True,
                     "content": {
@@ -237,6 +263,62 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 ref("ActionResult"),
                 action_errors,
                 parameters=[JOB_ID],
+            )
+        },
+        "/jobs/{jobId}/review": {
+            "get": _operation(
+                "What the analysis of an upload in review found: mapping, preview, counts.",
+                "200",
+                ref("Review"),
+                ("404", "409", "503"),
+                parameters=[JOB_ID],
+            )
+        },
+        "/jobs/{jobId}/mapping": {
+            "put": _operation(
+                "Change the mapping of an upload in review; the file is analysed again.",
+                "202",
+                ref("ActionResult"),
+                ("400", "403", "404", "409", "415", "422", "503"),
+                parameters=[JOB_ID],
+                body={"required": True, "content": json_content(ref("Mapping"))},
+            )
+        },
+        "/jobs/{jobId}/commit": {
+            "post": _operation(
+                "Import an upload in review with its analysed mapping (a different mapping in "
+                "the body is analysed first).",
+                "202",
+                ref("ActionResult"),
+                ("400", "403", "404", "409", "415", "422", "503"),
+                parameters=[JOB_ID],
+                body={"required": False, "content": json_content(ref("Mapping"))},
+            )
+        },
+        "/jobs/{jobId}/discard": {
+            "post": _operation(
+                "Discard an upload in review: canceled, its file removed.",
+                "200",
+                ref("ActionResult"),
+                action_errors,
+                parameters=[JOB_ID],
+            )
+        },
+        "/mappings": {
+            "get": _operation(
+                "The organisation's saved mappings, newest first.",
+                "200",
+                ref("SavedMappingList"),
+                ("503",),
+            )
+        },
+        "/mappings/{mappingId}": {
+            "delete": _operation(
+                "Delete a saved mapping (administrators).",
+                "200",
+                obj({"id": {"type": "integer"}, "deleted": {"type": "boolean"}}),
+                ("403", "404", "503"),
+                parameters=[MAPPING_ID],
             )
         },
         "/bulk-upload/queue/requeue": {

@@ -157,6 +157,54 @@ SCHEMAS: dict[str, Schema] = {
             "message": STRING,
         }
     ),
+    "Mapping": {
+        "type": "object",
+        "required": ["columns"],
+        "additionalProperties": False,
+        "description": "Which field each file column feeds (null: ignored), and what unknown "
+        "values of enum fields mean. Fields by name (mobile_number) or label (mobileNumber).",
+        "properties": {
+            "columns": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": NULLABLE_STRING,
+            },
+            "values": {
+                "type": "object",
+                "additionalProperties": {"type": "object", "additionalProperties": STRING},
+            },
+        },
+    },
+    "Review": obj(
+        {
+            "jobId": STRING,
+            "status": JOB_STATUS,
+            "entity": STRING,
+            "fileName": STRING,
+            "mapping": ref("Mapping"),
+            "mappingNote": NULLABLE_STRING,
+            "problem": NULLABLE_STRING,
+            "certain": {"type": "boolean"},
+            "entityFits": {"type": "array", "items": {"type": "object"}},
+            "columns": {"type": "array", "items": {"type": "object"}},
+            "unknownValues": {"type": "object"},
+            "preview": {"type": ["object", "null"]},
+            "counts": {"type": ["object", "null"], "additionalProperties": INTEGER},
+            "updates": {"type": "array", "items": {"type": "object"}},
+            "rejections": {"type": "array", "items": {"type": "object"}},
+        }
+    ),
+    "SavedMapping": obj(
+        {
+            "id": INTEGER,
+            "entity": STRING,
+            "headers": {"type": "array", "items": STRING},
+            "mapping": ref("Mapping"),
+            "createdBy": NULLABLE_STRING,
+            "createdAt": TIMESTAMP,
+        }
+    ),
+    "SavedMappingList": obj({"mappings": {"type": "array", "items": ref("SavedMapping")}}),
     "Health": obj({"status": STRING}),
     "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }
