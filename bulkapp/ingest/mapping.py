@@ -37,7 +37,7 @@ class ColumnMatch:
         position: the column's position in the file (0-based).
         header: the header text as written (stripped).
         field: the best field, None when nothing fits well enough to suggest.
-        confidence: how sure the match of ``field`` is (0–1).
+        confidence: how sure the match of ``field`` is (0–1); 0 without a field.
         alternatives: the next best fields with their confidence, best first.
         certain: confident and unambiguous: may be used without asking anyone.
     """
@@ -206,17 +206,19 @@ def match_columns(schema: EntitySchema, headers: Sequence[object]) -> list[Colum
     for position, raw in enumerate(headers):
         header = "" if raw is None else str(raw).strip()
         ranked = ranked_fields(schema, header)
-        best, confidence = ranked[0] if ranked else (None, 0.0)
+        suggested = bool(ranked) and ranked[0][1] >= SUGGEST
+        best, confidence = ranked[0] if suggested else (None, 0.0)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        others = ranked[1:] if suggested else ranked  # a weak best is an alternative
         matches.append(
             ColumnMatch(
                 position=position,
                 header=header,
-                field=best if confidence >= SUGGEST else None,
+                field=best,
                 confidence=confidence,
                 alternatives=tuple(
                     (name, score)
-                    for name, score in ranked[1 : 1 + MOST_ALTERNATIVES]
+                    for name, score in others[:MOST_ALTERNATIVES]
                     if score >= ALTERNATIVE
                 ),
                 certain=confidence >= CERTAIN and _leads(confidence, runner_up),
@@ -307,12 +309,13 @@ def map_headers(
         name = chosen.get(header_key(match.header)) if match.header else None
         if name is not None:
             _claim(schema, positions, name, match, headers)
-    warnings: list[str] = []
+    left_out = []
     for match in unchosen:
         if match.certain and match.field is not None and match.field not in positions:
             positions[match.field] = match.position
         else:
-            warnings.append(_left_out(schema, match, positions, headers))
+            left_out.append(match)
+    warnings = [_left_out(schema, match, positions, headers) for match in left_out]
 
     missing = [f for f in schema.required_fields if f.name not in positions]
     if missing:

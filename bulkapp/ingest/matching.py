@@ -10,8 +10,8 @@ It is then compared with each field's name, label and aliases (declared in the s
   ``client``, …) are left out: 0.9 — "Cell Number" and "Member Cell" are both ``cell``;
 - a typo (rapidfuzz's optimal-string-alignment similarity of at least 0.75, where both have
   five letters or more besides "number"): that similarity, e.g. "Surnmae" 0.86, "Emial" 0.8;
-- an alias inside a longer header ("Home Address"): 0.6 to 0.85 by how much of the header it
-  covers; a header inside a longer alias ("First" in "first name"): 0.5 to 0.75.
+- an alias inside a longer header ("Home Address"): 0.35 to 0.85 by how much of the header
+  it covers; a header inside a longer alias ("First" in "first name"): 0.5 to 0.75.
 
 A column's best field is *certain* when it reaches ``CERTAIN``, the next best field is at
 least ``MARGIN`` behind and no other column claims that field within ``MARGIN``; certain
@@ -131,7 +131,7 @@ def _similarity(header: _Words, alias: _Words) -> float:
         )
     if header.core and alias.core:
         if alias.core < header.core:
-            best = max(best, 0.6 + 0.25 * len(alias.core_text) / len(header.core_text))
+            best = max(best, 0.35 + 0.5 * len(alias.core_text) / len(header.core_text))
         elif header.core < alias.core:
             best = max(best, 0.5 + 0.25 * len(header.core_text) / len(alias.core_text))
     return best

@@ -267,6 +267,12 @@ def test_a_header_close_to_two_fields_is_never_certain():
     assert {match.field, *(name for name, _ in match.alternatives)} >= {"start_date", "end_date"}
 
 
+def test_a_weak_resemblance_is_no_field_but_is_offered_as_an_alternative():
+    [match] = match_columns(get_entity("policies"), ["Notes on the policy"])
+    assert (match.field, match.confidence, match.certain) == (None, 0.0, False)
+    assert [name for name, _ in match.alternatives] == ["policy_number"]
+
+
 def test_two_columns_equally_sure_of_one_field_are_refused_naming_both():
     headers = ["Name", "Surname", "Email", "Cell", "Mobile"]
     assert [m.certain for m in match_columns(MECHANICS_SCHEMA, headers)][3:] == [False, False]
@@ -275,12 +281,12 @@ def test_two_columns_equally_sure_of_one_field_are_refused_naming_both():
 
 
 def test_a_clear_leader_keeps_the_field_and_its_weaker_rival_is_reported():
-    headers = ["Name", "Surname", "Email", "Cell", "Home Phone"]
+    headers = ["Name", "Surname", "Email", "Home Phone", "Cell"]
     mapping = map_headers(MECHANICS_SCHEMA, headers)
-    assert mapping.positions["mobile_number"] == 3
-    [warning] = mapping.warnings
-    assert warning.startswith("'Home Phone' might be mobileNumber (")
-    assert warning.endswith("but 'Cell' is mobileNumber: not imported.")
+    assert mapping.positions["mobile_number"] == 4
+    assert mapping.warnings == [
+        "'Home Phone' might be mobileNumber (63 %), but 'Cell' is mobileNumber: not imported."
+    ]
 
 
 def test_missing_required_columns_suggest_the_uncertain_columns_that_might_be_them():
