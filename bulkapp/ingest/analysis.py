@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import (
     ARRAY,
     CursorResult,
+    Select,
     String,
     any_,
     bindparam,
@@ -425,7 +426,9 @@ class _StoredRows:
         if dialect == "postgresql":
             return key_columns[0] == any_(bindparam("keys", values, type_=ARRAY(String())))
         if dialect == "sqlite":
-            listed = select(column("value")).select_from(func.json_each(json.dumps(values)))
+            listed: Select[Any] = select(column("value")).select_from(
+                func.json_each(json.dumps(values))
+            )
             return key_columns[0].in_(listed)
         return key_columns[0].in_(values)
 
