@@ -45,6 +45,11 @@
     if (state.processing_duration_ms !== null && state.processing_duration_ms !== undefined) {
       setText("job-duration", (state.processing_duration_ms / 1000).toFixed(1) + " s");
     }
+    var note = document.getElementById("job-mapping-note");
+    if (note) {
+      note.textContent = state.mapping_note || "";
+      note.hidden = !state.mapping_note;
+    }
     var report = document.getElementById("job-report");
     if (report) { report.hidden = !state.has_error_report; }
     var error = document.getElementById("job-error");
