@@ -66,11 +66,9 @@ def upload_options(entity_type: str) -> dict[str, Any]:
     if any, is applied.
     """
     raw_review = (_upload_parameter("review") or "false").strip().lower()
-    if raw_review not in ("true", "false", "1", "0"):
+    if raw_review not in ("true", "false"):
         raise ApiError(422, "review must be true or false.", "invalid_review")
-    options: dict[str, Any] = {
-        "review": ReviewPolicy.ALWAYS if raw_review in ("true", "1") else None
-    }
+    options: dict[str, Any] = {"review": ReviewPolicy.ALWAYS if raw_review == "true" else None}
     mapping_id, inline = _upload_parameter("mapping_id"), _upload_parameter("mapping")
     if mapping_id is not None and inline is not None:
         raise ApiError(422, "Pass either mapping_id or mapping, not both.", "invalid_mapping")
