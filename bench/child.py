@@ -170,21 +170,25 @@ def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
             organisation=find_organisation(org), entity_type="mechanics", path=Path(path)
         )
         db.session.refresh(job)
-        outcome = (
-            f"{job.status}: +{job.inserted_rows:,} ~{job.updated_rows:,} "
-            f"={job.unchanged_rows:,} !{job.invalid_rows:,}"
-        )
-        if job.error_message:
-            outcome += f" ({job.error_message})"
-        return {
-            "seconds": job.processing_duration_ms / 1000,
-            "cpu_seconds": cpu_seconds() - cpu,
-            "peak_rss_mb": peak_rss_mb(),
-            "reader_peak_rss_mb": reader_peak_rss_mb(),
-            "peak_pss_mb": pss.peak_mb,
-            "outcome": outcome,
-            "stage_timings": job.stage_timings,
-        }
+        counts = (job.inserted_rows, job.updated_rows, job.unchanged_rows, job.invalid_rows)
+        return {**measured(job, counts, cpu, pss), "stage_timings": job.stage_timings}
+
+
+def measured(job, counts: tuple[int, int, int, int], cpu: float, pss: PssSampler) -> dict:
+    """The figures of a finished run of ``job``: time, CPU, memory and its outcome with the
+    rows inserted, updated, unchanged and rejected (``counts``)."""
+    inserted, updated, unchanged, rejected = counts
+    outcome = f"{job.status}: +{inserted:,} ~{updated:,} ={unchanged:,} !{rejected:,}"
+    if job.error_message:
+        outcome += f" ({job.error_message})"
+    return {
+        "seconds": job.processing_duration_ms / 1000,
+        "cpu_seconds": cpu_seconds() - cpu,
+        "peak_rss_mb": peak_rss_mb(),
+        "reader_peak_rss_mb": reader_peak_rss_mb(),
+        "peak_pss_mb": pss.peak_mb,
+        "outcome": outcome,
+    }
 
 
 def dry_run(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
@@ -211,21 +215,10 @@ def dry_run(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
         cpu = cpu_seconds()
         run_import(job.id)
         db.session.refresh(job)
-        counts = (job.analysis or {}).get("counts") or {}
-        outcome = (
-            f"{job.status}: +{counts.get('inserted', 0):,} ~{counts.get('updated', 0):,} "
-            f"={counts.get('unchanged', 0):,} !{counts.get('rejected', 0):,}"
-        )
-        if job.error_message:
-            outcome += f" ({job.error_message})"
-        return {
-            "seconds": job.processing_duration_ms / 1000,
-            "cpu_seconds": cpu_seconds() - cpu,
-            "peak_rss_mb": peak_rss_mb(),
-            "reader_peak_rss_mb": reader_peak_rss_mb(),
-            "peak_pss_mb": pss.peak_mb,
-            "outcome": outcome,
-        }
+        found = (job.analysis or {}).get("counts") or {}
+        names = ("inserted", "updated", "unchanged", "rejected")
+        inserted, updated, unchanged, rejected = (found.get(name, 0) for name in names)
+        return measured(job, (inserted, updated, unchanged, rejected), cpu, pss)
 
 
 class PssSampler:

@@ -268,6 +268,27 @@ def fetch_job(app, job_id: str):
         return job
 
 
+CELL_NUMBER_MAPPING = {"columns": {"Cell Number": "mobile_number"}, "values": {}}
+
+
+def save_mapping(app, organisation_id: int, mapping: dict = CELL_NUMBER_MAPPING) -> int:
+    """A saved mapping of mechanics for ``organisation_id`` (under a made-up header
+    signature); returns its id."""
+    from bulkapp.models import SavedMapping
+
+    with app.app_context():
+        saved = SavedMapping(
+            organisation_id=organisation_id,
+            entity_type="mechanics",
+            header_signature="0" * 32,
+            headers=list(mapping["columns"]),
+            mapping=mapping,
+        )
+        db.session.add(saved)
+        db.session.commit()
+        return saved.id
+
+
 def run_worker(app) -> None:
     """Process every queued job with a real RQ SimpleWorker in burst mode."""
     with app.app_context():

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bulkapp.extensions import db
-from bulkapp.models import ENTITY_TABLES, SavedMapping
+from bulkapp.models import ENTITY_TABLES
 from tests.api.conftest import ApiClient
-from tests.conftest import fetch_job, run_worker
+from tests.conftest import fetch_job, run_worker, save_mapping
 from tests.jobs.conftest import Processes
 from tests.processes import wait_for
 
@@ -116,17 +116,7 @@ def test_uploads_without_review_import_at_once_with_a_saved_or_inline_mapping(ap
         2,
         0,
     )
-    with app.app_context():
-        saved = SavedMapping(
-            organisation_id=job.organisation_id,
-            entity_type="mechanics",
-            header_signature="n" * 32,
-            headers=[],
-            mapping=inline,
-        )
-        db.session.add(saved)
-        db.session.commit()
-        saved_id = saved.id
+    saved_id = save_mapping(app, job.organisation_id, inline)
     again = job_id_of(upload(api_a, query=f"mapping_id={saved_id}"))
     assert fetch_job(app, again).saved_mapping_id == saved_id
     both = upload(api_a, query=f"mapping_id={saved_id}", mapping=json.dumps(inline))
@@ -136,17 +126,7 @@ def test_uploads_without_review_import_at_once_with_a_saved_or_inline_mapping(ap
 
 
 def test_saved_mappings_are_scoped_and_only_admins_delete(app, api_a, api_b, api_admin_a, admin_a):
-    with app.app_context():
-        saved = SavedMapping(
-            organisation_id=admin_a.organisation_id,
-            entity_type="mechanics",
-            header_signature="m" * 32,
-            headers=["Cell Number"],
-            mapping={"columns": {"Cell Number": "mobile_number"}, "values": {}},
-        )
-        db.session.add(saved)
-        db.session.commit()
-        saved_id = saved.id
+    saved_id = save_mapping(app, admin_a.organisation_id)
     assert api_b.get("/mappings").get_json()["data"]["mappings"] == []
     assert api_b.open("DELETE", f"/mappings/{saved_id}").status_code == 404
     assert upload(api_b, query=f"mapping_id={saved_id}").status_code == 422

@@ -20,7 +20,7 @@ from bulkapp.jobs.mappings import (
 )
 from bulkapp.jobs.review import change_mapping, commit_review, discard_review, expire_reviews
 from bulkapp.models import ENTITY_TABLES, ImportJob, ReviewPolicy, SavedMapping, utcnow
-from tests.conftest import fetch_job, run_worker
+from tests.conftest import fetch_job, run_worker, save_mapping
 
 HEADER = "First Name,Surname,E-mail,Cell Number,City,Province,Favourite colour\n"
 STORED = (
@@ -226,21 +226,13 @@ def test_a_certain_file_goes_straight_on_when_the_user_asked(app, user_a):
 
 
 def test_saved_mappings_are_scoped_to_the_organisation(app, user_a, admin_a, user_b):
+    saved_id = save_mapping(app, user_a.organisation_id)
     with app.app_context():
-        saved = SavedMapping(
-            organisation_id=user_a.organisation_id,
-            entity_type="mechanics",
-            header_signature="x" * 32,
-            headers=["Cell Number"],
-            mapping={"columns": {"Cell Number": "mobile_number"}, "values": {}},
-        )
-        db.session.add(saved)
-        db.session.commit()
         with pytest.raises(MappingNotFound):
-            require_saved_mapping(user_b.load(), saved.id)
+            require_saved_mapping(user_b.load(), saved_id)
         with pytest.raises(MappingNotFound):
-            delete_saved_mapping(user_b.load(), saved.id)
+            delete_saved_mapping(user_b.load(), saved_id)
         with pytest.raises(JobActionError):
-            delete_saved_mapping(user_a.load(), saved.id)
-        delete_saved_mapping(admin_a.load(), saved.id)
+            delete_saved_mapping(user_a.load(), saved_id)
+        delete_saved_mapping(admin_a.load(), saved_id)
         assert db.session.scalars(select(SavedMapping)).all() == []

@@ -9,7 +9,15 @@ from sqlalchemy import select
 
 from bulkapp.extensions import db
 from bulkapp.models import ENTITY_TABLES, SavedMapping
-from tests.conftest import csrf_token, fetch_job, login, run_worker, uploaded_job_id, web_upload
+from tests.conftest import (
+    csrf_token,
+    fetch_job,
+    login,
+    run_worker,
+    save_mapping,
+    uploaded_job_id,
+    web_upload,
+)
 
 WORKBOOK_LIKE = (
     b"Given name,Surname,Email address,Cell Number,Shoe size\n"
@@ -133,17 +141,7 @@ def test_discard_and_the_rules_of_who_may_review(app, client_a, user_b, admin_a)
 
 
 def test_only_admins_delete_saved_mappings_of_their_organisation(app, client_a, admin_a, user_b):
-    with app.app_context():
-        saved = SavedMapping(
-            organisation_id=admin_a.organisation_id,
-            entity_type="mechanics",
-            header_signature="s" * 32,
-            headers=["Cell Number"],
-            mapping={"columns": {"Cell Number": "mobile_number"}, "values": {}},
-        )
-        db.session.add(saved)
-        db.session.commit()
-        mapping_id = saved.id
+    mapping_id = save_mapping(app, admin_a.organisation_id)
     other = login(app.test_client(), user_b.email)
     assert "Cell Number" not in other.get("/mappings").get_data(as_text=True)
     token = csrf_token(other.get("/upload").get_data(as_text=True))
