@@ -52,7 +52,7 @@ from .mapping import (
     unknown_values,
 )
 from .prefetch import Prefetcher
-from .progress import MappingLookup, no_mapping
+from .progress import Counters, MappingLookup, no_mapping
 from .readers import Reader, open_reader
 from .validate import ChunkOutcome, SeenKeys, raw_cells, validate_chunk
 
@@ -101,17 +101,6 @@ class AnalysisSink(Protocol):
 
     def cancel_requested(self) -> bool:
         """Whether the user asked to stop (checked between chunks)."""
-
-
-@dataclass
-class DryRun:
-    """What importing the file would do, counted over every row."""
-
-    total: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
 
 
 @dataclass
@@ -173,7 +162,13 @@ def analyse_file(
         return None
     counts, updates, rejections, unknown = result
     analysis.update(
-        counts=asdict(counts),
+        counts={
+            "total": counts.total,
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "rejected": counts.invalid,
+        },
         updates=updates,
         rejections=rejections,
         unknown_values=unknown,
@@ -287,10 +282,10 @@ def _dry_run(
     mapping: ColumnMapping,
     session: Session,
     sink: AnalysisSink,
-) -> tuple[DryRun, list[dict], list[dict], dict[str, dict[str, int]]] | None:
+) -> tuple[Counters, list[dict], list[dict], dict[str, dict[str, int]]] | None:
     """Read, validate and compare every row; None when canceled."""
     stored = _StoredRows(schema, mapping, request.organisation_id, session)
-    counts = DryRun()
+    counts = Counters()
     updates: list[dict] = []
     reasons: dict[tuple[str, str], int] = {}
     unknown: dict[str, dict[str, int]] = {}
@@ -301,7 +296,7 @@ def _dry_run(
             if checked is None:
                 break
             counts.total += checked.rows
-            counts.rejected += len(checked.outcome.invalid_positions)
+            counts.invalid += len(checked.outcome.invalid_positions)
             for error in checked.outcome.errors:
                 reason = (error.column, _QUOTED.sub("", error.message))
                 reasons[reason] = reasons.get(reason, 0) + 1
@@ -372,7 +367,7 @@ class _StoredRows:
         self.organisation = self.table.c.organisation_id == organisation_id
         self.any = bool(session.scalar(select(exists().where(self.organisation))))
 
-    def compare(self, checked: _Checked, counts: DryRun, updates: list[dict]) -> None:
+    def compare(self, checked: _Checked, counts: Counters, updates: list[dict]) -> None:
         """Count the chunk's valid rows as inserted, updated or unchanged; keep examples.
 
         Field by field over the rows that are stored (a row changes when any field does).

@@ -73,6 +73,18 @@ def _operation(
     return operation
 
 
+def _mapping_operation(summary: str, *, required: bool) -> Operation:
+    """An action on an upload in review that takes a Mapping as its body."""
+    return _operation(
+        summary,
+        "202",
+        ref("ActionResult"),
+        ("400", "403", "404", "409", "415", "422", "503"),
+        parameters=[JOB_ID],
+        body={"required": required, "content": json_content(ref("Mapping"))},
+    )
+
+
 UPLOAD_ERRORS = ("400", "404", "409", "413", "415", "422", "429", "503")
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -275,24 +287,16 @@ def _paths() -> dict[str, dict[str, Operation]]:
             )
         },
         "/jobs/{jobId}/mapping": {
-            "put": _operation(
+            "put": _mapping_operation(
                 "Change the mapping of an upload in review; the file is analysed again.",
-                "202",
-                ref("ActionResult"),
-                ("400", "403", "404", "409", "415", "422", "503"),
-                parameters=[JOB_ID],
-                body={"required": True, "content": json_content(ref("Mapping"))},
+                required=True,
             )
         },
         "/jobs/{jobId}/commit": {
-            "post": _operation(
+            "post": _mapping_operation(
                 "Import an upload in review with its analysed mapping (a different mapping in "
                 "the body is analysed first).",
-                "202",
-                ref("ActionResult"),
-                ("400", "403", "404", "409", "415", "422", "503"),
-                parameters=[JOB_ID],
-                body={"required": False, "content": json_content(ref("Mapping"))},
+                required=False,
             )
         },
         "/jobs/{jobId}/discard": {
