@@ -17,6 +17,7 @@ SAMPLE_VALUES = {
     "entity": "mechanics",
     "job_id": "00000000-0000-0000-0000-000000000000",
     "queue_name": "bulk-upload-mechanics",
+    "mapping_id": "1",
 }
 
 
@@ -53,6 +54,8 @@ def test_the_route_list_covers_the_api(app):
         "api.jobs.list_jobs",
         "api.actions.retry_job",
         "api.queues.queue_stats",
+        "api.review.show_review",
+        "api.review.list_mappings",
     } <= endpoints
 
 

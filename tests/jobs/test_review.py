@@ -236,3 +236,11 @@ def test_saved_mappings_are_scoped_to_the_organisation(app, user_a, admin_a, use
             delete_saved_mapping(user_a.load(), saved_id)
         delete_saved_mapping(admin_a.load(), saved_id)
         assert db.session.scalars(select(SavedMapping)).all() == []
+
+
+def test_a_file_without_data_rows_fails_its_analysis_saying_so(app, user_a):
+    job_id = start(app, user_a, HEADER)
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert (job.status, job.phase) == ("failed", "analysis")
+    assert "no data rows" in job.error_message
