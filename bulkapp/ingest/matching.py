@@ -42,7 +42,7 @@ LONGEST_HEADER = 100  # a longer cell is data, not a header
 
 NUMBER = "number"
 NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "nmbr", "numb", "#"})
-# Words that name the record rather than the field: "Member ID" is the ID.
+# Words that name the record rather than the field ("Member ID" is the ID), and fillers.
 RECORD_WORDS = frozenset(
     {
         "member",
