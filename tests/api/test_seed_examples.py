@@ -1,5 +1,6 @@
 """Seed compatibility: the request examples of the seed documents, sent as written, through
-the API and a real worker, store every row; the answers carry the seeds' top-level message."""
+the API and a real worker, store every row; the answers carry the seeds' top-level message.
+An everyday file (other headers, codes for values) is understood the same way."""
 
 from __future__ import annotations
 
@@ -81,6 +82,33 @@ def test_a_members_file_through_the_guides_endpoint_is_stored_with_its_synonyms(
         "Gauteng",
         "0821234567",
     )
+
+
+EVERYDAY_MEMBERS_CSV = (
+    "Members list,,,,,,\n"
+    "First Names,Surname,ID No.,Cell Number,Sex,Province,Shoe Size\n"
+    "Thandi,Nkosi,8001015009087,082 123 4567,F,KZN,5\n"
+    "Sipho,Dlamini,8501015800088,0831234567,m,Wes-Kaap,9\n"
+)
+
+
+def test_a_members_file_with_everyday_headers_and_values_stores_every_row(app, api_a):
+    response = api_a.post(
+        "/bulk-upload/process",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(EVERYDAY_MEMBERS_CSV.encode()), "members.csv")},
+    )
+    assert response.status_code == 202
+    run_worker(app)
+    status = api_a.get(f"/bulk-upload/status/{response.get_json()['data']['job_id']}")
+    data = status.get_json()["data"]
+    assert (data["status"], data["validation_stats"]["invalid"]) == ("completed", 0), data
+    assert data["warnings"] == ["Unknown column 'Shoe Size' was ignored."]
+    rows = sorted(stored_rows(app, "members"), key=lambda row: row["last_name"])
+    assert [(r["mobile_number"], r["gender"], r["province"]) for r in rows] == [
+        ("0831234567", "male", "Western Cape"),
+        ("0821234567", "female", "KwaZulu-Natal"),
+    ]
 
 
 def test_a_replayed_upload_says_it_was_queued_before(api_a):
