@@ -80,7 +80,7 @@ SCHEMA = EntitySchema(
             "holder_id_number",
             "holderIdNumber",
             max_length=20,
-            aliases=("holder id", "id number", "id", "client id"),
+            aliases=("holder id", "id number", "client id"),
             example="8001015009087",
         ),
         Field(

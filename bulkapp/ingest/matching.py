@@ -6,8 +6,11 @@ words), accents and case are dropped, a lone letter joins the next word (``e-mai
 It is then compared with each field's name, label and aliases (declared in the schemas):
 
 - the same words: 1.0;
+- the same words once "number" is left out: 0.9 ("Cell Number" is ``cell``);
 - the same words in any order once "number" and words naming the record (``member``,
-  ``client``, …) are left out: 0.9 — "Cell Number" and "Member Cell" are both ``cell``;
+  ``client``, …) are left out: 0.9 ("Member Cell" is ``cell``);
+- either of these two, when only one or two letters are left: 0.8 ("Member ID" may be a
+  membership number, a policy's "ID" the policy's own);
 - a typo (rapidfuzz's optimal-string-alignment similarity of at least 0.75, where both have
   five letters or more besides "number"): that similarity, e.g. "Surnmae" 0.86, "Emial" 0.8;
 - an alias inside a longer header ("Home Address"): 0.35 to 0.85 by how much of the header
@@ -36,6 +39,8 @@ MARGIN = 0.1
 ALTERNATIVE = 0.5  # the least confidence an alternative needs to be shown
 MOST_ALTERNATIVES = 3
 REDUCED = 0.9  # the same words once "number" and record words are left out
+# ... when what is left is one or two letters ("Member ID" is "ID"): too little to be sure.
+REDUCED_TO_LETTERS = 0.8
 FUZZY_LEAST = 0.75
 FUZZY_SHORTEST = 5  # letters; shorter headers are too short to tell a typo from a word
 LONGEST_HEADER = 100  # a longer cell is data, not a header
@@ -85,17 +90,20 @@ def header_words(header: object) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Words:
-    """A header or alias as words: ``full`` joined, ``core`` without number/record words."""
+    """A header or alias as words: ``full`` joined, ``plain`` without "number", ``core``
+    without "number" and record words."""
 
     full: str
+    plain: str
     core: frozenset[str]
     core_text: str
 
     @classmethod
     def of(cls, text: object) -> _Words:
         words = header_words(text)
-        core = [w for w in words if w != NUMBER and w not in RECORD_WORDS]
-        return cls("".join(words), frozenset(core), "".join(core))
+        plain = [w for w in words if w != NUMBER]
+        core = [w for w in plain if w not in RECORD_WORDS]
+        return cls("".join(words), "".join(plain), frozenset(core), "".join(core))
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,10 @@ def _similarity(header: _Words, alias: _Words) -> float:
     """How well ``header`` fits ``alias`` (0–1), by the rules in the module's docstring."""
     if header.full == alias.full:
         return 1.0
+    if header.plain and header.plain == alias.plain:
+        return REDUCED if len(header.plain) > 2 else REDUCED_TO_LETTERS
     if header.core and header.core == alias.core:
-        return REDUCED
+        return REDUCED if len(header.core_text) > 2 else REDUCED_TO_LETTERS
     best = 0.0
     if min(len(header.core_text), len(alias.core_text)) >= FUZZY_SHORTEST:
         best = max(
