@@ -27,6 +27,7 @@ from ..models import (
     COMPLETED,
     FAILED,
     FINISHED_STATUSES,
+    NEEDS_REVIEW,
     PROCESSING,
     QUEUED,
     ImportJob,
@@ -82,7 +83,8 @@ def retry_job(job: ImportJob) -> ImportJob:
     When Redis is down the job stays ``queued`` and the sweeper enqueues it later.
 
     Raises:
-        JobActionError: the job is waiting, running or completed, or its file is gone (409).
+        JobActionError: the job is waiting, running, in review or completed, or its file is
+            gone (409).
     """
     if job.status == PROCESSING:
         raise JobActionError(
@@ -91,6 +93,11 @@ def retry_job(job: ImportJob) -> ImportJob:
         )
     if job.status == QUEUED:
         raise JobActionError("job_queued", "This job is already waiting for a worker.")
+    if job.status == NEEDS_REVIEW:
+        raise JobActionError(
+            "job_in_review",
+            "This file is waiting for its review: import or discard it on its review page.",
+        )
     if job.status == COMPLETED:
         raise JobActionError(
             "not_retryable", "This job completed. Upload the file again to import it again."

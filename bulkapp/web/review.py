@@ -46,10 +46,11 @@ def show(job_id: str):
 
 def _submitted_choice(job: ImportJob) -> dict[str, Any]:
     """The mapping the review form holds: a field (or nothing) per column, and a choice for
-    each unknown value the user translated."""
+    each unknown value the user translated. A column the form leaves out keeps the field
+    the analysis used."""
     analysis = job.analysis or {}
     columns = {
-        c["header"]: request.form.get(f"column-{c['position']}") or None
+        c["header"]: request.form.get(f"column-{c['position']}", c["chosen"] or "") or None
         for c in analysis.get("columns", [])
         if c["header"]
     }

@@ -23,7 +23,14 @@ from sqlalchemy import func, select
 from bulkapp.extensions import db
 from bulkapp.jobs.queues import worker_queue_names
 from bulkapp.models import ENTITY_TABLES, ImportJob
-from tests.conftest import DATA_DIR, fetch_job, run_worker, uploaded_job_id, web_upload
+from tests.conftest import (
+    DATA_DIR,
+    csrf_token,
+    fetch_job,
+    run_worker,
+    uploaded_job_id,
+    web_upload,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "firstName,lastName,email,mobileNumber\n"
@@ -110,12 +117,6 @@ BAD_FILES = [
         ("Line 2", "longer than 1 MB"),
     ),
     BadFile(
-        "duplicate headers",
-        "duplicate_headers.csv",
-        corpus("duplicate_headers.csv"),
-        ("Duplicate columns", "email", "E-mail"),
-    ),
-    BadFile(
         "a JSON object instead of an array",
         "json_object.json",
         corpus("json_object.json"),
@@ -163,6 +164,19 @@ def test_bad_file_fails_its_job_with_a_clear_message(app, client_a, bad):
     assert stored_mechanics(app) == []
 
 
+def test_duplicate_headers_stop_at_the_review_naming_both(app, client_a):
+    """Two columns that are both the e-mail: the review says so, and the person picks one."""
+    job_id = uploaded_job_id(upload(client_a, corpus("duplicate_headers.csv"), "dup.csv"))
+    run_worker(app)
+    job = job_of(app, job_id)
+    assert job.status == "needs_review"
+    for word in ("Duplicate columns", "email", "E-mail"):
+        assert word in job.analysis["problem"]
+    page = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
+    assert str(escape(job.analysis["problem"])) in page
+    assert stored_mechanics(app) == []
+
+
 def test_empty_file_is_refused_at_upload(app, client_a):
     response = upload(client_a, b"", "empty.csv")
     assert response.status_code == 400
@@ -181,6 +195,12 @@ def test_unknown_entity_type_is_refused_at_upload(app, client_a):
 
 def test_wrong_types_become_row_errors_and_the_good_rows_are_stored(app, client_a):
     job_id = uploaded_job_id(upload(client_a, corpus("wrong_types.csv"), "wrong_types.csv"))
+    run_worker(app)
+    assert job_of(app, job_id).status == "needs_review", "an unknown province is asked about"
+    review = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
+    client_a.post(
+        f"/jobs/{job_id}/review", data={"csrf_token": csrf_token(review), "action": "import"}
+    )
     run_worker(app)
     job = job_of(app, job_id)
     assert job.status == "completed", job.error_message

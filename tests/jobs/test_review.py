@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from bulkapp.extensions import db
 from bulkapp.jobs.imports import start_import
-from bulkapp.jobs.lifecycle import JobActionError
+from bulkapp.jobs.lifecycle import JobActionError, retry_job
 from bulkapp.jobs.mappings import (
     MappingNotFound,
     delete_saved_mapping,
@@ -179,6 +179,9 @@ def test_discarding_cancels_and_removes_the_upload(app, user_a):
     run_worker(app)
     path = Path(fetch_job(app, job_id).stored_path)
     with app.app_context():
+        with pytest.raises(JobActionError) as not_now:
+            retry_job(db.session.get(ImportJob, job_id))
+        assert (not_now.value.code, not_now.value.status) == ("job_in_review", 409)
         job = discard_review(db.session.get(ImportJob, job_id))
         assert (job.status, job.stored_path) == ("canceled", None)
         with pytest.raises(JobActionError) as refused:
