@@ -133,3 +133,20 @@ def test_saved_mappings_are_scoped_and_only_admins_delete(app, api_a, api_b, api
     assert api_a.open("DELETE", f"/mappings/{saved_id}").status_code == 403
     assert api_admin_a.open("DELETE", f"/mappings/{saved_id}").status_code == 200
     assert api_admin_a.open("DELETE", f"/mappings/{saved_id}").status_code == 404
+
+
+def test_a_json_array_can_be_reviewed_before_it_is_imported(app, api_a):
+    records = [{"policyNumber": "POL123", "type": "auto"}, {"policyNumber": "POL124"}]
+    job_id = job_id_of(api_a.post("/bulk-upload/policies?review=true", json=records))
+    run_worker(app)
+    review = api_a.get(f"/jobs/{job_id}/review").get_json()["data"]
+    assert (review["entity"], review["counts"]["inserted"], review["counts"]["rejected"]) == (
+        "policies",
+        1,
+        1,
+    )
+    assert review["preview"]["rows"][0]["values"][:2] == ["POL123", "motor"]
+    assert api_a.post(f"/jobs/{job_id}/commit").status_code == 202
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert (job.status, job.inserted_rows, job.invalid_rows) == ("completed", 1, 1)

@@ -160,3 +160,10 @@ def test_only_admins_delete_saved_mappings_of_their_organisation(app, client_a, 
     )
     with app.app_context():
         assert db.session.get(SavedMapping, mapping_id) is None
+
+
+def test_the_jobs_list_links_a_file_waiting_for_review(app, client_a):
+    job_id = review_upload(client_a)
+    run_worker(app)
+    listing = client_a.get("/jobs").get_data(as_text=True)
+    assert f'href="/jobs/{job_id}/review"' in listing
