@@ -10,7 +10,7 @@ from flask import Blueprint
 
 from ...extensions import csrf
 from ..helpers import API_URL_PREFIX
-from . import actions, files, health, jobs, openapi, queues, uploads
+from . import actions, files, health, jobs, openapi, queues, uploads, users
 from .auth import require_token
 from .errors import register_error_handlers
 
@@ -18,6 +18,15 @@ bp = Blueprint("api", __name__, url_prefix=API_URL_PREFIX)
 bp.before_request(require_token)
 register_error_handlers(bp)
 
-for routes in (uploads.bp, jobs.bp, actions.bp, queues.bp, files.bp, health.bp, openapi.bp):
+for routes in (
+    uploads.bp,
+    jobs.bp,
+    actions.bp,
+    queues.bp,
+    files.bp,
+    health.bp,
+    openapi.bp,
+    users.bp,
+):
     csrf.exempt(routes)  # Flask-WTF looks at the blueprint a route is on, not at its parents
     bp.register_blueprint(routes)
