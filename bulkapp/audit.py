@@ -133,8 +133,9 @@ def entries_visible_to(user: User, filters: AuditFilters) -> Select:
     return query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
 
 
-def csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
-    """The entries as CSV text, line by line, every cell safe to open in a spreadsheet."""
+def csv_lines(query: Select) -> Iterator[str]:
+    """The entries ``query`` selects as CSV text, line by line (read from the database as
+    they are written), every cell safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -145,7 +146,8 @@ def csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(CSV_COLUMNS)
-    for entry in entries:
+    entry: AuditEntry
+    for entry in db.session.scalars(query.execution_options(yield_per=500)):
         yield line(
             (
                 f"{entry.created_at:%Y-%m-%d %H:%M:%S}",
