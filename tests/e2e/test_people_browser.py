@@ -13,19 +13,9 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import sign_in
+from tests.people.mail import mails_in, password_link
 
 NEW_PASSWORD = "saffron-kettle-harbour-3"
-
-
-def invitation_link(outbox: Path, email: str) -> str:
-    """The set-password path in the invitation mail to ``email`` (the dev outbox)."""
-    for path in sorted(outbox.glob("*.eml"), reverse=True):
-        text = path.read_text()
-        if f"To: {email}" in text:
-            match = re.search(r"https?://[^/\s]+(/password/invite/\S+)", text)
-            assert match, text
-            return match.group(1)
-    raise AssertionError(f"no invitation for {email} in {outbox}")
 
 
 @pytest.mark.e2e
@@ -41,8 +31,9 @@ def test_invite_set_password_sign_in_deactivate(page: Page, browser, live_stack,
     row = page.locator(f'tr[data-email="{invitee}"]')
     expect(row.locator(".status")).to_have_text("invited")
 
-    outbox = Path(live_stack.env["INSTANCE_DIR"]) / "outbox"
-    link = invitation_link(outbox, invitee)
+    invitations = mails_in(Path(live_stack.env["INSTANCE_DIR"]) / "outbox", invitee)
+    link = password_link(invitations[-1])
+    assert link.startswith("/password/invite/")
     colleague_context = browser.new_context(base_url=live_stack.url)
     colleague = colleague_context.new_page()
     try:
