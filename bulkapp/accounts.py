@@ -13,6 +13,10 @@ from .people import PeopleError
 from .people.passwords import check_password_policy
 
 
+# One @, something on each side, no spaces: what a mail server needs to try delivering.
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
+
+
 class AccountError(ValueError):
     """The request cannot be carried out; the message says why."""
 
@@ -59,7 +63,7 @@ def create_user(
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.")
     email = email.strip().lower()
-    if "@" not in email:
+    if not EMAIL_PATTERN.fullmatch(email):
         raise AccountError(f"{email!r} is not an e-mail address.")
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
         raise AccountError(f"A user with e-mail {email} already exists.")

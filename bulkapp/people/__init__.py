@@ -6,6 +6,9 @@ everywhere. Each records what it did in the audit log (``bulkapp.audit``).
 
 from __future__ import annotations
 
+# The largest id the database's integer keys hold; a larger one in a URL names nothing.
+MAX_ID = 2**31 - 1
+
 
 class PeopleError(Exception):
     """A people action that is refused; ``str()`` is the message for the user.

@@ -12,7 +12,7 @@ from .. import audit
 from ..accounts import AccountError, create_organisation, slugify
 from ..extensions import db
 from ..models import Organisation, User
-from . import PeopleError
+from . import MAX_ID, PeopleError
 
 MAX_NAME_LENGTH = 200
 
@@ -43,7 +43,9 @@ def find_organisation_for(actor: User, organisation_id: int) -> Organisation:
     Raises:
         PeopleError: there is no such organisation, or it is not theirs (404).
     """
-    organisation = db.session.get(Organisation, organisation_id)
+    organisation = (
+        db.session.get(Organisation, organisation_id) if 0 < organisation_id <= MAX_ID else None
+    )
     if organisation is None or not (
         actor.is_super_admin or organisation.id == actor.organisation_id
     ):

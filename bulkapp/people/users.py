@@ -18,7 +18,7 @@ from .. import audit
 from ..accounts import AccountError, create_user
 from ..extensions import db
 from ..models import ROLES, Organisation, User, role_rank
-from . import PeopleError
+from . import MAX_ID, PeopleError
 from .passwords import send_invitation
 
 
@@ -77,7 +77,7 @@ def find_person(actor: User, user_id: int) -> User:
             organisation (404).
     """
     _require_admin(actor)
-    person = db.session.get(User, user_id)
+    person = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if person is None or not (
         actor.is_super_admin or person.organisation_id == actor.organisation_id
     ):

@@ -15,7 +15,7 @@ def mails_in(outbox: Path, to: str) -> list[EmailMessage]:
     mails = [
         email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in paths
     ]
-    return [mail for mail in mails if mail["To"] == to]  # type: ignore[misc]
+    return [mail for mail in mails if mail["To"] == to]
 
 
 def outbox_mails(app, to: str) -> list[EmailMessage]:

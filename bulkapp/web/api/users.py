@@ -22,7 +22,8 @@ from .errors import ApiError, error_response, ok
 
 bp = Blueprint("users", __name__)
 
-MAX_FIELD_LENGTH = 254
+# The longest text each field of a request may have (the columns' sizes).
+MAX_LENGTHS = {"email": 254, "name": 200, "role": 30, "organisation": 200}
 
 
 @bp.errorhandler(PeopleError)
@@ -62,9 +63,10 @@ def _text(body: dict[str, Any], name: str, required: bool = False) -> str | None
     value = body.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD_LENGTH:
+    longest = MAX_LENGTHS[name]
+    if not isinstance(value, str) or not value.strip() or len(value) > longest:
         raise ApiError(
-            422, f"{name} must be a text of 1 to {MAX_FIELD_LENGTH} characters.", f"invalid_{name}"
+            422, f"{name} must be a text of 1 to {longest} characters.", f"invalid_{name}"
         )
     return value.strip()
 
