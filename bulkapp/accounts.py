@@ -12,7 +12,6 @@ from .models import ROLES, Organisation, User
 from .people import PeopleError
 from .people.passwords import check_password_policy
 
-
 # One @, something on each side, no spaces: what a mail server needs to try delivering.
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
 
