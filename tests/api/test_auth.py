@@ -17,6 +17,7 @@ SAMPLE_VALUES = {
     "entity": "mechanics",
     "job_id": "00000000-0000-0000-0000-000000000000",
     "queue_name": "bulk-upload-mechanics",
+    "user_id": "1",
 }
 
 

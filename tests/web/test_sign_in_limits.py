@@ -175,3 +175,16 @@ def test_sign_in_works_while_redis_is_down(tmp_path):
             assert client.get("/jobs").status_code == 200
     finally:
         server.stop()
+
+
+def test_reset_requests_are_limited_per_address(limited_app):
+    client = limited_app.test_client()
+    statuses = []
+    for _ in range(ADDRESS_LIMIT + 1):
+        token = csrf_token(client.get("/forgot-password").get_data(as_text=True))
+        response = client.post(
+            "/forgot-password", data={"csrf_token": token, "email": "someone@a.example"}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [302] * ADDRESS_LIMIT + [429]
+    assert "Retry-After" in response.headers
