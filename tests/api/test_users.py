@@ -72,6 +72,10 @@ def test_bad_bodies_get_clear_errors(api_admin_a, user_a):
         (api_admin_a.post("/users", data="{", content_type="application/json"), 400),
         (api_admin_a.open("PATCH", f"/users/{user_a.id}", json={}), 422),
         (api_admin_a.open("PATCH", f"/users/{user_a.id}", json={"active": "no"}), 422),
+        (api_admin_a.open("PATCH", f"/users/{user_a.id}", json={"active": None}), 422),
+        (api_admin_a.open("PATCH", f"/users/{user_a.id}", json={"active": 0, "role": None}), 422),
+        (api_admin_a.post("/users", json={"email": "z@a.example", "name": None}), 422),
+        (api_admin_a.post("/users", json={"email": "z@a.example", "name": "n" * 201}), 422),
         (api_admin_a.post("/users", json={"email": "y@a.example", "organisation": "org-b"}), 404),
     ]
     for response, status in cases:

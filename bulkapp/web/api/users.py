@@ -60,9 +60,10 @@ def _json_object() -> dict[str, Any]:
 
 
 def _text(body: dict[str, Any], name: str, required: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
+    """The text field ``name`` of ``body``; None when it is left out (null is refused)."""
+    if name not in body and not required:
         return None
+    value = body.get(name)
     longest = MAX_LENGTHS[name]
     if not isinstance(value, str) or not value.strip() or len(value) > longest:
         raise ApiError(
@@ -116,7 +117,7 @@ def update_user(user_id: int):
     body = _json_object()
     role = _text(body, "role")
     active = body.get("active")
-    if active is not None and not isinstance(active, bool):
+    if "active" in body and not isinstance(active, bool):
         raise ApiError(422, "active must be true or false.", "invalid_active")
     if role is None and active is None:
         raise ApiError(422, 'Send "role", "active" or both.', "nothing_to_change")
