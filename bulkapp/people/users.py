@@ -22,7 +22,8 @@ from . import MAX_ID, PeopleError
 from .passwords import send_invitation
 
 
-def _require_admin(actor: User) -> None:
+def require_admin(actor: User) -> None:
+    """Raises PeopleError (403) unless ``actor`` is an administrator."""
     if not actor.is_admin:
         raise PeopleError("Only administrators manage people.")
 
@@ -60,7 +61,7 @@ def people_visible_to(actor: User, organisation_id: int | None = None) -> list[U
     Raises:
         PeopleError: ``actor`` is not an admin (403).
     """
-    _require_admin(actor)
+    require_admin(actor)
     query = select(User).order_by(User.email)
     if not actor.is_super_admin:
         query = query.where(User.organisation_id == actor.organisation_id)
@@ -76,7 +77,7 @@ def find_person(actor: User, user_id: int) -> User:
         PeopleError: ``actor`` is not an admin (403), or there is no such person in their
             organisation (404).
     """
-    _require_admin(actor)
+    require_admin(actor)
     person = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if person is None or not (
         actor.is_super_admin or person.organisation_id == actor.organisation_id
@@ -106,7 +107,7 @@ def invite(
         PeopleError: not allowed (403), the role or address is invalid (422), or the address
             is taken (409).
     """
-    _require_admin(actor)
+    require_admin(actor)
     _check_role(actor, role)
     organisation = organisation or actor.organisation
     if organisation.id != actor.organisation_id and not actor.is_super_admin:

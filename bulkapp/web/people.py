@@ -38,6 +38,7 @@ from ..people.users import (
     invite,
     may_manage,
     people_visible_to,
+    require_admin,
     roles_grantable_by,
     set_active,
 )
@@ -57,21 +58,10 @@ class InviteForm(FlaskForm):
     role = SelectField("Role", default="member", validate_choice=False)
 
 
-class RoleForm(FlaskForm):
-    """Give a person another role."""
-
-    role = SelectField("Role")
-
-
 class OrganisationForm(FlaskForm):
     """Name an organisation."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-
-
-def _require_admin() -> None:
-    if not current_user.is_admin:
-        raise PeopleError("Only administrators manage people.")
 
 
 def _invite_form() -> InviteForm:
@@ -83,7 +73,7 @@ def _invite_form() -> InviteForm:
 @bp.get("/people")
 def index():
     """The organisation's people (a super admin picks the organisation, or sees everyone)."""
-    _require_admin()
+    require_admin(current_user)
     organisation_id = request.args.get("organisation", type=int)
     if organisation_id is not None:
         find_organisation_for(current_user, organisation_id)
@@ -93,7 +83,6 @@ def index():
         "people.html",
         people=people_visible_to(current_user, organisation_id),
         invite_form=_invite_form(),
-        role_form=RoleForm(formdata=None),
         confirm_form=ConfirmForm(),
         grantable=roles_grantable_by(current_user),
         may_manage=lambda person: may_manage(current_user, person),
@@ -109,7 +98,7 @@ def _back_to_people(organisation_id: int | None = None):
 @bp.post("/people/invite")
 def invite_person():
     """Invite a person: they get an e-mail with a one-time link to choose a password."""
-    _require_admin()
+    require_admin(current_user)
     form = _invite_form()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -174,7 +163,6 @@ def organisations():
 def create_organisation():
     """Add an organisation."""
     form = OrganisationForm()
-    all_organisations(current_user)  # super admins only
     if form.validate_on_submit():
         try:
             organisation = add_organisation(current_user, form.name.data)
@@ -218,7 +206,7 @@ def set_organisation_state(organisation_id: int, action: str):
 @bp.get("/audit")
 def audit_log():
     """The organisation's audit log (everything, for a super admin), filterable."""
-    _require_admin()
+    require_admin(current_user)
     filters, errors = audit.parse_filters(request.args)
     page = db.paginate(
         audit.entries_visible_to(current_user, filters),
@@ -238,7 +226,7 @@ def audit_log():
 @bp.get("/audit.csv")
 def audit_csv():
     """The filtered audit log as CSV (cells a spreadsheet would run as formulas escaped)."""
-    _require_admin()
+    require_admin(current_user)
     filters, _ = audit.parse_filters(request.args)
     query = audit.entries_visible_to(current_user, filters)
     return Response(
