@@ -1,4 +1,5 @@
-"""Account services: organisations and users (used by the CLI and tests)."""
+"""Account services: organisations and users (used by the CLI, the people use cases and
+tests)."""
 
 from __future__ import annotations
 

@@ -74,14 +74,22 @@ reset_requests_per_address = limiter.shared_limit(
 
 @bp.errorhandler(429)
 def _too_many_attempts(_exc):
-    """The sign-in (or reset) page again, saying how long to wait."""
+    """The sign-in (or forgotten-password) page again, saying how long to wait."""
     retry_after = seconds_until_limit_resets() or 60
     minutes = -(-retry_after // 60)
-    message = (
-        f"Too many attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}, "
-        "or reset your password with the link below."
-    )
-    page = render_template("login.html", form=LoginForm(formdata=None), limit_message=message)
+    wait = f"Too many attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}"
+    if request.endpoint == "auth.forgot_password":
+        page = render_template(
+            "forgot_password.html",
+            form=ForgotPasswordForm(formdata=None),
+            limit_message=wait + ".",
+        )
+    else:
+        page = render_template(
+            "login.html",
+            form=LoginForm(formdata=None),
+            limit_message=wait + ", or reset your password with the link below.",
+        )
     return page, 429, {"Retry-After": str(retry_after)}
 
 

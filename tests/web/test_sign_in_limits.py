@@ -188,3 +188,4 @@ def test_reset_requests_are_limited_per_address(limited_app):
         statuses.append(response.status_code)
     assert statuses == [302] * ADDRESS_LIMIT + [429]
     assert "Retry-After" in response.headers
+    assert "Too many attempts. Try again in 1 minute." in response.get_data(as_text=True)
