@@ -6,6 +6,7 @@ import logging
 import secrets
 from functools import cache
 
+from flask import has_request_context, request
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -52,7 +53,8 @@ def sign_in(email: str, password: str) -> User:
             if user is None
             else ("wrong password" if not correct else "account not active")
         )
-        log.warning("failed sign-in for %r: %s", email.strip()[:254], reason)
+        address = request.remote_addr if has_request_context() else None
+        log.warning("failed sign-in for %r from %s: %s", email.strip()[:254], address, reason)
         audit.record(
             "sign_in_failed",
             target_user=user,

@@ -124,7 +124,7 @@ def test_failed_sign_ins_are_logged_and_audited_without_the_password(limited_app
         sign_in(limited_app.test_client(), user.email, secret_guess)
         sign_in(limited_app.test_client(), "ghost@a.example", secret_guess)
     messages = [record.getMessage() for record in caplog.records]
-    assert any("failed sign-in" in m and user.email in m for m in messages)
+    assert any("failed sign-in" in m and user.email in m and "127.0.0.1" in m for m in messages)
     assert any("failed sign-in" in m and "ghost@a.example" in m for m in messages)
     assert not any(secret_guess in m for m in messages)
     with limited_app.app_context():
