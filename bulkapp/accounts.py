@@ -1,4 +1,5 @@
-"""Account services: organisations and users (used by the CLI and tests)."""
+"""Account services: organisations and users (used by the CLI, the people use cases and
+tests)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import ROLES, Organisation, User
+from .people import PeopleError
+from .people.passwords import check_password_policy
+
+# One @, something on each side, no spaces: what a mail server needs to try delivering.
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 class AccountError(ValueError):
@@ -48,20 +54,29 @@ def create_user(
     role: str,
     password: str | None = None,
     name: str = "",
+    invited: bool = False,
 ) -> tuple[User, str]:
-    """Create a user; returns it and the password (generated when none is given)."""
+    """Create a user; returns it and the password (generated when none is given).
+
+    An ``invited`` user gets no password: they set one through their invitation link.
+    """
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.")
     email = email.strip().lower()
-    if "@" not in email:
+    if not EMAIL_PATTERN.fullmatch(email):
         raise AccountError(f"{email!r} is not an e-mail address.")
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
         raise AccountError(f"A user with e-mail {email} already exists.")
-    password = password or secrets.token_urlsafe(12)
-    if len(password) < 8:
-        raise AccountError("Passwords need at least 8 characters.")
-    user = User(organisation=organisation, email=email, role=role, name=name)
-    user.set_password(password)
+    user = User(organisation=organisation, email=email, role=role, name=name.strip())
+    if invited:
+        password = ""
+    else:
+        password = password or secrets.token_urlsafe(12)
+        try:
+            check_password_policy(password, email)
+        except PeopleError as exc:
+            raise AccountError(str(exc)) from exc
+        user.set_password(password)
     db.session.add(user)
     db.session.commit()
     return user, password

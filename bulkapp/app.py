@@ -9,6 +9,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, load_config
 from .extensions import csrf, db, init_limiter, init_redis, login_manager, migrate
@@ -39,6 +40,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(config["INSTANCE_DIR"]),
     )
     app.config.from_mapping(config)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # The client address comes from X-Forwarded-For only when proxies are declared.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1
+        )
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEFAULT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 DEFAULT_API_UPLOAD_RATE_LIMIT = "60 per minute"
+DEFAULT_LOGIN_RATE_LIMIT_ACCOUNT = "10 per 15 minutes"
+DEFAULT_LOGIN_RATE_LIMIT_ADDRESS = "50 per 15 minutes"
 
 
 class ConfigError(RuntimeError):
@@ -114,6 +116,26 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         **lifecycle_settings(environ, instance_dir),
+        **people_settings(environ),
+    }
+
+
+def people_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Sign-in, passwords, invitations and the audit log."""
+    return {
+        # Failed sign-ins counted per account and per client address (Flask-Limiter on Redis).
+        "LOGIN_RATE_LIMIT_ACCOUNT": _rate_limit(
+            environ, "LOGIN_RATE_LIMIT_ACCOUNT", DEFAULT_LOGIN_RATE_LIMIT_ACCOUNT
+        ),
+        "LOGIN_RATE_LIMIT_ADDRESS": _rate_limit(
+            environ, "LOGIN_RATE_LIMIT_ADDRESS", DEFAULT_LOGIN_RATE_LIMIT_ADDRESS
+        ),
+        # How many proxies in front of the app set X-Forwarded-For (Heroku: 1; none: 0).
+        "PROXY_FIX_X_FOR": _int(environ, "PROXY_FIX_X_FOR", 0),
+        "PASSWORD_MIN_LENGTH": _int(environ, "PASSWORD_MIN_LENGTH", 10),
+        "PASSWORD_RESET_MAX_AGE": _int(environ, "PASSWORD_RESET_MAX_AGE", 3600),
+        "INVITATION_MAX_AGE": _int(environ, "INVITATION_MAX_AGE", 7 * 24 * 3600),
+        "AUDIT_RETENTION_DAYS": _int(environ, "AUDIT_RETENTION_DAYS", 365),
     }
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from . import audit
 from .extensions import db
 from .models import ApiToken, User, utcnow
 
@@ -44,6 +45,7 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
         prefix=raw_token[:DISPLAY_PREFIX_LENGTH],
     )
     db.session.add(token)
+    audit.record("token_created", actor=user, target_user=user, detail=f"{token.prefix}… {name}")
     db.session.commit()
     return token, raw_token
 
@@ -74,16 +76,20 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         raise TokenError("There is no such token.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        audit.record(
+            "token_revoked", actor=user, target_user=user, detail=f"{token.prefix}… {token.name}"
+        )
         db.session.commit()
     return token
 
 
 def authenticate(raw_token: str) -> User | None:
-    """The active user owning the active token ``raw_token``, else None."""
+    """The active user owning the active token ``raw_token``, else None: a deactivated
+    user's or organisation's tokens stop at once."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

@@ -21,6 +21,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from .. import audit
 from ..extensions import db, get_redis
 from ..models import (
     CANCELED,
@@ -31,6 +32,7 @@ from ..models import (
     PROCESSING,
     QUEUED,
     ImportJob,
+    User,
     utcnow,
 )
 from . import queues
@@ -54,9 +56,9 @@ class JobActionError(Exception):
         self.status = status
 
 
-def cancel_job(job: ImportJob) -> ImportJob:
+def cancel_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """Cancel ``job``: a waiting job ends ``canceled`` now; a running one stops at its next
-    chunk boundary, keeping the chunks it committed.
+    chunk boundary, keeping the chunks it committed. ``actor`` is audited.
 
     Raises:
         JobActionError: the job has already finished (409).
@@ -66,6 +68,7 @@ def cancel_job(job: ImportJob) -> ImportJob:
             "job_finished", f"This job has already {_past(job.status)}; there is nothing to cancel."
         )
     job.cancel()
+    audit.record("job_canceled", actor=actor, target=job.id, organisation_id=job.organisation_id)
     db.session.commit()
     if job.status == CANCELED:
         try:
@@ -77,8 +80,9 @@ def cancel_job(job: ImportJob) -> ImportJob:
     return job
 
 
-def retry_job(job: ImportJob) -> ImportJob:
+def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """Put a failed or canceled ``job`` back on its queue; it resumes from its checkpoint.
+    ``actor`` is audited (None: part of a requeue, audited as a whole).
 
     When Redis is down the job stays ``queued`` and the sweeper enqueues it later.
 
@@ -109,13 +113,16 @@ def retry_job(job: ImportJob) -> ImportJob:
             "cannot be retried. Upload the file again.",
         )
     job.requeue()
+    if actor is not None:
+        audit.record("job_retried", actor=actor, target=job.id, organisation_id=job.organisation_id)
     db.session.commit()
     enqueue(job)
     return job
 
 
-def requeue_failed(organisation_id: int | None) -> int:
-    """Retry every failed job of the organisation (``None``: of all); returns how many."""
+def requeue_failed(organisation_id: int | None, actor: User | None = None) -> int:
+    """Retry every failed job of the organisation (``None``: of all); returns how many.
+    ``actor`` is audited."""
     query = select(ImportJob).where(ImportJob.status == FAILED)
     if organisation_id is not None:
         query = query.where(ImportJob.organisation_id == organisation_id)
@@ -127,12 +134,19 @@ def requeue_failed(organisation_id: int | None) -> int:
             log.info("job %s not requeued: %s", job.id, exc)
             continue
         requeued += 1
+    audit.record(
+        "jobs_requeued", actor=actor, organisation_id=organisation_id, detail=f"{requeued} jobs"
+    )
+    db.session.commit()
     return requeued
 
 
-def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[str, int]:
+def clean_jobs(
+    grace_period_hours: float, organisation_id: int | None, actor: User | None = None
+) -> dict[str, int]:
     """Remove what jobs finished more than ``grace_period_hours`` ago left behind: their RQ
     jobs, stored uploads and error reports. The ImportJob rows stay as the audit trail.
+    ``actor`` (None: the nightly clean-up) is audited.
 
     Raises:
         JobActionError: the grace period is negative or absurd (400).
@@ -167,6 +181,12 @@ def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[s
         counts["files_deleted"] += _delete_file(job.stored_path, "UPLOAD_DIR")
         counts["reports_deleted"] += _delete_file(job.report_path, "REPORT_DIR")
         job.stored_path = job.report_path = None
+    audit.record(
+        "jobs_cleaned",
+        actor=actor,
+        organisation_id=organisation_id,
+        detail=f"finished over {grace_period_hours:g} h ago: {counts}",
+    )
     db.session.commit()
     return counts
 

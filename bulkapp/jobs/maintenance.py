@@ -25,6 +25,7 @@ from rq.registry import BaseRegistry, StartedJobRegistry
 from rq.utils import current_timestamp, parse_composite_key
 from sqlalchemy import select
 
+from ..audit import forget_entries_older_than
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
@@ -212,8 +213,12 @@ def _trim(registry: BaseRegistry, keep: int) -> int:
 
 
 def nightly_clean_up() -> dict[str, int]:
-    """Clean jobs finished more than JOB_RETENTION_HOURS ago and trim the registries."""
+    """Clean jobs finished more than JOB_RETENTION_HOURS ago, trim the registries and
+    forget audit entries older than AUDIT_RETENTION_DAYS."""
     counts = clean_jobs(current_app.config["JOB_RETENTION_HOURS"], None)
     counts.update({f"trimmed_{key}": value for key, value in trim_job_registries().items()})
+    counts["audit_entries_deleted"] = forget_entries_older_than(
+        current_app.config["AUDIT_RETENTION_DAYS"]
+    )
     log.info("nightly clean-up: %s", counts)
     return counts

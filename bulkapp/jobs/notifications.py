@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
 import urllib.error
 import urllib.request
 from datetime import timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -23,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db, get_redis
+from ..mail import deliver
 from ..models import (
     CANCELED,
     COMPLETED,
@@ -170,23 +169,7 @@ def send_job_email(job_id: str) -> str:
     job = db.session.get(ImportJob, job_id)
     if job is None or job.user is None:
         return "no recipient"
-    message = build_email(job)
-    config = current_app.config
-    if not config["SMTP_HOST"]:
-        outbox = Path(config["OUTBOX_DIR"])
-        outbox.mkdir(parents=True, exist_ok=True)
-        path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{job.id}.eml"
-        path.write_bytes(bytes(message))
-        log.info("e-mail to %s written to %s (no SMTP_HOST)", message["To"], path)
-        return str(path)
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
-        if config["SMTP_STARTTLS"]:
-            smtp.starttls()
-        if config["SMTP_USER"]:
-            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-        smtp.send_message(message)
-    log.info("e-mail to %s sent about job %s", message["To"], job.id)
-    return message["To"]
+    return deliver(build_email(job), job.id)
 
 
 def webhook_payload(job: ImportJob) -> dict:

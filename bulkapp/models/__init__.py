@@ -1,7 +1,8 @@
 """Database models. Import from here: ``from bulkapp.models import ImportJob``."""
 
-from .accounts import ADMIN_ROLES, ROLES, Organisation, User, utcnow
+from .accounts import ADMIN_ROLES, ROLES, Organisation, User, role_rank, utcnow
 from .api_token import ApiToken
+from .audit import AuditEntry
 from .entity_tables import ENTITY_TABLES
 from .import_job import (
     ANALYSIS,
@@ -33,6 +34,8 @@ __all__ = [
     "Organisation",
     "User",
     "utcnow",
+    "role_rank",
+    "AuditEntry",
     "ENTITY_TABLES",
     "ImportJob",
     "new_job_id",

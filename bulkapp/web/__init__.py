@@ -9,15 +9,27 @@ from flask_wtf.csrf import CSRFError
 from ..extensions import db, login_manager
 from ..jobs.access import JobNotFound, NotAllowed
 from ..models import User
+from ..people import PeopleError
 from ..storage import StorageUnavailable
-from . import account, admin, api, auth, files, job_actions, jobs, review, uploads
+from . import account, admin, api, auth, files, job_actions, jobs, people, review, uploads
 from .api.errors import error_response
 from .helpers import API_PATH_PREFIX
 
+PEOPLE_ERROR_TITLES = {403: "Not allowed", 404: "Not found"}
+
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_user_id: str) -> User | None:
+    """The session's user while the session is still current: made in the user's present
+    session generation (a password change, reset or deactivation ends older ones), and the
+    user and organisation active."""
+    user_id, _, generation = session_user_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_generation != int(generation) or not user.is_active:
+        return None
+    return user
 
 
 def _require_login():
@@ -90,6 +102,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(people.bp)
 
     app.register_error_handler(404, _not_found_page)
     app.register_error_handler(JobNotFound, _not_found_page)
@@ -120,6 +133,10 @@ def register_web(app: Flask) -> None:
         ),
     )
     app.register_error_handler(StorageUnavailable, _storage_unavailable_page)
+    app.register_error_handler(
+        PeopleError,
+        lambda e: _error_page(e.status, PEOPLE_ERROR_TITLES.get(e.status, "Not possible"), str(e)),
+    )
     app.register_error_handler(
         500,
         lambda e: _error_page(

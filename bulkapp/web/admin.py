@@ -109,7 +109,7 @@ def _back():
 @bp.route("/requeue-failed", methods=["POST"])
 def requeue_all_failed():
     """Retry every failed job the admin is responsible for."""
-    count = requeue_failed(scope_of(current_user))
+    count = requeue_failed(scope_of(current_user), current_user)
     flash(
         f"{count} failed job{'s' if count != 1 else ''} queued again."
         if count
@@ -124,7 +124,7 @@ def clean():
     """Delete files, reports and RQ jobs of jobs finished longer ago than the grace period."""
     raw = request.form.get("grace_hours", "").strip()
     try:
-        counts = clean_jobs(float(raw), scope_of(current_user))
+        counts = clean_jobs(float(raw), scope_of(current_user), current_user)
     except ValueError:
         flash("The grace period must be a number of hours, such as 24.", "error")
         return _back()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import redirect
 from werkzeug.wrappers import Response
+
+from ..extensions import limiter
 
 # Everything under this path is the JSON API: Bearer tokens, no login page, JSON errors.
 API_PATH_PREFIX = "/api/"
@@ -34,3 +37,9 @@ def redirect_within_site(target: str | None, fallback: str) -> Response:
     ):
         return redirect(target)
     return redirect(fallback)
+
+
+def seconds_until_limit_resets() -> int | None:
+    """For a 429: the seconds until the rate limit that was breached lets requests in again."""
+    breached = limiter.current_limit
+    return None if breached is None else max(1, int(breached.reset_at - time.time()))

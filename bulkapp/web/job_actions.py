@@ -51,7 +51,7 @@ def cancel(job_id: str):
     job = require_job(current_user, job_id, "act")
     was_running = job.status == PROCESSING
     try:
-        cancel_job(job)
+        cancel_job(job, current_user)
     except JobActionError as exc:
         flash(str(exc), "error")
         return _back(job)
@@ -71,7 +71,7 @@ def retry(job_id: str):
     """Queue a failed or canceled job again; it resumes where it stopped."""
     job = require_job(current_user, job_id, "act")
     try:
-        retry_job(job)
+        retry_job(job, current_user)
     except JobActionError as exc:
         flash(str(exc), "error")
         return _back(job)

@@ -18,6 +18,7 @@ SAMPLE_VALUES = {
     "job_id": "00000000-0000-0000-0000-000000000000",
     "queue_name": "bulk-upload-mechanics",
     "mapping_id": "1",
+    "user_id": "1",
 }
 
 

@@ -32,7 +32,7 @@ def _carry_out(action: Callable[..., Any], *args: Any) -> Any:
 def retry_job(job_id: str):
     """Run a failed or canceled job again (same job; it resumes from its checkpoint)."""
     job = require_job(api_user(), job_id, "act")
-    _carry_out(lifecycle.retry_job, job)
+    _carry_out(lifecycle.retry_job, job, api_user())
     return ok(action_result(job, "The job was queued again."), 202)
 
 
@@ -40,7 +40,7 @@ def retry_job(job_id: str):
 def cancel_job(job_id: str):
     """Cancel a queued job, or stop a running one at its next chunk boundary."""
     job = require_job(api_user(), job_id, "act")
-    _carry_out(lifecycle.cancel_job, job)
+    _carry_out(lifecycle.cancel_job, job, api_user())
     message = (
         "The job was canceled."
         if job.is_finished
@@ -53,7 +53,9 @@ def cancel_job(job_id: str):
 @admin_required
 def requeue_failed():
     """Queue every failed job of the admin's organisation (all, for ``super_admin``) again."""
-    return ok({"requeued": _carry_out(lifecycle.requeue_failed, scope_of(api_user()))}, 202)
+    return ok(
+        {"requeued": _carry_out(lifecycle.requeue_failed, scope_of(api_user()), api_user())}, 202
+    )
 
 
 def _grace_period_hours() -> int:
@@ -93,5 +95,8 @@ def clean_jobs():
     """Remove finished jobs' queue entries, stored files and old reports; rows stay."""
     hours = _grace_period_hours()
     return ok(
-        {"gracePeriodHours": hours, **_carry_out(lifecycle.clean_jobs, hours, scope_of(api_user()))}
+        {
+            "gracePeriodHours": hours,
+            **_carry_out(lifecycle.clean_jobs, hours, scope_of(api_user()), api_user()),
+        }
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -12,10 +11,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from ...extensions import db, limiter
+from ...extensions import db
 from ...jobs.access import JobNotFound, NotAllowed
 from ...storage import StorageUnavailable
-from ..helpers import API_PATH_PREFIX
+from ..helpers import API_PATH_PREFIX, seconds_until_limit_resets
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +144,9 @@ def _not_allowed(_exc: NotAllowed):
 def _too_many_requests(exc: HTTPException):
     """429 with ``Retry-After``: the seconds until the breached window resets."""
     response = http_error_response(exc)
-    breached = limiter.current_limit
-    if breached is not None:
-        response.headers["Retry-After"] = str(max(1, int(breached.reset_at - time.time())))
+    retry_after = seconds_until_limit_resets()
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

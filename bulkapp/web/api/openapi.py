@@ -40,6 +40,7 @@ def _path_param(name: str, schema: dict[str, Any], description: str) -> dict[str
 
 JOB_ID = _path_param("jobId", {"type": "string"}, "The job id returned by the upload.")
 MAPPING_ID = _path_param("mappingId", {"type": "integer"}, "A saved mapping's id.")
+USER_ID = _path_param("userId", {"type": "integer"}, "The person's id.")
 ENTITY_PARAM = _path_param("entity", ENTITY, "The entity type.")
 
 
@@ -386,6 +387,38 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 parameters=[ENTITY_PARAM],
                 ok_content=xlsx,
             )
+        },
+        "/users": {
+            "get": _operation(
+                "Admins: the people of their organisation (super_admin: everyone, or one "
+                "organisation with ?organisation=<slug>).",
+                "200",
+                ref("UserList"),
+                ("403", "404"),
+                parameters=[{"name": "organisation", "in": "query", "schema": {"type": "string"}}],
+            ),
+            "post": _operation(
+                "Admins: invite a person by e-mail (a one-time link to set a password). The role "
+                "may not be above the admin's own.",
+                "201",
+                ref("User"),
+                ("400", "403", "404", "409", "415", "422"),
+                body={"required": True, "content": json_content(ref("Invitation"))},
+            ),
+        },
+        "/users/{userId}": {
+            "get": _operation(
+                "Admins: one person.", "200", ref("User"), ("403", "404"), parameters=[USER_ID]
+            ),
+            "patch": _operation(
+                "Admins: change a person's role and/or deactivate or reactivate them. Nobody "
+                "changes themselves or a person above their own role.",
+                "200",
+                ref("User"),
+                ("400", "403", "404", "415", "422"),
+                parameters=[USER_ID],
+                body={"required": True, "content": json_content(ref("UserChange"))},
+            ),
         },
         "/healthz": {
             "get": _operation(

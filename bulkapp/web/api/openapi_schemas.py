@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models import MODES, STATUSES
+from ...models import MODES, ROLES, STATUSES
 
 Schema = dict[str, Any]
 
@@ -22,6 +22,7 @@ STATS = {"type": "object", "additionalProperties": True}
 JOB_STATUS = {"type": "string", "enum": list(STATUSES)}
 GUIDE_JOB_STATUS = {"type": "string", "enum": ["pending", *STATUSES[1:]]}
 MODE = {"type": "string", "enum": list(MODES), "default": "partial"}
+ROLE = {"type": "string", "enum": list(ROLES)}
 
 
 def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
@@ -205,6 +206,39 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "SavedMappingList": obj({"mappings": {"type": "array", "items": ref("SavedMapping")}}),
+    "User": obj(
+        {
+            "id": INTEGER,
+            "email": STRING,
+            "name": STRING,
+            "role": ROLE,
+            "organisation": {"type": "string", "description": "The organisation's slug."},
+            "active": {"type": "boolean"},
+            "invitationPending": {
+                "type": "boolean",
+                "description": "Invited, password not set yet: cannot sign in.",
+            },
+            "lastSignInAt": TIMESTAMP,
+            "createdAt": TIMESTAMP,
+        }
+    ),
+    "UserList": obj({"users": {"type": "array", "items": ref("User")}}),
+    "Invitation": obj(
+        {
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "role": ROLE,
+            "name": {"type": "string", "maxLength": 200},
+            "organisation": {
+                "type": "string",
+                "description": "Slug of the organisation (super_admin only; default: yours).",
+            },
+        },
+        required=["email"],
+    ),
+    "UserChange": {
+        **obj({"role": ROLE, "active": {"type": "boolean"}}, required=[]),
+        "minProperties": 1,
+    },
     "Health": obj({"status": STRING}),
     "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }
@@ -230,11 +264,12 @@ ERROR_DESCRIPTIONS = {
     "401": "No token, or an invalid or revoked token.",
     "403": "The user's role does not allow this.",
     "404": "No such object, or it belongs to another organisation.",
-    "409": "The job's state does not allow this now (e.g. retrying a running job).",
+    "409": "The state does not allow this now (e.g. retrying a running job, inviting an "
+    "address that already has an account).",
     "413": "The body is larger than the upload limit.",
     "415": "Unsupported content type or file type.",
     "422": "The body or a parameter has the wrong shape or value.",
-    "429": "Too many uploads; see the Retry-After header.",
+    "429": "Too many requests; see the Retry-After header.",
     "503": "Unavailable for now; see the Retry-After header. The error code says what: "
     "database_unavailable, queue_unavailable, storage_unavailable (uploads: the "
     "server's disk is full or its upload folder is not writable; nothing was saved) "

@@ -1,0 +1,48 @@
+"""Sending e-mail: through ``SMTP_HOST``, or, without one (development, tests), written to
+``OUTBOX_DIR`` as ``.eml`` files."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+
+from .models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def new_message(to: str, subject: str, body: str) -> EmailMessage:
+    """A plain-text e-mail from ``MAIL_FROM`` to ``to``."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = to
+    message.set_content(body)
+    return message
+
+
+def deliver(message: EmailMessage, name: str) -> str:
+    """Send ``message``; returns where it went (the outbox file, or the recipient).
+
+    ``name`` ends the outbox file's name, so a reader can tell the mails apart.
+    """
+    config = current_app.config
+    if not config["SMTP_HOST"]:
+        outbox = Path(config["OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{name}.eml"
+        path.write_bytes(bytes(message))
+        log.info("e-mail to %s written to %s (no SMTP_HOST)", message["To"], path)
+        return str(path)
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["SMTP_USER"]:
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        smtp.send_message(message)
+    log.info("e-mail to %s sent: %s", message["To"], message["Subject"])
+    return message["To"]

@@ -1,0 +1,163 @@
+"""What organisation admins do to their people: list, invite, change roles, deactivate and
+reactivate. ``super_admin`` may do the same in every organisation.
+
+The rules, the same on the pages and in the API:
+
+- only admins manage people; another organisation's people are invisible (404) except to
+  ``super_admin``;
+- nobody acts on themselves (their own role, their own deactivation);
+- nobody acts on a person whose role is above their own, nor gives a role above their own
+  (so ``super_admin`` is given only by a ``super_admin``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from .. import audit
+from ..accounts import AccountError, create_user
+from ..extensions import db
+from ..models import ROLES, Organisation, User, role_rank
+from . import MAX_ID, PeopleError
+from .passwords import send_invitation
+
+
+def require_admin(actor: User) -> None:
+    """Raises PeopleError (403) unless ``actor`` is an administrator."""
+    if not actor.is_admin:
+        raise PeopleError("Only administrators manage people.")
+
+
+def _check_role(actor: User, role: str) -> None:
+    if role not in ROLES:
+        raise PeopleError(
+            f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.", 422, "invalid_role"
+        )
+    if role_rank(role) < role_rank(actor.role):
+        raise PeopleError("You cannot give a role above your own.")
+
+
+def roles_grantable_by(actor: User) -> list[str]:
+    """The roles ``actor`` may give: their own and every lower one (none for non-admins)."""
+    if not actor.is_admin:
+        return []
+    return [role for role in ROLES if role_rank(role) >= role_rank(actor.role)]
+
+
+def may_manage(actor: User, person: User) -> bool:
+    """Whether ``actor`` may change ``person``'s role or (de)activate them."""
+    return (
+        actor.is_admin
+        and actor.id != person.id
+        and (actor.is_super_admin or actor.organisation_id == person.organisation_id)
+        and role_rank(person.role) >= role_rank(actor.role)
+    )
+
+
+def people_visible_to(actor: User, organisation_id: int | None = None) -> list[User]:
+    """The people of ``actor``'s organisation (of ``organisation_id``, or everyone, for a
+    ``super_admin``), by e-mail.
+
+    Raises:
+        PeopleError: ``actor`` is not an admin (403).
+    """
+    require_admin(actor)
+    query = select(User).order_by(User.email)
+    if not actor.is_super_admin:
+        query = query.where(User.organisation_id == actor.organisation_id)
+    elif organisation_id is not None:
+        query = query.where(User.organisation_id == organisation_id)
+    return list(db.session.scalars(query))
+
+
+def find_person(actor: User, user_id: int) -> User:
+    """The person ``user_id`` if ``actor`` may see them.
+
+    Raises:
+        PeopleError: ``actor`` is not an admin (403), or there is no such person in their
+            organisation (404).
+    """
+    require_admin(actor)
+    person = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    if person is None or not (
+        actor.is_super_admin or person.organisation_id == actor.organisation_id
+    ):
+        raise PeopleError("There is no such person in your organisation.", 404, "not_found")
+    return person
+
+
+def _require_manageable(actor: User, person: User, self_message: str) -> None:
+    if actor.id == person.id:
+        raise PeopleError(self_message)
+    if not may_manage(actor, person):
+        raise PeopleError("You cannot change a person whose role is above your own.")
+
+
+def invite(
+    actor: User,
+    email: str,
+    role: str,
+    name: str = "",
+    organisation: Organisation | None = None,
+) -> User:
+    """Add a person who sets their own password through an e-mailed one-time link; until
+    then they cannot sign in. Only a ``super_admin`` may invite into another organisation.
+
+    Raises:
+        PeopleError: not allowed (403), the role or address is invalid (422), or the address
+            is taken (409).
+    """
+    require_admin(actor)
+    _check_role(actor, role)
+    organisation = organisation or actor.organisation
+    if organisation.id != actor.organisation_id and not actor.is_super_admin:
+        raise PeopleError("You can only invite people into your own organisation.")
+    if not organisation.active:
+        raise PeopleError(f"{organisation.name} is deactivated.", 409, "organisation_inactive")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower())):
+        raise PeopleError(f"{email.strip()} already has an account.", 409, "email_taken")
+    try:
+        person, _ = create_user(
+            organisation=organisation, email=email, role=role, name=name, invited=True
+        )
+    except AccountError as exc:
+        raise PeopleError(str(exc), 422, "invalid_person") from exc
+    send_invitation(person, actor)
+    audit.record("user_invited", actor=actor, target_user=person, detail=f"as {role}")
+    db.session.commit()
+    return person
+
+
+def change_role(actor: User, person: User, role: str) -> User:
+    """Give ``person`` another role.
+
+    Raises:
+        PeopleError: not allowed (403) or an unknown role (422).
+    """
+    _require_manageable(actor, person, "You cannot change your own role.")
+    _check_role(actor, role)
+    if person.role != role:
+        audit.record(
+            "role_changed", actor=actor, target_user=person, detail=f"{person.role} → {role}"
+        )
+        person.role = role
+        db.session.commit()
+    return person
+
+
+def set_active(actor: User, person: User, active: bool) -> User:
+    """Deactivate ``person`` (their sessions end and tokens stop at once; their jobs and
+    records stay) or reactivate them.
+
+    Raises:
+        PeopleError: not allowed (403).
+    """
+    _require_manageable(actor, person, "You cannot deactivate or reactivate yourself.")
+    if person.active != active:
+        person.active = active
+        person.end_sessions()
+        audit.record(
+            "user_reactivated" if active else "user_deactivated", actor=actor, target_user=person
+        )
+        db.session.commit()
+    return person
