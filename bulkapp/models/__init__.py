@@ -20,6 +20,7 @@ from .import_job import (
     on_ended,
     rows_matched,
 )
+from .stored_file import StoredFile, StoredFileChunk, new_file_id
 
 __all__ = [
     "ADMIN_ROLES",
@@ -44,4 +45,7 @@ __all__ = [
     "ImportStatus",
     "on_ended",
     "rows_matched",
+    "StoredFile",
+    "StoredFileChunk",
+    "new_file_id",
 ]
