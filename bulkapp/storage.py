@@ -177,8 +177,9 @@ class DatabaseStore:
     def save_stream(
         self, stream: IO[bytes], extension: str, organisation_id: int | None
     ) -> tuple[str, int]:
-        """Each chunk is committed on its own (a long upload never holds a write lock); the
-        file is marked complete at the end, or removed if anything fails."""
+        """Each chunk is committed on its own connection (a long upload never holds a write
+        lock); the file is marked complete at the end, or removed if anything fails. Call it
+        outside a write transaction: on SQLite that one would lock the chunks out."""
         file_id = new_file_id()
         try:
             with db.engine.begin() as connection:
