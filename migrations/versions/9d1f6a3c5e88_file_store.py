@@ -36,10 +36,6 @@ def upgrade():
         sa.ForeignKeyConstraint(["file_id"], ["stored_files.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("file_id", "seq"),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        # CSV compresses well, but compressing every chunk costs more time on the way in and
-        # out than the space is worth for files kept a few days.
-        op.execute("ALTER TABLE stored_file_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
 
 
 def downgrade():
