@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
@@ -82,11 +82,9 @@ class FileStore(Protocol):
     def chunks(self, key: str) -> Iterator[bytes]:
         """The file's bytes, a chunk at a time."""
 
-    @contextmanager
-    def local_copy(self, key: str, workspace: Path) -> Iterator[Path]:
+    def local_copy(self, key: str, workspace: Path) -> AbstractContextManager[Path]:
         """A local path holding the file (a copy in ``workspace`` if need be). A file that
         is not stored gives a path that does not exist."""
-        yield Path()
 
     def delete(self, key: str) -> int:
         """Remove the file (the caller commits); 1 when one was removed."""
@@ -256,7 +254,6 @@ class DatabaseStore:
             return None
         response = Response(stream_with_context(self.chunks(key)), mimetype="text/csv")
         response.headers.set("Content-Disposition", "attachment", filename=name)
-        response.headers["Content-Length"] = str(stored.size)
         response.headers["Cache-Control"] = "no-cache"
         return response
 
