@@ -132,10 +132,8 @@ def refuse_chunks(from_seq: int) -> None:
 
 @pytest.fixture
 def refusing_database(ctx):
-    """The database refuses every chunk after a file's first; ``refuse_chunks(0)`` makes it
-    refuse them all."""
-    refuse_chunks(1)
-    yield
+    """``refuse_chunks``, undone after the test."""
+    yield refuse_chunks
     db.session.execute(text("DROP TRIGGER IF EXISTS refuse_chunk" + drop_suffix()))
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("DROP FUNCTION IF EXISTS refuse_chunk()"))
@@ -146,6 +144,7 @@ def refusing_database(ctx):
 def test_a_database_that_refuses_the_file_is_a_503_and_keeps_nothing(
     app, user_a, file_store, refusing_database
 ):
+    refusing_database(1)
     api = ApiClient(app.test_client(), make_token(app, user_a))
     response = api.post(
         "/bulk-upload/mechanics",
@@ -210,10 +209,7 @@ def test_readiness_says_uploads_are_not_writable_when_the_database_refuses_files
 ):
     client = app.test_client()
     assert client.get("/api/v1/readyz").status_code == 200
-    with app.app_context():
-        db.session.execute(text("DROP TRIGGER refuse_chunk" + drop_suffix()))
-        db.session.commit()
-        refuse_chunks(0)
+    refusing_database(0)
     response = client.get("/api/v1/readyz")
     assert response.status_code == 503
     checks = response.get_json()["error"]["checks"]
