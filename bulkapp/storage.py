@@ -234,7 +234,7 @@ class DatabaseStore:
 
     @contextmanager
     def local_copy(self, key: str, workspace: Path) -> Iterator[Path]:
-        path = workspace / f"upload{Path(key).suffix}"
+        path = workspace / "upload"  # the readers go by the name the user gave the file
         if self.exists(key):
             self.write_to(key, path)
         try:

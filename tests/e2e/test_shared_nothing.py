@@ -256,4 +256,9 @@ def test_a_worker_killed_mid_import_leaves_it_to_the_other_which_resumes_it_exac
     finally:
         engine.dispose()
     assert tuple(stored) == (ROWS - bad, ROWS - bad)
-    assert not shared_nothing.kept_files(survivor.name), "working copies go with the attempt"
+    assert shared_nothing.kept_files(doomed.name), "the killed worker had its own copy"
+    wait_for(  # the attempt removes them right after its last commit
+        lambda: not shared_nothing.kept_files(survivor.name),
+        10,
+        "the surviving worker to remove its working copies",
+    )
