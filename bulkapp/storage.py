@@ -321,13 +321,11 @@ def _remove_partial_file(file_id: str) -> None:
 def _read_full(stream: IO[bytes], size: int) -> bytes:
     """Up to ``size`` bytes of ``stream``, fewer only at its end (a socket may return less
     per read), so that chunks start at fixed offsets."""
-    block = stream.read(size)
-    while block and len(block) < size:
-        more = stream.read(size - len(block))
-        if not more:
-            break
-        block += more
-    return block
+    parts, got = [], 0
+    while got < size and (part := stream.read(size - got)):
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
 
 
 class WorkingReport:
