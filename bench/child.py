@@ -1,7 +1,8 @@
 """One benchmark measurement in a process of its own; prints one JSON line.
 
-``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG``
-· ``child.py dryrun URL FILE ORG`` · ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
+``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG
+[--chunk-rows N] [--file-store local|database]`` · ``child.py dryrun URL FILE ORG``
+· ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
 """
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ ORGS = ("bench-org", "bench-small", "bench-xlsx", "bench-xlsx-inline")
 FLOOR_TABLE = "floor_mechanics"
 
 
-def make_app(url: str, chunk_rows: int | None = None):
-    """The application on ``url`` with its files in a temporary directory."""
+def make_app(url: str, chunk_rows: int | None = None, file_store: str = "local"):
+    """The application on ``url`` with its files in ``file_store`` (a temporary directory
+    for ``local``)."""
     environ = {
         "BULKAPP_ENV": "development",
         "DATABASE_URL": url,
         "LOG_LEVEL": "WARNING",
         "INSTANCE_DIR": tempfile.mkdtemp(prefix="bulkapp-bench-instance-"),
+        "FILE_STORE": file_store,
     }
     if chunk_rows:
         environ["IMPORT_CHUNK_ROWS"] = str(chunk_rows)
@@ -157,13 +160,15 @@ def floor(url: str, path: str) -> dict:
     return {"seconds": seconds, "cpu_seconds": cpu, "method": method, "peak_rss_mb": peak_rss_mb()}
 
 
-def pipeline(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
-    """The full pipeline (``flask bulk import``'s path) on ``path`` for organisation ``org``."""
+def pipeline(url: str, path: str, org: str, chunk_rows: int | None, file_store: str) -> dict:
+    """The full pipeline (``flask bulk import``'s path) on ``path`` for organisation ``org``,
+    the upload kept in ``file_store``. Its time includes copying the upload out of the store
+    (not storing it: that is the upload's part)."""
     from bulkapp.accounts import find_organisation
     from bulkapp.extensions import db
     from bulkapp.jobs.imports import import_inline
 
-    app = make_app(url, chunk_rows)
+    app = make_app(url, chunk_rows, file_store)
     with app.app_context(), PssSampler() as pss:
         cpu = cpu_seconds()
         job = import_inline(
@@ -306,11 +311,13 @@ def main(argv: list[str]) -> None:
         print(json.dumps(generate(kind, path, int(rows), int(seed))))
         return
     command, url, *rest = argv
-    chunk_rows = None
-    if "--chunk-rows" in rest:
-        at = rest.index("--chunk-rows")
-        chunk_rows = int(rest[at + 1])
-        rest = rest[:at] + rest[at + 2 :]
+    options = {"--chunk-rows": None, "--file-store": "local"}
+    for name in options:
+        if name in rest:
+            at = rest.index(name)
+            options[name] = rest[at + 1]
+            rest = rest[:at] + rest[at + 2 :]
+    chunk_rows = int(options["--chunk-rows"]) if options["--chunk-rows"] else None
     if command == "setup":
         result = setup(url)
     elif command == "floor":
@@ -318,7 +325,7 @@ def main(argv: list[str]) -> None:
     elif command == "dryrun":
         result = dry_run(url, rest[0], rest[1], chunk_rows)
     else:
-        result = pipeline(url, rest[0], rest[1], chunk_rows)
+        result = pipeline(url, rest[0], rest[1], chunk_rows, str(options["--file-store"]))
     print(json.dumps(result))
 
 

@@ -16,7 +16,7 @@ from .extensions import db
 from .jobs.imports import UploadRejected, import_inline
 from .jobs.state import job_state
 from .models import FAILED, MODES, ROLES, User
-from .storage import StorageUnavailable
+from .storage import DATABASE_KEY_PREFIX, StorageUnavailable
 from .tokens import TokenError, create_token
 
 orgs = AppGroup("orgs", help="Manage organisations.")
@@ -116,13 +116,23 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
     for warning in state["warnings"]:
         click.echo(f"Warning: {warning}")
     if job.report_path:
-        click.echo(f"Error report: {job.report_path}")
+        click.echo(f"Error report: {report_location(job.report_path, job.id)}")
     if state["error_message"]:
         click.echo(f"Error: {state['error_message']}", err=True)
     if as_json:
         click.echo(json.dumps(state))
     if state["status"] == FAILED:
         raise SystemExit(1)
+
+
+def report_location(key: str, job_id: str) -> str:
+    """Where an error report is: its file, or (``FILE_STORE=database``) where to download it."""
+    if key.startswith(DATABASE_KEY_PREFIX):
+        return (
+            f"kept in the database; download it from /jobs/{job_id}/errors.csv "
+            f"or GET /api/v1/bulk-upload/{job_id}/errors"
+        )
+    return key
 
 
 def demo_command() -> None:

@@ -20,6 +20,7 @@ DEFAULT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 DEFAULT_API_UPLOAD_RATE_LIMIT = "60 per minute"
 DEFAULT_LOGIN_RATE_LIMIT_ACCOUNT = "10 per 15 minutes"
 DEFAULT_LOGIN_RATE_LIMIT_ADDRESS = "50 per 15 minutes"
+FILE_STORES = ("local", "database")  # the first is the default
 
 
 class ConfigError(RuntimeError):
@@ -54,6 +55,22 @@ def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (environ.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def redis_url_for_tls(url: str, verify: bool) -> str:
+    """``url`` with certificate checks turned off when ``verify`` is false and it is a TLS
+    (``rediss://``) URL: Heroku Data for Redis presents a self-signed certificate. Every
+    client built from the URL (web, rate limiter, workers, cron, rq-dashboard) then follows."""
+    if verify or not url.startswith("rediss://") or "ssl_cert_reqs=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}ssl_cert_reqs=none"
+
+
 def normalise_database_url(url: str) -> str:
     """Accept Heroku's ``postgres://`` scheme and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -85,7 +102,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     instance_dir = Path(environ.get("INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
     database_url = environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'bulkapp.db'}"
-    redis_url = environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    redis_url = redis_url_for_tls(
+        environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        _bool(environ, "REDIS_TLS_VERIFY", True),
+    )
     production = env == "production"
 
     return {
@@ -96,6 +116,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        # Where uploads and error reports are kept: "local" (the folders below) or "database".
+        "FILE_STORE": _choice(environ, "FILE_STORE", FILE_STORES),
         "UPLOAD_DIR": environ.get("UPLOAD_DIR") or str(instance_dir / "uploads"),
         "REPORT_DIR": environ.get("REPORT_DIR") or str(instance_dir / "reports"),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),

@@ -26,6 +26,7 @@ from bulkapp.config import normalise_database_url, test_config
 from bulkapp.devtools import redis_server_args
 from bulkapp.extensions import db, get_redis
 from bulkapp.jobs.queues import get_queue, worker_queue_names
+from bulkapp.storage import REPORTS, store_holding
 from tests.processes import ProcessGroup
 
 pytest_plugins = ["tests.e2e.harness"]
@@ -135,8 +136,17 @@ def built_app(tmp_path: Path, redis_url: str, **overrides) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def app(tmp_path, redis_server):
-    with built_app(tmp_path, redis_server.url) as app:
+def file_store() -> str:
+    """The FILE_STORE of the ``app`` fixture; modules parametrize it to run on both stores."""
+    return "local"
+
+
+BOTH_FILE_STORES = pytest.mark.parametrize("file_store", ["local", "database"])
+
+
+@pytest.fixture
+def app(tmp_path, redis_server, file_store):
+    with built_app(tmp_path, redis_server.url, FILE_STORE=file_store) as app:
         with app.app_context():
             get_redis().flushdb()
         yield app
@@ -287,6 +297,12 @@ def save_mapping(app, organisation_id: int, mapping: dict = CELL_NUMBER_MAPPING)
         db.session.add(saved)
         db.session.commit()
         return saved.id
+
+
+def stored_bytes(key: str | None, kind: str = REPORTS) -> bytes:
+    """The whole file at ``key``, from whichever store holds it (in an app context)."""
+    assert key, "no file is stored"
+    return b"".join(store_holding(key, kind).chunks(key))
 
 
 def run_worker(app) -> None:

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from bulkapp.extensions import db
 from bulkapp.jobs.state import JobState, iso_timestamp
 from bulkapp.models import ENTITY_TABLES, ImportJob
-from tests.conftest import make_account
+from tests.conftest import BOTH_FILE_STORES, make_account, stored_bytes
 
 HEADER = "First Name,Surname,E-mail,Cell\n"
 
@@ -51,6 +51,24 @@ def test_bulk_import_runs_inline_and_prints_the_job_state_last(app, tmp_path):
         assert state["finished_at"] == iso_timestamp(job.finished_at)
         table = ENTITY_TABLES["mechanics"]
         assert db.session.scalar(select(func.count()).select_from(table)) == 1
+
+
+@BOTH_FILE_STORES
+def test_bulk_import_says_where_the_error_report_is(app, tmp_path, file_store):
+    make_account(app, "org-a", "member@a.example")
+    path = write(tmp_path, HEADER + "Bob,Bad,not-an-email,0821234567\n")
+    result = invoke(app, "mechanics", str(path), "--org", "org-a")
+    with app.app_context():
+        job = db.session.scalar(select(ImportJob))
+        report = stored_bytes(job.report_path).decode("utf-8-sig")
+    assert "not-an-email" in report
+    if file_store == "local":
+        assert f"Error report: {job.report_path}\n" in result.output
+    else:
+        assert (
+            f"Error report: kept in the database; download it from /jobs/{job.id}/errors.csv"
+            in (result.output)
+        )
 
 
 def test_bulk_import_validate_only_writes_nothing(app, tmp_path):

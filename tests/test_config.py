@@ -60,3 +60,31 @@ def test_malformed_numbers_fail_fast_with_the_variable_name():
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError, match="BULKAPP_ENV"):
         load_config({"BULKAPP_ENV": "staging"})
+
+
+def test_the_file_store_is_local_unless_set_and_a_typo_is_refused():
+    assert load_config({"BULKAPP_ENV": "development"})["FILE_STORE"] == "local"
+    chosen = load_config({"BULKAPP_ENV": "development", "FILE_STORE": " Database "})
+    assert chosen["FILE_STORE"] == "database"
+    with pytest.raises(ConfigError, match="FILE_STORE must be one of local, database"):
+        load_config({"BULKAPP_ENV": "development", "FILE_STORE": "s3"})
+
+
+@pytest.mark.parametrize(
+    "url, verify, expected",
+    [
+        ("rediss://:pw@host:6380", "false", "rediss://:pw@host:6380?ssl_cert_reqs=none"),
+        (
+            "rediss://:pw@host:6380/0?health=1",
+            "0",
+            "rediss://:pw@host:6380/0?health=1&ssl_cert_reqs=none",
+        ),
+        ("rediss://:pw@host:6380", "", "rediss://:pw@host:6380"),
+        ("redis://host:6379/0", "false", "redis://host:6379/0"),
+    ],
+)
+def test_redis_tls_verify_false_turns_certificate_checks_off_for_tls_urls_only(
+    url, verify, expected
+):
+    environ = {"BULKAPP_ENV": "development", "REDIS_URL": url, "REDIS_TLS_VERIFY": verify}
+    assert load_config(environ)["REDIS_URL"] == expected

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -36,6 +38,7 @@ from ..models import (
     ReviewPolicy,
     rows_matched,
 )
+from ..storage import UPLOADS, WorkingReport, attempt_workspace, delete_stored, store_holding
 from .lifecycle import discard_failed_transaction
 from .mappings import mapping_lookup
 from .queues import queue_name_for
@@ -48,15 +51,21 @@ log = logging.getLogger(__name__)
 
 
 class JobRecorder:
-    """The pipeline's sink: records each step on the job, commits only as its attempt."""
+    """The pipeline's sink: records each step on the job, with the error report as far as
+    the step's checkpoint, and commits only as its attempt."""
 
-    def __init__(self, job: ImportJob, attempt: int) -> None:
+    def __init__(self, job: ImportJob, attempt: int, report: WorkingReport) -> None:
         self.job = job
         self.attempt = attempt
-        self.report_path = report_path(current_app.config["REPORT_DIR"], job.id)
+        self.report = report
 
     def record(self, progress: Progress) -> None:
         """Put ``progress`` on the job (``ImportJob.record_progress``)."""
+        if progress.checkpoint is not None:
+            report_bytes = progress.checkpoint.report_bytes
+        else:  # between passes and at the end: the report as the pipeline left it
+            report_bytes = self.report.path.stat().st_size if self.report.path.exists() else 0
+        report_key = self.report.keep(report_bytes if progress.report_written else 0)
         self.job.record_progress(
             stage=progress.stage,
             percent=progress.percent,
@@ -65,7 +74,7 @@ class JobRecorder:
             stage_seconds=progress.stage_seconds,
             warnings=progress.warnings,
             checkpoint=progress.checkpoint.to_dict() if progress.checkpoint else {},
-            report_path=str(self.report_path) if progress.report_written else None,
+            report_path=report_key,
             rejected=progress.rejected,
         )
 
@@ -75,26 +84,35 @@ class JobRecorder:
         Raises:
             ImportSuperseded: a later attempt claimed the job.
         """
-        # A model declared with __tablename__ is mapped to a Table (typed as any FromClause).
-        import_jobs = cast(Table, ImportJob.__table__)
-        still_ours = rows_matched(
-            db.session(),
-            (
-                update(import_jobs)
-                .where(ImportJob.id == self.job.id, ImportJob.attempts == self.attempt)
-                .values(attempts=self.attempt)
-            ),
-        )
-        if not still_ours:
-            db.session.rollback()
-            raise ImportSuperseded(self.job.id)
-        db.session.commit()
+        commit_as_attempt(self.job, self.attempt)
 
     def cancel_requested(self) -> bool:
         """Whether someone asked to cancel the import (read afresh from the database)."""
         return bool(
             db.session.scalar(select(ImportJob.cancel_requested).where(ImportJob.id == self.job.id))
         )
+
+
+def commit_as_attempt(job: ImportJob, attempt: int) -> None:
+    """Commit if ``job`` is still attempt ``attempt``'s, else roll back.
+
+    Raises:
+        ImportSuperseded: a later attempt claimed the job.
+    """
+    # A model declared with __tablename__ is mapped to a Table (typed as any FromClause).
+    import_jobs = cast(Table, ImportJob.__table__)
+    still_ours = rows_matched(
+        db.session(),
+        (
+            update(import_jobs)
+            .where(ImportJob.id == job.id, ImportJob.attempts == attempt)
+            .values(attempts=attempt)
+        ),
+    )
+    if not still_ours:
+        db.session.rollback()
+        raise ImportSuperseded(job.id)
+    db.session.commit()
 
 
 class AnalysisRecorder:
@@ -135,15 +153,16 @@ def run_import(job_id: str) -> JobState | None:
     if attempt is None:
         log.warning("import %s was claimed by another attempt meanwhile; leaving it to it", job_id)
         return job_state(job)
-    recorder = JobRecorder(job, attempt)
     started = time.monotonic()
     try:
-        if job.phase == ANALYSIS:
-            _analyse(job, recorder, started)
-        else:
-            outcome = import_file(import_request(job), db.session(), recorder)
-            job.finish(ImportStatus(outcome), time.monotonic() - started)
-        recorder.commit()
+        with attempt_files(job) as files:
+            recorder = JobRecorder(job, attempt, files.report)
+            if job.phase == ANALYSIS:
+                _analyse(job, files, recorder, started)
+            else:
+                outcome = import_file(import_request(job, files), db.session(), recorder)
+                job.finish(ImportStatus(outcome), time.monotonic() - started)
+            recorder.commit()
     except ImportSuperseded:
         discard_failed_transaction()
         log.warning(
@@ -153,22 +172,22 @@ def run_import(job_id: str) -> JobState | None:
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
         job.fail(str(exc), seconds=time.monotonic() - started)
-        recorder.commit()
+        commit_as_attempt(job, attempt)
     except Exception:
         discard_failed_transaction()
         raise
     # A completed import has no further use for its upload; a failed or canceled one keeps it
     # for retry until the clean-up (JOB_RETENTION_HOURS) removes it.
-    if job.status == COMPLETED and job.stored_path:
-        Path(job.stored_path).unlink(missing_ok=True)
+    if job.status == COMPLETED and delete_stored(job.stored_path, UPLOADS):
+        db.session.commit()
     if job.status == QUEUED and job.phase == IMPORT:  # the analysis went straight on
         return run_import(job_id)
     return job_state(job)
 
 
-def _analyse(job: ImportJob, recorder: JobRecorder, started: float) -> None:
+def _analyse(job: ImportJob, files: AttemptFiles, recorder: JobRecorder, started: float) -> None:
     """Analyse the job's file and record the analysis (or the cancel that stopped it)."""
-    analysis = analyse_file(analysis_request(job), db.session(), AnalysisRecorder(recorder))
+    analysis = analyse_file(analysis_request(job, files), db.session(), AnalysisRecorder(recorder))
     seconds = time.monotonic() - started
     if analysis is None:
         job.finish(CANCELED, seconds)
@@ -186,18 +205,41 @@ def _analyse(job: ImportJob, recorder: JobRecorder, started: float) -> None:
     job.finish_analysis(analysis, import_now=import_now, seconds=seconds)
 
 
-def import_request(job: ImportJob) -> ImportRequest:
+@dataclass(frozen=True)
+class AttemptFiles:
+    """The files of one attempt: the upload as a local file, and the error report."""
+
+    upload: Path
+    report: WorkingReport
+
+
+@contextmanager
+def attempt_files(job: ImportJob) -> Iterator[AttemptFiles]:
+    """The upload of ``job`` as a local file (copied out of the database store, chunk by
+    chunk, into a workspace of this attempt) and its error report (restored likewise);
+    the copies are removed when the attempt ends."""
+    local_report = report_path(current_app.config["REPORT_DIR"], job.id)
+    with attempt_workspace() as workspace:
+        report = WorkingReport.for_attempt(
+            job.report_path, job.organisation_id, local_report, workspace
+        )
+        upload = store_holding(job.stored_path or "", UPLOADS)
+        with upload.local_copy(job.stored_path or "", workspace) as path:
+            yield AttemptFiles(path, report)
+
+
+def import_request(job: ImportJob, files: AttemptFiles) -> ImportRequest:
     """What the pipeline needs to know of ``job`` for this attempt."""
     config = current_app.config
     return ImportRequest(
         job_id=job.id,
         organisation_id=job.organisation_id,
         schema=get_entity(job.entity_type),
-        path=Path(job.stored_path or ""),
+        path=files.upload,
         filename=job.original_filename,
         mode=job.mode,
         chunk_rows=config["IMPORT_CHUNK_ROWS"],
-        report_path=report_path(config["REPORT_DIR"], job.id),
+        report_path=files.report.path,
         checkpoint=Checkpoint.restore(job.checkpoint),
         stage_seconds={
             stage: float(seconds) for stage, seconds in (job.stage_timings or {}).items()
@@ -206,12 +248,12 @@ def import_request(job: ImportJob) -> ImportRequest:
     )
 
 
-def analysis_request(job: ImportJob) -> AnalysisRequest:
+def analysis_request(job: ImportJob, files: AttemptFiles) -> AnalysisRequest:
     """What the analysis needs to know of ``job``."""
     return AnalysisRequest(
         organisation_id=job.organisation_id,
         schema=get_entity(job.entity_type),
-        path=Path(job.stored_path or ""),
+        path=files.upload,
         filename=job.original_filename,
         chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
         detect=job.detect_entity,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..entities import REGISTRY, get_entity
 from ..extensions import db
 from ..models import ANALYSIS, IMPORT, MODES, ImportJob, Organisation, ReviewPolicy, User
-from ..storage import store_upload
+from ..storage import UPLOADS, configured_store, delete_stored
 from . import queues
 from .attempts import run_import
 from .lifecycle import describe_error, enqueue, record_attempt_failure
@@ -85,9 +85,11 @@ def start_import(
     schema = get_entity(next(iter(REGISTRY)) if detect else entity_type)
     if mode not in MODES:
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
-    path, size = store_upload(stream, _extension(filename))
+    key, size = configured_store(UPLOADS).save_stream(
+        stream, _extension(filename), user.organisation_id
+    )
     if size == 0:
-        path.unlink(missing_ok=True)
+        _discard_upload(key)
         raise UploadRejected(f"{filename} is empty.")
     job = ImportJob(
         organisation_id=user.organisation_id,
@@ -95,7 +97,7 @@ def start_import(
         entity_type=schema.name,
         mode=mode,
         original_filename=display_name(filename),
-        stored_path=str(path),
+        stored_path=key,
         file_size=size,
         queue_name=queues.queue_name_for(schema.name, user.role),
         idempotency_key=idempotency_key,
@@ -110,11 +112,17 @@ def start_import(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        path.unlink(missing_ok=True)
+        _discard_upload(key)
         if idempotency_key is None:
             raise
         raise IdempotencyKeyUsed(idempotency_key) from None
     return job, enqueue(job)
+
+
+def _discard_upload(key: str) -> None:
+    """Remove an upload that did not become a job."""
+    delete_stored(key, UPLOADS)
+    db.session.commit()
 
 
 def import_inline(
@@ -122,7 +130,7 @@ def import_inline(
 ) -> ImportJob:
     """Import the file at ``path`` for ``organisation`` in this process (no queue).
 
-    The file is copied into ``UPLOAD_DIR`` first, so the caller's file is never deleted. Any
+    The file is copied into the file store first, so the caller's file is never deleted. Any
     failure is recorded on the returned job.
 
     Raises:
@@ -132,14 +140,16 @@ def import_inline(
     if mode not in MODES:
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
     with open(path, "rb") as source:
-        stored, size = store_upload(source, _extension(path.name))
+        stored, size = configured_store(UPLOADS).save_stream(
+            source, _extension(path.name), organisation.id
+        )
     job = ImportJob(
         organisation_id=organisation.id,
         user_id=None,
         entity_type=schema.name,
         mode=mode,
         original_filename=display_name(path.name),
-        stored_path=str(stored),
+        stored_path=stored,
         file_size=size,
         queue_name=None,
     )

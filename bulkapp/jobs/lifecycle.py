@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import timedelta
-from pathlib import Path
 
-from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -35,6 +33,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..storage import REPORTS, UPLOADS, delete_stored, stored_file_exists
 from . import queues
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,7 @@ def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
         raise JobActionError(
             "not_retryable", "This job completed. Upload the file again to import it again."
         )
-    if not job.stored_path or not Path(job.stored_path).is_file():
+    if not stored_file_exists(job.stored_path, UPLOADS):
         raise JobActionError(
             "file_gone",
             "The uploaded file is no longer stored, so this job "
@@ -178,8 +177,8 @@ def clean_jobs(
             job.rq_job_id = None
         except RedisError as exc:
             log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
-        counts["files_deleted"] += _delete_file(job.stored_path, "UPLOAD_DIR")
-        counts["reports_deleted"] += _delete_file(job.report_path, "REPORT_DIR")
+        counts["files_deleted"] += delete_stored(job.stored_path, UPLOADS)
+        counts["reports_deleted"] += delete_stored(job.report_path, REPORTS)
         job.stored_path = job.report_path = None
     audit.record(
         "jobs_cleaned",
@@ -318,20 +317,5 @@ def _delete_rq_job(connection: Redis, job_id: str) -> int:
 
 def delete_upload(job: ImportJob) -> None:
     """Remove ``job``'s stored upload (a discarded or expired review); the row stays."""
-    _delete_file(job.stored_path, "UPLOAD_DIR")
+    delete_stored(job.stored_path, UPLOADS)
     job.stored_path = None
-
-
-def _delete_file(path: str | None, allowed_dir_setting: str) -> int:
-    """Delete ``path`` if it lies inside the configured directory; 1 when a file went."""
-    if not path:
-        return 0
-    target = Path(path).resolve()
-    if not target.is_relative_to(Path(current_app.config[allowed_dir_setting]).resolve()):
-        log.warning("not deleting %s: outside %s", target, allowed_dir_setting)
-        return 0
-    try:
-        target.unlink()
-    except FileNotFoundError:
-        return 0
-    return 1

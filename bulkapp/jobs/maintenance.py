@@ -8,7 +8,8 @@ cron process (``bulkapp.jobs.cron``) on the maintenance queue.
   ``send_pending_notifications`` (an import finished while Redis was away), and
   ``expire_reviews`` (files nobody reviewed within ``REVIEW_EXPIRY_HOURS`` are discarded).
 * ``trim_job_registries``: at most N completed and M failed RQ jobs are kept per queue.
-* ``nightly_clean_up``: files and reports of long-finished jobs go; their rows stay.
+* ``nightly_clean_up``: files and reports of long-finished jobs go (from whichever store
+  holds them); their rows stay.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from ..audit import forget_entries_older_than
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
+from ..storage import DatabaseStore
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
@@ -213,9 +215,12 @@ def _trim(registry: BaseRegistry, keep: int) -> int:
 
 
 def nightly_clean_up() -> dict[str, int]:
-    """Clean jobs finished more than JOB_RETENTION_HOURS ago, trim the registries and
-    forget audit entries older than AUDIT_RETENTION_DAYS."""
+    """Clean jobs finished more than JOB_RETENTION_HOURS ago, remove uploads to the database
+    whose writer died, trim the registries and forget audit entries older than
+    AUDIT_RETENTION_DAYS."""
     counts = clean_jobs(current_app.config["JOB_RETENTION_HOURS"], None)
+    counts["abandoned_uploads_deleted"] = DatabaseStore().remove_abandoned_uploads()
+    db.session.commit()
     counts.update({f"trimmed_{key}": value for key, value in trim_job_registries().items()})
     counts["audit_entries_deleted"] = forget_entries_older_than(
         current_app.config["AUDIT_RETENTION_DAYS"]

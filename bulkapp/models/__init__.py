@@ -27,6 +27,7 @@ from .import_job import (
     rows_matched,
 )
 from .saved_mapping import SavedMapping
+from .stored_file import StoredFile, StoredFileChunk, new_file_id
 
 __all__ = [
     "ADMIN_ROLES",
@@ -59,4 +60,7 @@ __all__ = [
     "ImportPhase",
     "ReviewPolicy",
     "SavedMapping",
+    "StoredFile",
+    "StoredFileChunk",
+    "new_file_id",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import Blueprint, abort, send_file
 from flask_login import current_user
@@ -11,7 +10,7 @@ from flask_login import current_user
 from ..entities import UnknownEntity, get_entity
 from ..entities.templates import MEDIA_TYPES, TEMPLATE_FORMATS, template_file, template_filename
 from ..jobs.access import require_job
-from ..storage import report_file
+from ..storage import report_download
 
 bp = Blueprint("files", __name__)
 
@@ -36,10 +35,7 @@ def template(entity: str, fmt: str):
 def error_report(job_id: str):
     """The CSV of a job's rejected rows, named after the upload."""
     job = require_job(current_user, job_id)
-    path = report_file(job.report_path)
-    if path is None:
+    response = report_download(job.report_path, job.organisation_id, job.original_filename)
+    if response is None:
         abort(404)
-    stem = Path(job.original_filename).stem or "upload"
-    return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-errors.csv", max_age=0
-    )
+    return response

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from bulkapp.extensions import db
 from bulkapp.models import ImportJob
+from bulkapp.storage import DATABASE_KEY_PREFIX
 from tests.api.conftest import API
-from tests.conftest import run_worker
+from tests.conftest import BOTH_FILE_STORES, run_worker, stored_bytes
 
 MECHANICS = [
     {
@@ -157,7 +158,8 @@ def test_unknown_job_is_404(api_a):
     assert response.status_code == 404 and response.get_json()["success"] is False
 
 
-def test_error_report_is_a_csv_of_the_rejected_rows(app, api_a):
+@BOTH_FILE_STORES
+def test_error_report_is_a_csv_of_the_rejected_rows(app, api_a, file_store):
     job_id = upload(api_a, [*MECHANICS, BAD_ROW])
     run_worker(app)
     response = api_a.get(f"/bulk-upload/{job_id}/errors")
@@ -166,6 +168,10 @@ def test_error_report_is_a_csv_of_the_rejected_rows(app, api_a):
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 1 and rows[0]["email"] == "not-an-email"
+    with app.app_context():
+        key = db.session.get(ImportJob, job_id).report_path
+        assert key.startswith(DATABASE_KEY_PREFIX) == (file_store == "database")
+        assert response.data == stored_bytes(key)
 
 
 def test_a_report_path_outside_the_report_directory_is_never_served(app, api_a, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from bulkapp.extensions import db
 from bulkapp.models import ImportJob
-from bulkapp.storage import store_upload
+from bulkapp.storage import UPLOADS, configured_store
 
 MECHANICS_HEADER = "firstName,lastName,email,mobileNumber,yearsExperience,city,province\n"
 
@@ -31,14 +31,16 @@ def create_job(
 ) -> ImportJob:
     """An ImportJob (queued, not enqueued) for ``content`` uploaded by ``account``."""
     data = content.encode() if isinstance(content, str) else content
-    path, size = store_upload(io.BytesIO(data), "." + filename.rsplit(".", 1)[-1])
+    key, size = configured_store(UPLOADS).save_stream(
+        io.BytesIO(data), "." + filename.rsplit(".", 1)[-1], account.organisation_id
+    )
     job = ImportJob(
         organisation_id=account.organisation_id,
         user_id=account.id,
         entity_type=entity,
         mode=mode,
         original_filename=filename,
-        stored_path=str(path),
+        stored_path=key,
         file_size=size,
         queue_name="test",
     )

@@ -61,6 +61,7 @@ class Processes(ProcessGroup):
                 "INSTANCE_DIR": config["INSTANCE_DIR"],
                 "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
                 "REDIS_URL": config["REDIS_URL"],
+                "FILE_STORE": config["FILE_STORE"],
                 "LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
             }

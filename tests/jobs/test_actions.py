@@ -1,6 +1,6 @@
 """Cancel, retry, requeue all failed and clean up: ImportJob rows and RQ jobs kept in step."""
 
-import os
+import io
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from bulkapp.jobs.lifecycle import (
     retry_job,
 )
 from bulkapp.models import ImportJob, utcnow
-from tests.conftest import make_account, run_worker
+from bulkapp.storage import REPORTS, UPLOADS, configured_store, delete_stored, stored_file_exists
+from tests.conftest import BOTH_FILE_STORES, make_account, run_worker
 from tests.jobs.conftest import fetch, mechanics_csv, stored_count, stored_emails, upload
 from tests.processes import wait_for
 
@@ -63,6 +64,7 @@ def test_a_finished_job_cannot_be_canceled(app, ctx, user_a, status):
     assert "nothing to cancel" in str(error.value)
 
 
+@BOTH_FILE_STORES
 def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_it(
     app, user_a, processes
 ):
@@ -102,14 +104,17 @@ def test_only_failed_or_canceled_jobs_can_be_retried(app, ctx, user_a, status, c
     assert (error.value.code, error.value.status) == (code, 409)
 
 
+@BOTH_FILE_STORES
 def test_a_job_whose_file_is_gone_cannot_be_retried(app, ctx, user_a):
     job = set_status(upload(app, user_a, mechanics_csv(1)), "failed")
-    os.unlink(job.stored_path)
+    assert delete_stored(job.stored_path, UPLOADS) == 1
+    db.session.commit()
     with pytest.raises(JobActionError, match="Upload the file again") as error:
         retry_job(job)
     assert error.value.code == "file_gone"
 
 
+@BOTH_FILE_STORES
 def test_retrying_a_failed_job_runs_the_same_job_again(app, ctx, user_a):
     job_id = upload(app, user_a, mechanics_csv(3))
     set_status(job_id, "failed", error_message="boom", finished_at=utcnow())
@@ -137,18 +142,19 @@ def test_requeue_failed_is_scoped_to_the_organisation(app, ctx, user_a, user_b):
     assert fetch(app, failed_b).status == "queued" and fetch(app, done_a).status == "completed"
 
 
+@BOTH_FILE_STORES
 def test_clean_jobs_removes_files_reports_and_rq_jobs_of_old_jobs_but_keeps_their_rows(
     app, ctx, user_a, user_b
 ):
     old, recent, running, other_org = (
         upload(app, user, mechanics_csv(1)) for user in (user_a, user_a, user_a, user_b)
     )
-    report = Path(app.config["REPORT_DIR"]) / "old-report.csv"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("row,column,message\n")
+    report, _ = configured_store(REPORTS).save_stream(
+        io.BytesIO(b"row,column,message\n"), ".csv", user_a.organisation_id
+    )
     week_ago = utcnow() - timedelta(days=7)
-    old_job = set_status(old, "completed", finished_at=week_ago, report_path=str(report))
-    old_file = Path(old_job.stored_path)
+    old_job = set_status(old, "completed", finished_at=week_ago, report_path=report)
+    old_file = old_job.stored_path
     set_status(recent, "failed", finished_at=utcnow() - timedelta(hours=1))
     set_status(running, "processing")
     set_status(other_org, "completed", finished_at=week_ago)
@@ -159,10 +165,12 @@ def test_clean_jobs_removes_files_reports_and_rq_jobs_of_old_jobs_but_keeps_thei
     cleaned = fetch(app, old)
     assert cleaned.status == "completed" and cleaned.stored_path is None
     assert cleaned.report_path is None and cleaned.rq_job_id is None
-    assert not old_file.exists() and not report.exists()
-    assert Path(fetch(app, recent).stored_path).exists()
-    assert Path(fetch(app, running).stored_path).exists()
-    assert Path(fetch(app, other_org).stored_path).exists(), "other organisations are untouched"
+    assert not stored_file_exists(old_file, UPLOADS) and not stored_file_exists(report, REPORTS)
+    assert stored_file_exists(fetch(app, recent).stored_path, UPLOADS)
+    assert stored_file_exists(fetch(app, running).stored_path, UPLOADS)
+    assert stored_file_exists(fetch(app, other_org).stored_path, UPLOADS), (
+        "other organisations are untouched"
+    )
     assert not Job.exists(old, connection=get_redis())
 
 

@@ -1,7 +1,5 @@
 """Rule 5 of the service contract with real RQ jobs that carry a Retry (SimpleWorker)."""
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -9,8 +7,11 @@ from bulkapp.extensions import db, get_redis
 from bulkapp.ingest import persist
 from bulkapp.jobs import queues
 from bulkapp.models import ENTITY_TABLES
-from tests.conftest import run_worker
+from bulkapp.storage import UPLOADS, stored_file_exists
+from tests.conftest import BOTH_FILE_STORES, run_worker
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows
+
+pytestmark = BOTH_FILE_STORES
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_a_failed_attempt_with_retries_left_goes_back_to_queued(
         "saved chunk."
     )
     assert "Traceback" in job.error_traceback
-    assert Path(job.stored_path).exists(), "the upload is kept for the retry"
+    assert stored_file_exists(job.stored_path, UPLOADS), "the upload is kept for the retry"
     assert stored() == 10 and job.checkpoint["rows_done"] == 10
 
 

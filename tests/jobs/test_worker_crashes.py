@@ -14,6 +14,7 @@ from rq.scheduler import RQScheduler
 
 from bulkapp.jobs.maintenance import REDIS_RESTART_GRACE_SECONDS
 from bulkapp.jobs.queues import JOB_HEARTBEAT_TTL, worker_queue_names
+from tests.conftest import BOTH_FILE_STORES
 from tests.jobs.conftest import fetch, mechanics_csv, stored_count, stored_emails, upload
 from tests.processes import wait_for
 
@@ -78,6 +79,7 @@ def redis_settled(connection: Redis) -> bool:
     return connection.info("server")["uptime_in_seconds"] >= REDIS_RESTART_GRACE_SECONDS
 
 
+@BOTH_FILE_STORES
 def test_a_dead_machines_import_resumes_on_another_worker_within_the_fail_over_bound(
     app, user_a, processes
 ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -13,6 +12,8 @@ from bulkapp.entities import REGISTRY
 from bulkapp.extensions import db
 from bulkapp.ingest.readers import open_reader
 from bulkapp.models import ImportJob
+from bulkapp.storage import REPORTS, FileStore, LocalStore, configured_store, delete_stored
+from tests.conftest import BOTH_FILE_STORES
 
 ENTITIES = sorted(REGISTRY)
 
@@ -76,23 +77,24 @@ def test_anonymous_users_are_sent_to_sign_in(app, user_a):
         assert "/login" in response.headers["Location"]
 
 
-def job_with_report(app, account, content: bytes | None) -> str:
-    """A finished job of ``account`` whose error report (when given) is in REPORT_DIR."""
+def job_with_report(app, account, content: bytes | None, store: FileStore | None = None) -> str:
+    """A finished job of ``account`` whose error report (when given) is in ``store`` (the
+    configured one by default)."""
     with app.app_context():
+        report_key = None
+        if content is not None:
+            report_key, _ = (store or configured_store(REPORTS)).save_stream(
+                io.BytesIO(content), ".csv", account.organisation_id
+            )
         job = ImportJob(
             organisation_id=account.organisation_id,
             user_id=account.id,
             entity_type="mechanics",
             original_filename="March mechanics.xlsx",
             status="completed",
+            report_path=report_key,
         )
         db.session.add(job)
-        db.session.flush()
-        if content is not None:
-            report = Path(app.config["REPORT_DIR"]) / f"{job.id}.csv"
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_bytes(content)
-            job.report_path = str(report)
         db.session.commit()
         return job.id
 
@@ -102,6 +104,7 @@ REPORT = (
 )
 
 
+@BOTH_FILE_STORES
 def test_error_report_downloads_as_an_attachment_named_after_the_upload(app, client_a, user_a):
     job_id = job_with_report(app, user_a, REPORT)
     response = client_a.get(f"/jobs/{job_id}/errors.csv")
@@ -112,6 +115,7 @@ def test_error_report_downloads_as_an_attachment_named_after_the_upload(app, cli
     assert disposition.startswith("attachment") and "March mechanics-errors.csv" in disposition
 
 
+@BOTH_FILE_STORES
 def test_another_organisations_error_report_is_not_found(app, client_a, client_b, user_a):
     job_id = job_with_report(app, user_a, REPORT)
     response = client_b.get(f"/jobs/{job_id}/errors.csv")
@@ -119,12 +123,14 @@ def test_another_organisations_error_report_is_not_found(app, client_a, client_b
     assert REPORT not in response.data
 
 
+@BOTH_FILE_STORES
 def test_no_report_or_a_missing_file_is_a_404(app, client_a, user_a):
     without = job_with_report(app, user_a, None)
     assert client_a.get(f"/jobs/{without}/errors.csv").status_code == 404
     gone = job_with_report(app, user_a, REPORT)
     with app.app_context():
-        Path(db.session.get(ImportJob, gone).report_path).unlink()
+        assert delete_stored(db.session.get(ImportJob, gone).report_path, REPORTS) == 1
+        db.session.commit()
     assert client_a.get(f"/jobs/{gone}/errors.csv").status_code == 404
     assert client_a.get("/jobs/no-such-job/errors.csv").status_code == 404
 
@@ -139,3 +145,28 @@ def test_a_report_path_outside_the_report_directory_is_never_served(
         db.session.get(ImportJob, job_id).report_path = str(secret)
         db.session.commit()
     assert client_a.get(f"/jobs/{job_id}/errors.csv").status_code == 404
+
+
+@pytest.mark.parametrize("file_store", ["database"])
+def test_a_stored_file_of_another_organisation_is_never_served_as_a_report(
+    app, client_a, user_a, user_b
+):
+    theirs = job_with_report(app, user_b, b"their rows\n")
+    mine = job_with_report(app, user_a, REPORT)
+    with app.app_context():
+        stolen = db.session.get(ImportJob, theirs).report_path
+        db.session.get(ImportJob, mine).report_path = stolen
+        db.session.commit()
+    response = client_a.get(f"/jobs/{mine}/errors.csv")
+    assert response.status_code == 404 and b"their rows" not in response.data
+
+
+@pytest.mark.parametrize("file_store", ["database"])
+def test_reports_kept_on_disk_stay_downloadable_after_switching_to_the_database(
+    app, client_a, user_a
+):
+    job_id = job_with_report(app, user_a, REPORT, LocalStore(app.config["REPORT_DIR"]))
+    with app.app_context():
+        assert db.session.get(ImportJob, job_id).report_path.startswith(app.config["REPORT_DIR"])
+    response = client_a.get(f"/jobs/{job_id}/errors.csv")
+    assert response.status_code == 200 and response.data == REPORT

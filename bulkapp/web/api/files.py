@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, send_file
+from flask import Blueprint, Response
 
 from ...entities import UnknownEntity, get_entity
 from ...entities.templates import MEDIA_TYPES, template_file, template_filename
 from ...jobs.access import require_job
-from ...storage import report_file
+from ...storage import report_download
 from .auth import api_user
 from .errors import ApiError
 
@@ -20,18 +18,15 @@ bp = Blueprint("files", __name__)
 def error_report(job_id: str):
     """The CSV of the job's rejected rows (row number, columns, messages)."""
     job = require_job(api_user(), job_id)
-    path = report_file(job.report_path)
-    if path is None:
+    response = report_download(job.report_path, job.organisation_id, job.original_filename)
+    if response is None:
         raise ApiError(
             404,
             "This job has no error report: no rows were rejected, or the "
             "report has been cleaned up.",
             "no_error_report",
         )
-    stem = Path(job.original_filename).stem or "upload"
-    return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-errors.csv", max_age=0
-    )
+    return response
 
 
 @bp.get("/templates/<entity>.csv", defaults={"fmt": "csv"})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...extensions import db, get_redis
-from ...storage import folder_is_writable
+from ...storage import REPORTS, UPLOADS, configured_store
 from ..helpers import public
 from .errors import error_response, ok
 
@@ -49,14 +49,13 @@ def healthz():
 @bp.get("/readyz")
 @public
 def readyz():
-    """Ready to serve: the database and Redis answer, and the upload and report folders take
-    files; else 503 naming what is wrong."""
-    config = current_app.config
+    """Ready to serve: the database and Redis answer, and the file store takes uploads and
+    reports (a folder each, or the database); else 503 naming what is wrong."""
     problems = {
         "database": None if database_reachable() else "unreachable",
         "redis": None if redis_reachable() else "unreachable",
-        "uploads": None if folder_is_writable(config["UPLOAD_DIR"]) else "not writable",
-        "reports": None if folder_is_writable(config["REPORT_DIR"]) else "not writable",
+        "uploads": None if configured_store(UPLOADS).check_writable() else "not writable",
+        "reports": None if configured_store(REPORTS).check_writable() else "not writable",
     }
     report = {name: problem or "ok" for name, problem in problems.items()}
     failing = [f"{name} {problem}" for name, problem in problems.items() if problem]

@@ -272,7 +272,8 @@ ERROR_DESCRIPTIONS = {
     "429": "Too many requests; see the Retry-After header.",
     "503": "Unavailable for now; see the Retry-After header. The error code says what: "
     "database_unavailable, queue_unavailable, storage_unavailable (uploads: the "
-    "server's disk is full or its upload folder is not writable; nothing was saved) "
+    "server's disk is full, its upload folder is not writable or its database refused "
+    "the file; nothing was saved) "
     "or not_ready (readiness).",
 }
 
