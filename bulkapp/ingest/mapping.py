@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..entities import EntitySchema, header_key
-from .errors import ImportFailed
+from .errors import COLUMNS, ImportFailed
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,16 @@ def map_headers(schema: EntitySchema, headers: Sequence[str | None]) -> ColumnMa
         )
         raise ImportFailed(
             f"Duplicate columns: {described}. Keep one column for each field "
-            "and upload the file again."
+            "and upload the file again.",
+            COLUMNS,
         )
 
     missing = [f.label for f in schema.required_fields if f.name not in positions]
     if missing:
         raise ImportFailed(
             f"Missing required column(s): {', '.join(missing)}. "
-            f"Expected columns: {_describe_expected(schema)}."
+            f"Expected columns: {_describe_expected(schema)}.",
+            COLUMNS,
         )
 
     warnings = [f"Unknown column {name!r} was ignored." for name in unknown]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from .errors import ImportFailed
+from .errors import EMPTY_FILE, INVALID_ROWS, VALUE_REFUSED, ImportFailed
 from .mapping import ColumnMapping, header_scorer, map_headers
 from .persist import Saved, Upserter, ValueRefused, prepare_connection
 from .prefetch import Prefetcher
@@ -154,10 +154,13 @@ class ImportRun:
                 raise ImportFailed(
                     f"{self.counters.invalid:,} of {self.counters.total:,} rows are invalid, so "
                     "nothing was saved (all-or-nothing mode). Download the error report, fix "
-                    "those rows and upload the file again."
+                    "those rows and upload the file again.",
+                    INVALID_ROWS,
                 )
         if self.counters.total == 0:
-            raise ImportFailed(f"{self.request.filename} has a header row but no data rows.")
+            raise ImportFailed(
+                f"{self.request.filename} has a header row but no data rows.", EMPTY_FILE
+            )
         self._finalise(rejected=False)
         return COMPLETED
 
@@ -285,7 +288,8 @@ class ImportRun:
             raise ImportFailed(
                 f"The database refused a value in rows {checked.first_row:,}–{last_row:,} "
                 f"({exc}). The rows before them were saved. Check those rows for unusual "
-                "characters or sizes and upload the file again."
+                "characters or sizes and upload the file again.",
+                VALUE_REFUSED,
             ) from exc
 
     def _count_validation(self, outcome: ChunkOutcome, rows: int) -> None:

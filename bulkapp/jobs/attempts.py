@@ -19,7 +19,7 @@ from sqlalchemy import Table, select, update
 
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db
-from ..ingest.errors import ImportFailed, ImportSuperseded
+from ..ingest.errors import WRONG_TYPE, ImportFailed, ImportSuperseded
 from ..ingest.pipeline import import_file
 from ..ingest.progress import Checkpoint, ImportRequest, Progress
 from ..ingest.report import report_path
@@ -116,7 +116,8 @@ def run_import(job_id: str) -> JobState | None:
         return job_state(job)
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
-        job.fail(str(exc), seconds=time.monotonic() - started)
+        kind = exc.kind if isinstance(exc, ImportFailed) else WRONG_TYPE
+        job.fail(str(exc), seconds=time.monotonic() - started, kind=kind)
         recorder.commit()
     except Exception:
         discard_failed_transaction()

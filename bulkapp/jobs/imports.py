@@ -17,7 +17,7 @@ from ..entities import get_entity
 from ..extensions import db
 from ..models import MODES, ImportJob, Organisation, User
 from ..storage import store_upload
-from . import queues
+from . import failures, queues
 from .attempts import run_import
 from .lifecycle import describe_error, enqueue, record_attempt_failure
 
@@ -132,7 +132,11 @@ def import_inline(
     except Exception as exc:  # nothing retries an inline import: it fails here and now
         log.exception("inline import %s failed", job.id)
         record_attempt_failure(
-            job.id, will_retry=False, reason=describe_error(exc), traceback=traceback.format_exc()
+            job.id,
+            will_retry=False,
+            reason=describe_error(exc),
+            kind=failures.kind_of(exc),
+            traceback=traceback.format_exc(),
         )
     db.session.refresh(job)
     return job

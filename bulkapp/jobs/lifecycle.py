@@ -32,7 +32,7 @@ from ..models import (
     ImportJob,
     utcnow,
 )
-from . import queues
+from . import failures, queues
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def retry_job(job: ImportJob) -> ImportJob:
     When Redis is down the job stays ``queued`` and the sweeper enqueues it later.
 
     Raises:
-        JobActionError: the job is waiting, running or completed, or its file is gone (409).
+        JobActionError: the job is waiting, running or completed, failed in a way a retry
+            cannot mend (a file to correct), or its file is gone (409).
     """
     if job.status == PROCESSING:
         raise JobActionError(
@@ -94,6 +95,12 @@ def retry_job(job: ImportJob) -> ImportJob:
     if job.status == COMPLETED:
         raise JobActionError(
             "not_retryable", "This job completed. Upload the file again to import it again."
+        )
+    if job.status == FAILED and failures.is_permanent(job.failure_kind):
+        raise JobActionError(
+            "needs_corrected_file",
+            f"This file cannot be imported as it is ({failures.label(job.failure_kind)}), so a "
+            "retry would fail the same way. Correct the file and upload it again.",
         )
     if not job.stored_path or not Path(job.stored_path).is_file():
         raise JobActionError(
@@ -108,7 +115,8 @@ def retry_job(job: ImportJob) -> ImportJob:
 
 
 def requeue_failed(organisation_id: int | None) -> int:
-    """Retry every failed job of the organisation (``None``: of all); returns how many."""
+    """Retry every failed job of the organisation (``None``: of all) that a retry can
+    mend; returns how many were queued again."""
     query = select(ImportJob).where(ImportJob.status == FAILED)
     if organisation_id is not None:
         query = query.where(ImportJob.organisation_id == organisation_id)
@@ -196,12 +204,14 @@ def record_attempt_failure(
     *,
     will_retry: bool,
     reason: str,
+    kind: str,
     traceback: str | None = None,
     retry_in: int | None = None,
     seconds: float | None = None,
 ) -> None:
     """Record an attempt that ended without the import recording its outcome: it raised, its
-    process died, or its worker stopped responding (``reason`` says which, for the user).
+    process died, or its worker stopped responding (``reason`` says which, for the user;
+    ``kind`` for grouping, one of ``failures``' transient kinds).
 
     A job still marked ``processing`` goes back to ``queued`` while a retry follows (in
     ``retry_in`` seconds), else it ends ``failed``; the message and ``traceback`` stay on the
@@ -220,6 +230,7 @@ def record_attempt_failure(
             "resumes from its last saved chunk.",
             traceback,
             seconds,
+            kind,
         )
     else:
         attempts = f"{job.attempts} attempt{'s' if job.attempts != 1 else ''}"
@@ -228,6 +239,7 @@ def record_attempt_failure(
             "kept; retry the job once the cause is fixed.",
             traceback,
             seconds,
+            kind,
         )
     db.session.commit()
 
@@ -237,7 +249,10 @@ def record_stopped(job_id: str) -> None:
     discard_failed_transaction()
     job = db.session.get(ImportJob, job_id)
     if job is not None and job.status == PROCESSING:
-        job.retry_later("The worker was stopped; the import resumes from its last saved chunk.")
+        job.retry_later(
+            "The worker was stopped; the import resumes from its last saved chunk.",
+            kind=failures.WORKER_LOST,
+        )
         db.session.commit()
 
 

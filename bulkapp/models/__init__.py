@@ -20,6 +20,7 @@ from .import_job import (
     on_ended,
     rows_matched,
 )
+from .metrics import QueueHour
 
 __all__ = [
     "ADMIN_ROLES",
@@ -44,4 +45,5 @@ __all__ = [
     "ImportStatus",
     "on_ended",
     "rows_matched",
+    "QueueHour",
 ]
