@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -137,8 +138,9 @@ def demo_command() -> None:
             password=DEMO_PASSWORD,
             name="Demo Admin",
         )
+    port = os.environ.get("BULKAPP_PORT", "5000")  # make run's port
     click.echo(
-        f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
+        f"Sign in at http://127.0.0.1:{port}/login as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
     )
 
 
