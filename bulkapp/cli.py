@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .accounts import AccountError, create_organisation, create_user, find_organisation
+from .demo import DEMO_EMAIL, DEMO_PASSWORD
 from .entities import UnknownEntity
 from .extensions import db
 from .jobs.imports import UploadRejected, import_inline
@@ -26,8 +27,6 @@ tokens = AppGroup("tokens", help="Manage API tokens.")
 bulk = AppGroup("bulk", help="Import files from the command line.")
 
 DEMO_ORG = "Demo Organisation"
-DEMO_EMAIL = "admin@demo.example"
-DEMO_PASSWORD = "demo-admin-password"
 
 
 @orgs.command("create")

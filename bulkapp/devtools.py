@@ -26,6 +26,7 @@ from honcho.printer import Message, Printer
 from redis import Redis
 from redis.exceptions import RedisError
 
+from .demo import DEMO_EMAIL, DEMO_PASSWORD
 from .processes import signal_when_parent_dies
 
 # Below honcho's 5 s between SIGTERM and SIGKILL: time for the web and workers to let go.
@@ -159,8 +160,6 @@ def run_local_redis(socket_path: Path) -> int:
 
 def banner(port: int) -> str:
     """The block ``make run`` ends its start-up with: where to go, how to sign in and stop."""
-    from .cli import DEMO_EMAIL, DEMO_PASSWORD  # the application's modules, loaded late
-
     lines = [
         f"bulkapp is running at http://127.0.0.1:{port}/",
         f"Sign in as {DEMO_EMAIL} with the password {DEMO_PASSWORD}",

@@ -1,7 +1,8 @@
 """Quiet logs for idle workers: RQ's routine lines go to DEBUG, real events stay at INFO.
 
 An idle worker and the cron process used to log about a line a second: the registry
-clean-up of every queue, and each maintenance run (enqueued, started, "Job OK", result kept).
+clean-up of every queue, and each maintenance run (enqueued, started, "Job OK", result kept);
+a starting worker logged a line per queue.
 Those lines are kept for ``LOG_LEVEL=DEBUG``; imports, notifications, warnings and errors
 are logged as before.
 """
@@ -17,6 +18,8 @@ ROUTINE_PHRASES = (
     "cleaning registries for queue",
     "Successfully completed",  # RQ says it twice; its "Job OK" line stays
     MAINTENANCE_QUEUE,
+    "Acquired scheduler lock for",  # one line per queue at every start
+    "subscribing to channel",
 )
 
 
