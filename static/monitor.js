@@ -4,10 +4,13 @@
   "use strict";
   var POLL_MS = 1500;
 
-  function showActionsFor(scope, status) {
+  // A form shows when its data-when lists the job's status, or "retryable" for a job that a
+  // retry can help.
+  function showActionsFor(scope, job) {
     var forms = scope.querySelectorAll("form[data-when]");
     Array.prototype.forEach.call(forms, function (form) {
-      form.hidden = form.getAttribute("data-when").split(" ").indexOf(status) < 0;
+      var when = form.getAttribute("data-when").split(" ");
+      form.hidden = !(when.indexOf(job.status) >= 0 || (job.retryable && when.indexOf("retryable") >= 0));
     });
   }
 
@@ -15,7 +18,7 @@
     var block = document.getElementById("job-actions");
     if (!block) { return; }
     var state = event.detail;
-    showActionsFor(block, state.status);
+    showActionsFor(block, state);
     var attempts = document.getElementById("job-attempts");
     if (attempts && state.attempts !== undefined) { attempts.textContent = state.attempts; }
   });
@@ -92,7 +95,7 @@
       row.querySelector("[data-job-rows]").textContent =
         job.processed + (job.total ? " / " + job.total : "");
       row.setAttribute("data-finished", job.finished ? "true" : "false");
-      showActionsFor(row, job.status);
+      showActionsFor(row, job);
     });
   }
 

@@ -102,6 +102,7 @@ class CheckedChunk:
         outcome: its validation (without the valid rows' values when the pass saves nothing).
         rejected: the raw cells of the invalid records, indexed by position in the chunk.
         progress: the import's progress (percent) once this chunk is done.
+        read: the share of the file's bytes read once this chunk is done (0 to 1).
         seconds: time the reading process spent parsing and validating it, per stage.
     """
 
@@ -110,6 +111,7 @@ class CheckedChunk:
     outcome: ChunkOutcome
     rejected: pd.DataFrame
     progress: int
+    read: float
     seconds: dict[str, float]
 
 
@@ -133,6 +135,7 @@ class ImportRun:
         self.background = dict.fromkeys(TIMED_STAGES, 0.0)  # the reading process's share
         self.stage, self.percent = "parsing", 0
         self.rows_done = plan.resume.rows_done if plan.resume else 0
+        self.estimated_rows: int | None = None
 
     def run(self) -> str:
         """Run every pass left; returns ``completed`` or ``canceled``.
@@ -234,12 +237,14 @@ class ImportRun:
             if not saving:
                 outcome = replace(outcome, columns={})
             _timed(seconds, "validating", tick)
+            read = reader.progress()
             yield CheckedChunk(
                 len(chunk.frame),
                 chunk.first_row,
                 outcome,
                 chunk.frame.iloc[outcome.invalid_positions],
-                plan_pass.low + int(span * reader.progress()),
+                plan_pass.low + int(span * read),
+                read,
                 seconds,
             )
             gc.collect(1)  # the reading process's share of the per-chunk collection
@@ -269,6 +274,10 @@ class ImportRun:
             self.counters.unchanged += saved.unchanged
         self.rows_done += checked.rows
         self.percent = checked.progress
+        if checked.read > 0:
+            self.estimated_rows = max(
+                round(self.rows_done / min(checked.read, 1.0)), self.rows_done
+            )
         self.checkpoint = Checkpoint(
             plan_pass.phase, self.rows_done, replace(self.counters), self.report_bytes
         )
@@ -314,6 +323,7 @@ class ImportRun:
                 checkpoint=self.checkpoint,
                 report_written=self.counters.invalid > 0,
                 rejected=rejected,
+                estimated_rows=self.estimated_rows,
             )
         )
 

@@ -53,6 +53,7 @@ class JobRecorder:
             checkpoint=progress.checkpoint.to_dict() if progress.checkpoint else {},
             report_path=str(self.report_path) if progress.report_written else None,
             rejected=progress.rejected,
+            estimated_rows=progress.estimated_rows,
         )
 
     def commit(self) -> None:

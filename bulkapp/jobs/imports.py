@@ -73,9 +73,6 @@ def start_import(
     if mode not in MODES:
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
     path, size = store_upload(stream, _extension(filename))
-    if size == 0:
-        path.unlink(missing_ok=True)
-        raise UploadRejected(f"{filename} is empty.")
     job = ImportJob(
         organisation_id=user.organisation_id,
         user_id=user.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..entities import UnknownEntity
@@ -14,8 +14,11 @@ bp = Blueprint("uploads", __name__)
 
 @bp.route("/upload", methods=["GET", "POST"])
 def upload():
-    """Pick an entity type and a file; the import runs in the background."""
-    form = UploadForm()
+    """Pick an entity type and a file; the import runs in the background. ``?entity_type=``
+    and ``?mode=`` preselect them (the "upload a corrected file" link of a failed job)."""
+    form = UploadForm(
+        entity_type=request.args.get("entity_type"), mode=request.args.get("mode", "partial")
+    )
     if form.validate_on_submit():
         upload = form.file.data
         try:
