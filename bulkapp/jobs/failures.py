@@ -8,9 +8,12 @@ limit) is *transient*: retrying the same file can succeed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.exceptions import RedisError
 from rq.exceptions import AbandonedJobError
 from rq.timeouts import JobTimeoutException
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..ingest.errors import (
@@ -22,6 +25,7 @@ from ..ingest.errors import (
     VALUE_REFUSED,
     WRONG_TYPE,
 )
+from ..models import CANCELED, FAILED
 
 DATABASE = "database"
 REDIS = "redis"
@@ -54,9 +58,21 @@ def is_permanent(kind: str | None) -> bool:
     return kind in PERMANENT
 
 
+def retryable(status: str, kind: str | None) -> bool:
+    """Whether a job in ``status`` that failed with ``kind`` may be retried: canceled, or
+    failed by an outage."""
+    return status == CANCELED or (status == FAILED and not is_permanent(kind))
+
+
 def label(kind: str | None) -> str:
     """``kind`` in words (jobs that failed before kinds were recorded: "unexpected error")."""
     return LABELS.get(kind or UNEXPECTED, LABELS[UNEXPECTED])
+
+
+def cause_of(jobs: Any) -> ColumnElement[str]:
+    """SQL for the failure kind of ``jobs`` (ImportJob or a subquery's columns), jobs that
+    failed before kinds were recorded counting as unexpected errors."""
+    return func.coalesce(jobs.failure_kind, UNEXPECTED)
 
 
 def kind_of(exc: BaseException) -> str:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from redis import Redis
@@ -160,16 +163,67 @@ def clean_jobs(grace_period_hours: float, organisation_id: int | None) -> dict[s
     connection = get_redis()
     for job in db.session.scalars(query).all():
         counts["jobs"] += 1
-        try:
-            counts["rq_jobs_removed"] += _delete_rq_job(connection, job.id)
-            job.rq_job_id = None
-        except RedisError as exc:
-            log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
-        counts["files_deleted"] += _delete_file(job.stored_path, "UPLOAD_DIR")
-        counts["reports_deleted"] += _delete_file(job.report_path, "REPORT_DIR")
-        job.stored_path = job.report_path = None
+        for key, removed in _clean(connection, job).items():
+            counts[key] += removed
     db.session.commit()
     return counts
+
+
+def clean_job(job: ImportJob) -> ImportJob:
+    """Remove what the finished ``job`` left behind (upload, error report, RQ job); the row
+    stays.
+
+    Raises:
+        JobActionError: the job is still waiting or running, or there is nothing to remove.
+    """
+    if not job.is_finished:
+        raise JobActionError("job_not_finished", "Only finished jobs can be cleaned.")
+    if not (job.stored_path or job.report_path or job.rq_job_id):
+        raise JobActionError("nothing_to_clean", "This job has nothing left to clean.")
+    _clean(get_redis(), job)
+    db.session.commit()
+    return job
+
+
+def _clean(connection: Redis, job: ImportJob) -> dict[str, int]:
+    """Delete ``job``'s RQ job, upload and error report (uncommitted); what went."""
+    removed = {"rq_jobs_removed": 0}
+    try:
+        removed["rq_jobs_removed"] = _delete_rq_job(connection, job.id)
+        job.rq_job_id = None
+    except RedisError as exc:
+        log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
+    removed["files_deleted"] = _delete_file(job.stored_path, "UPLOAD_DIR")
+    removed["reports_deleted"] = _delete_file(job.report_path, "REPORT_DIR")
+    job.stored_path = job.report_path = None
+    return removed
+
+
+# What each bulk action does to one job, and the statuses it applies to.
+BULK_ACTIONS = {
+    "retry": (retry_job, (FAILED, CANCELED)),
+    "cancel": (cancel_job, (QUEUED, PROCESSING)),
+    "clean": (clean_job, tuple(FINISHED_STATUSES)),
+}
+
+
+def act_on_jobs(action: str, jobs: Iterable[ImportJob]) -> dict[str, Any]:
+    """Apply ``action`` (``retry``, ``cancel`` or ``clean``) to each of ``jobs`` through
+    the same use case as a single job, so each follows the state machine and its rules.
+
+    Returns:
+        ``done``: how many it applied to; ``skipped``: how many it did not, by reason.
+    """
+    use_case, _ = BULK_ACTIONS[action]
+    done, skipped = 0, Counter[str]()
+    for job in jobs:
+        try:
+            use_case(job)
+        except JobActionError as exc:
+            skipped[str(exc)] += 1
+            continue
+        done += 1
+    return {"done": done, "skipped": dict(skipped)}
 
 
 def enqueue(job: ImportJob, connection: Redis | None = None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from ..models import CANCELED, FAILED, PROCESSING, ImportJob, utcnow
+from ..models import FAILED, PROCESSING, ImportJob, utcnow
 from . import failures
 
 
@@ -117,7 +117,7 @@ def job_state(job: ImportJob) -> JobState:
         "failure_kind": job.failure_kind,
         "failure_label": failures.label(job.failure_kind) if job.status == FAILED else None,
         "needs_corrected_file": failed_for_good,
-        "retryable": job.status in (FAILED, CANCELED) and not failed_for_good,
+        "retryable": failures.retryable(job.status, job.failure_kind),
         "estimated_rows": job.estimated_rows if not job.is_finished else None,
         "rows_per_second": rows_per_second,
         "seconds_left": seconds_left,

@@ -12,6 +12,7 @@ from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from ..jobs import failures
 from ..jobs.access import can_act, require_job
 from ..jobs.lifecycle import JobActionError, cancel_job, retry_job
 from ..jobs.queues import tier_of
@@ -42,6 +43,18 @@ def _duration(seconds: float | None) -> str:
         return f"{seconds:.2f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s"
+
+
+@bp.app_template_filter("retryable")
+def _retryable(job: ImportJob) -> bool:
+    """Whether a retry of ``job`` is offered (canceled, or failed by an outage)."""
+    return failures.retryable(job.status, job.failure_kind)
+
+
+@bp.app_template_filter("failure_label")
+def _failure_label(kind: str | None) -> str:
+    """Why a job failed, in words."""
+    return failures.label(kind)
 
 
 @bp.app_template_filter("thousands")
