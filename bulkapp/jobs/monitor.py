@@ -7,7 +7,7 @@ callbacks inside the web process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypedDict
 
 from redis import Redis
@@ -178,32 +178,6 @@ def workers(connection: Redis | None = None) -> list[dict[str, Any]]:
         }
         for worker in sorted(found, key=lambda w: (w.hostname or "", w.name))
     ]
-
-
-def throughput(
-    organisation_id: int | None, hours: int = 24, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Jobs completed and failed (and rows processed) per hour over the last ``hours``,
-    oldest first; ``organisation_id=None`` counts every organisation."""
-    end = (now or utcnow()).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    start = end - timedelta(hours=hours)
-    query = select(ImportJob.finished_at, ImportJob.status, ImportJob.processed_rows).where(
-        ImportJob.status.in_((COMPLETED, FAILED)),
-        ImportJob.finished_at >= start,
-        ImportJob.finished_at < end,
-    )
-    if organisation_id is not None:
-        query = query.where(ImportJob.organisation_id == organisation_id)
-    buckets: list[dict[str, Any]] = [
-        {"hour": start + timedelta(hours=i), "completed": 0, "failed": 0, "rows": 0}
-        for i in range(hours)
-    ]
-    for finished_at, status, rows in db.session.execute(query):
-        assert finished_at is not None  # the query selects jobs finished in the window
-        bucket = buckets[int((finished_at - start).total_seconds() // 3600)]
-        bucket[status] += 1
-        bucket["rows"] += rows or 0
-    return buckets
 
 
 def failure_groups(jobs: Select) -> list[dict[str, Any]]:

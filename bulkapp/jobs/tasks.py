@@ -23,7 +23,7 @@ from rq.utils import now
 
 from ..extensions import db, get_redis
 from ..models import FAILED
-from . import failures, maintenance, notifications
+from . import failures, maintenance, metrics, notifications
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
 
@@ -176,6 +176,12 @@ def trim() -> dict:
     """Cron: keep only the most recent completed and failed RQ jobs per queue."""
     with app_context():
         return maintenance.trim_job_registries()
+
+
+def roll_up_metrics() -> dict:
+    """Cron: roll the last two hours up into the metrics history; drop expired hours."""
+    with app_context():
+        return metrics.roll_up_recent()
 
 
 def clean_up() -> dict:

@@ -17,7 +17,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 
 from ..extensions import db
-from ..jobs import failures, monitor
+from ..jobs import failures, metrics, monitor
 from ..jobs.access import can_act, jobs_visible_to, scope_of
 from ..jobs.filters import JobFilters, filter_choices, parse_job_filters, search_jobs
 from ..jobs.lifecycle import BULK_ACTIONS, JobActionError, act_on_jobs, clean_jobs
@@ -80,11 +80,17 @@ def index():
         filters=filters,
         filter_errors=filter_errors,
         choices=filter_choices(current_user),
-        chart=monitor.throughput(scope_of(current_user)),
+        history=metrics.history(scope_of(current_user), _period()),
         groups=monitor.failure_groups(search_jobs(current_user, failed)),
         group_filters=failed,
         bulk_counts=monitor.bulk_counts(search_jobs(current_user, filters)),
     )
+
+
+def _period() -> str:
+    """The history chart's period (``?period=24h|7d|90d``; 24 hours by default)."""
+    period = request.args.get("period", "24h")
+    return period if period in metrics.PERIODS else "24h"
 
 
 @bp.route("/monitor.json")

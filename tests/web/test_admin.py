@@ -7,6 +7,7 @@ import pytest
 from rq import Queue
 
 from bulkapp.extensions import db, get_redis
+from bulkapp.jobs import metrics
 from bulkapp.models import ImportJob, utcnow
 from tests.conftest import csrf_token, login, make_account, run_worker, uploaded_job_id, web_upload
 
@@ -100,14 +101,27 @@ def test_live_figures_include_the_progress_of_visible_jobs_only(
     assert figures["jobs"][ours]["progress"] == 40 and figures["jobs"][ours]["processed"] == 400
 
 
-def test_chart_shows_completed_and_failed_jobs_of_the_last_hours(app, super_client, client_a):
+def test_chart_shows_the_rolled_up_history_for_24_hours_7_days_and_90_days(
+    app, super_client, client_a
+):
     done, broken = upload(client_a), upload(client_a)
-    set_job(app, done, status="completed", finished_at=utcnow())
-    set_job(app, broken, status="failed", finished_at=utcnow() - timedelta(hours=2))
+    now = utcnow()
+    set_job(app, done, status="completed", started_at=now, finished_at=now)
+    set_job(app, broken, status="failed", started_at=now, finished_at=now - timedelta(hours=2))
+    with app.app_context():
+        for hours_ago in range(3):
+            metrics.roll_up(now - timedelta(hours=hours_ago))
     page = super_client.get("/admin/").get_data(as_text=True)
     assert page.count('class="bar-ok"') == 24
     assert re.search(r'class="bar-ok"[^>]*data-count="1"', page)
     assert re.search(r'class="bar-bad"[^>]*data-count="1"', page)
+    assert '<th scope="row">bulk-upload-mechanics</th>' in page
+    week = super_client.get("/admin/?period=7d").get_data(as_text=True)
+    assert week.count('class="bar-ok"') == 28 and "last 7 days" in week
+    assert (
+        super_client.get("/admin/?period=90d").get_data(as_text=True).count('class="bar-ok"') == 90
+    )
+    assert "last 24 hours" in super_client.get("/admin/?period=forever").get_data(as_text=True)
 
 
 # -- the jobs table -----------------------------------------------------------------------
