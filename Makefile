@@ -28,8 +28,8 @@ $(STAMP): $(RUN_STAMP) requirements-dev.txt
 
 # Install the requirements file $(1) into .venv, with uv when it is there, else with pip.
 install_from = if [ -x $(BIN)/uv ]; then \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python -r $(1); \
-	else $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r $(1); fi
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r $(1); \
+	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(1); fi
 
 install-run: $(RUN_STAMP)  ## Create .venv with what `make run` needs
 
