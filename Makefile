@@ -6,16 +6,17 @@ BIN := $(CURDIR)/$(VENV)/bin
 # `make run` installs what running needs; `make test` and `make lint` add the tools.
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
-# The installer: uv (installed into .venv by pip) is many times faster than pip; pip (without
-# compiling every module up front) takes over if uv cannot be had.
+# The installer: uv, put into .venv by Python's own pip, is many times faster than pip; the
+# venv gets a pip of its own (ensurepip) only if uv cannot be had, and pip takes over.
 UV_SPEC := uv>=0.13,<0.14
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 export FLASK_APP := wsgi
 
 .PHONY: install install-run migrate demo run test lint bench clean
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile "$(UV_SPEC)" \
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --quiet --disable-pip-version-check --python $(BIN)/python install "$(UV_SPEC)" \
 	  || echo "uv is unavailable; installing with pip"
 
 $(RUN_STAMP): requirements.txt requirements-run.txt | $(VENV)/bin/python
@@ -29,7 +30,8 @@ $(STAMP): $(RUN_STAMP) requirements-dev.txt
 # Install the requirements file $(1) into .venv, with uv when it is there, else with pip.
 install_from = if [ -x $(BIN)/uv ]; then \
 	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r $(1); \
-	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(1); fi
+	else $(PIP) --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip; \
+	  $(PIP) install -r $(1); fi
 
 install-run: $(RUN_STAMP)  ## Create .venv with what `make run` needs
 
