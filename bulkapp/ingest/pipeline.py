@@ -274,10 +274,8 @@ class ImportRun:
             self.counters.unchanged += saved.unchanged
         self.rows_done += checked.rows
         self.percent = checked.progress
-        if checked.read > 0:
-            self.estimated_rows = max(
-                round(self.rows_done / min(checked.read, 1.0)), self.rows_done
-            )
+        if 0 < checked.read < 1:  # at the end the rows are counted instead
+            self.estimated_rows = round(self.rows_done / checked.read)
         self.checkpoint = Checkpoint(
             plan_pass.phase, self.rows_done, replace(self.counters), self.report_bytes
         )
