@@ -9,7 +9,7 @@
 
   function duration(seconds) {
     seconds = Number(seconds || 0);
-    if (seconds < 60) { return seconds.toFixed(seconds < 10 ? 2 : 1) + " s"; }
+    if (seconds < 60) { return (Number.isInteger(seconds) ? seconds : seconds.toFixed(seconds < 10 ? 2 : 1)) + " s"; }
     var whole = Math.round(seconds);
     var hours = Math.floor(whole / 3600), minutes = Math.floor((whole % 3600) / 60);
     if (hours) { return hours + " h " + minutes + " min"; }

@@ -49,7 +49,7 @@ class JobState(TypedDict):
     needs_corrected_file: bool
     retryable: bool
     estimated_rows: int | None
-    rows_per_second: float | None
+    rows_per_second: int | None
     seconds_left: int | None
     has_error_report: bool
     processing_duration_ms: int | None
@@ -71,7 +71,7 @@ def iso_timestamp(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
-def _pace(job: ImportJob) -> tuple[float | None, int | None]:
+def _pace(job: ImportJob) -> tuple[int | None, int | None]:
     """Rows per second since the job started and the seconds it still needs at that pace,
     while it runs and its size is known or estimated (else None)."""
     if job.status != PROCESSING or not job.started_at or not job.processed_rows:
@@ -82,7 +82,7 @@ def _pace(job: ImportJob) -> tuple[float | None, int | None]:
     rate = job.processed_rows / elapsed
     expected = job.estimated_rows or job.total_rows
     left = max(expected - job.processed_rows, 0) / rate if expected else None
-    return round(rate, 1), None if left is None else round(left)
+    return round(rate), None if left is None else round(left)
 
 
 def job_state(job: ImportJob) -> JobState:
