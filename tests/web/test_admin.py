@@ -347,8 +347,10 @@ def test_failures_are_grouped_by_cause_with_a_retry_only_where_it_can_help(
 
 
 def test_a_bulk_action_confirms_the_count_then_acts_on_the_filter_in_the_own_organisation_only(
-    app, admin_client, client_a, client_b
+    app, client_a, client_b
 ):
+    province = make_account(app, "org-a", "province@a.example", "province_admin")
+    admin_client = login(app.test_client(), province.email)
     ours = [upload(client_a, filename=f"ours-{i}.csv") for i in range(3)]
     theirs = upload(client_b, filename="ours-theirs.csv")
     other = upload(client_a, filename="other.csv")
@@ -385,6 +387,13 @@ def test_a_bulk_action_confirms_the_count_then_acts_on_the_filter_in_the_own_org
     )
     assert client_a.get(f"/jobs/{ours[0]}/state").get_json()["status"] == "canceled"
     assert client_b.get(f"/jobs/{theirs}/state").get_json()["status"] == "failed"
+
+    with app.app_context():
+        organisation_b = db.session.get(ImportJob, theirs).organisation_id
+    post_form(admin_client, "/admin/", f"/admin/bulk/retry?organisation={organisation_b}")
+    assert client_b.get(f"/jobs/{theirs}/state").get_json()["status"] == "failed", (
+        "another organisation's filter means nothing to a province admin"
+    )
 
     response = post_form(admin_client, "/admin/", "/admin/bulk/clean?q=ours")
     assert "3 jobs cleaned." in admin_client.get(response.headers["Location"]).get_data(
