@@ -8,8 +8,10 @@ limit) is *transient*: retrying the same file can succeed.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 from redis.exceptions import RedisError
 from rq.exceptions import AbandonedJobError
 from rq.timeouts import JobTimeoutException
@@ -77,7 +79,7 @@ def cause_of(jobs: Any) -> ColumnElement[str]:
 
 def kind_of(exc: BaseException) -> str:
     """The transient kind of an error that interrupted an attempt."""
-    if isinstance(exc, SQLAlchemyError):
+    if isinstance(exc, (SQLAlchemyError, sqlite3.Error, psycopg.Error)):  # raw cursors too
         return DATABASE
     if isinstance(exc, RedisError):
         return REDIS
