@@ -3,33 +3,50 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+# `make run` installs what running needs; `make test` and `make lint` add the tools.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+# The installer: uv, put into .venv by Python's own pip, is many times faster than pip; the
+# venv gets a pip of its own (ensurepip) only if uv cannot be had, and pip takes over.
+UV_SPEC := uv>=0.13,<0.14
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 export FLASK_APP := wsgi
 
-.PHONY: install migrate demo run test lint bench clean
+.PHONY: install install-run migrate demo run test lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(VENV)/bin/python:
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --quiet --disable-pip-version-check --python $(BIN)/python install "$(UV_SPEC)" \
+	  || echo "uv is unavailable; installing with pip"
+
+$(RUN_STAMP): requirements.txt requirements-run.txt | $(VENV)/bin/python
+	$(call install_from,requirements-run.txt)
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
+	$(call install_from,requirements-dev.txt)
 	touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install every dependency
+# Install the requirements file $(1) into .venv, with uv when it is there, else with pip.
+install_from = if [ -x $(BIN)/uv ]; then \
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r $(1); \
+	else $(PIP) --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip; \
+	  $(PIP) install -r $(1); fi
 
-migrate: install  ## Apply database migrations (development database unless DATABASE_URL is set)
-	mkdir -p instance
-	BULKAPP_ENV=$${BULKAPP_ENV:-development} $(BIN)/flask db upgrade
+install-run: $(RUN_STAMP)  ## Create .venv with what `make run` needs
+
+install: $(STAMP)  ## Create .venv and install every dependency, test and lint tools included
+
+migrate: install-run  ## Apply database migrations (development database unless DATABASE_URL is set)
+	@mkdir -p instance
+	@BULKAPP_ENV=$${BULKAPP_ENV:-development} $(BIN)/flask db upgrade
 
 demo: migrate  ## Create the demo organisation and admin, and print how to sign in
-	BULKAPP_ENV=$${BULKAPP_ENV:-development} $(BIN)/flask demo
+	@BULKAPP_ENV=$${BULKAPP_ENV:-development} $(BIN)/flask demo
 
 run: demo  ## Start Redis (when REDIS_URL is unset), the web server, a worker and the scheduler
-	export PATH="$(BIN):$$PATH" BULKAPP_ENV=$${BULKAPP_ENV:-development}; \
-	if [ -z "$$REDIS_URL" ]; then \
-	  export REDIS_URL="unix://$${INSTANCE_DIR:-$(CURDIR)/instance}/redis.sock"; \
-	  processes="redis web worker scheduler"; \
-	else processes="web worker scheduler"; fi; \
-	exec honcho -f Procfile.dev start $$processes
+	@export PATH="$(BIN):$$PATH" BULKAPP_ENV=$${BULKAPP_ENV:-development}; \
+	exec $(BIN)/python -m bulkapp.devtools run Procfile.dev
 
 test: install  ## Run the whole test suite
 	$(BIN)/python -m pytest

@@ -41,6 +41,7 @@ ACTIONS = {
     "job_canceled": "canceled job",
     "job_retried": "retried job",
     "jobs_requeued": "requeued failed jobs",
+    "job_cleaned": "cleaned job",
     "jobs_cleaned": "cleaned old jobs",
 }
 CSV_COLUMNS = ("time_utc", "actor", "action", "target", "detail", "address")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .accounts import AccountError, create_organisation, create_user, find_organisation
+from .demo import DEMO_EMAIL, DEMO_PASSWORD
 from .entities import UnknownEntity
 from .extensions import db
 from .jobs.imports import UploadRejected, import_inline
@@ -25,8 +27,6 @@ tokens = AppGroup("tokens", help="Manage API tokens.")
 bulk = AppGroup("bulk", help="Import files from the command line.")
 
 DEMO_ORG = "Demo Organisation"
-DEMO_EMAIL = "admin@demo.example"
-DEMO_PASSWORD = "demo-admin-password"
 
 
 @orgs.command("create")
@@ -147,8 +147,9 @@ def demo_command() -> None:
             password=DEMO_PASSWORD,
             name="Demo Admin",
         )
+    port = os.environ.get("BULKAPP_PORT", "5000")  # make run's port
     click.echo(
-        f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
+        f"Sign in at http://127.0.0.1:{port}/login as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
     )
 
 

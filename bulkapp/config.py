@@ -198,6 +198,8 @@ def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[s
         "KEEP_FAILED_JOBS": _int(environ, "KEEP_FAILED_JOBS", 1000),
         # The nightly clean-up deletes files and reports of jobs finished this long ago.
         "JOB_RETENTION_HOURS": _int(environ, "JOB_RETENTION_HOURS", 168),
+        # The monitor's hourly metrics history is kept this long.
+        "METRICS_RETENTION_DAYS": _int(environ, "METRICS_RETENTION_DAYS", 90),
         # Queued jobs younger than this are left to the web process that is enqueueing them.
         "SWEEP_GRACE_SECONDS": _int(environ, "SWEEP_GRACE_SECONDS", 15),
         # A file waiting for its review this long is discarded, its upload removed.

@@ -4,27 +4,60 @@
   var root = document.getElementById("job");
   if (!root) { return; }
   var url = root.getAttribute("data-state-url");
+  var fmt = window.bulkappFormat;
+  var STAGES = ["parsing", "validating", "saving", "finalizing"];
 
   function setText(id, value) {
     var el = document.getElementById(id);
     if (el) { el.textContent = value; }
   }
 
-  function setStats(prefix, stats) {
-    Object.keys(stats || {}).forEach(function (key) { setText(prefix + key, stats[key]); });
+  function show(id, visible) {
+    var el = document.getElementById(id);
+    if (el) { el.hidden = !visible; }
   }
 
   function renderWarnings(warnings) {
     var list = document.getElementById("job-warnings");
-    if (!list) { return; }
     list.textContent = "";
     (warnings || []).forEach(function (text) {
       var item = document.createElement("li");
       item.textContent = text;
       list.appendChild(item);
     });
-    var box = document.getElementById("job-warnings-box");
-    if (box) { box.hidden = !(warnings && warnings.length); }
+    show("job-warnings-box", warnings && warnings.length);
+  }
+
+  function renderCounts(state) {
+    var counts = state.counts;
+    ["processed", "valid", "invalid", "inserted", "updated", "unchanged"].forEach(function (key) {
+      setText("count-" + key, fmt.number(counts[key]));
+    });
+    setText("count-duplicates", fmt.number(state.validation_stats.duplicates || 0));
+    setText("count-not-saved", fmt.number(state.database_stats.failed || 0));
+    var estimate = state.estimated_rows;
+    var estimated = !state.finished && estimate && estimate > counts.total;
+    setText("count-total", estimated ? "about " + fmt.number(estimate) : fmt.number(counts.total));
+    show("count-of", counts.total || estimate);
+  }
+
+  // Stages done, the current one, and the time each took (live).
+  function renderStages(state) {
+    var current = STAGES.indexOf(state.stage);
+    STAGES.forEach(function (stage, index) {
+      var item = document.querySelector('#job-stages [data-stage="' + stage + '"]');
+      var seconds = (state.stage_timings || {})[stage];
+      item.querySelector(".stage-time").textContent = seconds ? fmt.duration(seconds) : "";
+      var done = state.status === "completed" || (current >= 0 && index < current);
+      item.className = done ? "done" : (index === current && !state.finished ? "current" : "");
+    });
+  }
+
+  function renderPace(state) {
+    show("job-pace", state.rows_per_second);
+    setText("job-rate", fmt.number(state.rows_per_second));
+    show("job-left-box", state.seconds_left !== null && state.seconds_left !== undefined);
+    setText("job-left", fmt.duration(state.seconds_left));
   }
 
   function render(state) {
@@ -38,23 +71,22 @@
     setText("job-stage", state.stage);
     document.getElementById("job-progress").value = state.progress;
     setText("job-progress-text", state.progress + "%");
-    Object.keys(state.counts).forEach(function (key) { setText("count-" + key, state.counts[key]); });
-    setStats("validation-", state.validation_stats);
-    setStats("database-", state.database_stats);
+    renderPace(state);
+    renderCounts(state);
+    renderStages(state);
     renderWarnings(state.warnings);
+    fmt.setTime(document.querySelector("#job-started time") || document.getElementById("job-started"), state.started_at);
+    fmt.setTime(document.querySelector("#job-finished time") || document.getElementById("job-finished"), state.finished_at);
     if (state.processing_duration_ms !== null && state.processing_duration_ms !== undefined) {
-      setText("job-duration", (state.processing_duration_ms / 1000).toFixed(1) + " s");
+      setText("job-duration", fmt.duration(state.processing_duration_ms / 1000));
     }
-    var note = document.getElementById("job-mapping-note");
-    if (note) {
-      note.textContent = state.mapping_note || "";
-      note.hidden = !state.mapping_note;
-    }
-    var report = document.getElementById("job-report");
-    if (report) { report.hidden = !state.has_error_report; }
-    var error = document.getElementById("job-error");
-    error.textContent = state.error_message || "";
-    error.hidden = !state.error_message;
+    setText("job-mapping-note", state.mapping_note || "");
+    show("job-mapping-note", state.mapping_note);
+    show("job-report", state.has_error_report);
+    setText("job-error", state.error_message || "");
+    show("job-error", state.error_message);
+    setText("job-failure-label", state.failure_label || "");
+    show("job-corrected", state.needs_corrected_file);
     root.setAttribute("data-finished", state.finished ? "true" : "false");
     document.dispatchEvent(new CustomEvent("job:state", { detail: state }));
   }
@@ -70,5 +102,6 @@
       .catch(function () { window.setTimeout(poll, 3000); });
   }
 
+  renderStages(JSON.parse(root.getAttribute("data-state")));
   if (root.getAttribute("data-finished") !== "true") { window.setTimeout(poll, 500); }
 })();

@@ -4,10 +4,13 @@
   "use strict";
   var POLL_MS = 1500;
 
-  function showActionsFor(scope, status) {
+  // A form shows when its data-when lists the job's status, or "retryable" for a job that a
+  // retry can help.
+  function showActionsFor(scope, job) {
     var forms = scope.querySelectorAll("form[data-when]");
     Array.prototype.forEach.call(forms, function (form) {
-      form.hidden = form.getAttribute("data-when").split(" ").indexOf(status) < 0;
+      var when = form.getAttribute("data-when").split(" ");
+      form.hidden = !(when.indexOf(job.status) >= 0 || (job.retryable && when.indexOf("retryable") >= 0));
     });
   }
 
@@ -15,7 +18,7 @@
     var block = document.getElementById("job-actions");
     if (!block) { return; }
     var state = event.detail;
-    showActionsFor(block, state.status);
+    showActionsFor(block, state);
     var attempts = document.getElementById("job-attempts");
     if (attempts && state.attempts !== undefined) { attempts.textContent = state.attempts; }
   });
@@ -23,10 +26,18 @@
   var root = document.getElementById("monitor");
   if (!root) { return; }
   var url = root.getAttribute("data-figures-url");
+  var fmt = window.bulkappFormat;
 
   function setStat(key, value) {
     var cell = document.querySelector('[data-stat="' + key + '"]');
-    if (cell) { cell.textContent = value; }
+    if (cell) { cell.textContent = fmt.number(value); }
+  }
+
+  // "12 s ago" for a recent heartbeat; the local time, with the UTC value on hover, as well.
+  function ago(iso) {
+    if (!iso) { return "–"; }
+    var seconds = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    return seconds < 120 ? seconds + " s ago" : Math.round(seconds / 60) + " min ago";
   }
 
   function renderQueues(queues, totals) {
@@ -38,6 +49,8 @@
       Object.keys(counts.tiers || {}).forEach(function (name) {
         var tier = counts.tiers[name];
         Object.keys(tier).forEach(function (key) { setStat(base + "|" + name + "|" + key, tier[key]); });
+        var row = document.querySelector('[data-tier-row="' + base + "|" + name + '"]');
+        if (row) { row.hidden = !tier.total; }
       });
     });
     Object.keys(totals || {}).forEach(function (key) { setStat("total|" + key, totals[key]); });
@@ -57,6 +70,7 @@
     workers.forEach(function (worker) {
       var row = document.createElement("tr");
       var name = document.createElement("code");
+      name.className = "worker-name";
       name.textContent = worker.name;
       row.appendChild(cell(null, name));
       row.appendChild(cell(worker.hostname + " · pid " + worker.pid));
@@ -75,7 +89,9 @@
       } else {
         row.appendChild(cell("–"));
       }
-      row.appendChild(cell(worker.last_heartbeat || "–"));
+      var heartbeat = cell(ago(worker.last_heartbeat));
+      if (worker.last_heartbeat) { heartbeat.title = new Date(worker.last_heartbeat).toString(); }
+      row.appendChild(heartbeat);
       body.appendChild(row);
     });
   }
@@ -90,9 +106,9 @@
       status.className = "status status-" + job.status;
       row.querySelector("[data-job-progress]").value = job.progress;
       row.querySelector("[data-job-rows]").textContent =
-        job.processed + (job.total ? " / " + job.total : "");
+        fmt.number(job.processed) + (job.total ? " / " + fmt.number(job.total) : "");
       row.setAttribute("data-finished", job.finished ? "true" : "false");
-      showActionsFor(row, job.status);
+      showActionsFor(row, job);
     });
   }
 
@@ -103,7 +119,7 @@
     var error = document.getElementById("monitor-redis-error");
     error.textContent = data.redis_error || "";
     error.hidden = !data.redis_error;
-    document.getElementById("monitor-updated").textContent = data.generated_at;
+    fmt.setTime(document.getElementById("monitor-updated"), data.generated_at);
   }
 
   function runningJobIds() {

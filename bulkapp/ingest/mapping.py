@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..entities import REGISTRY, EntitySchema, Field, header_key
-from .errors import ImportFailed
+from .errors import COLUMNS, ImportFailed
 from .matching import (
     ALTERNATIVE,
     CERTAIN,
@@ -319,7 +319,7 @@ def map_headers(
 
     missing = [f for f in schema.required_fields if f.name not in positions]
     if missing:
-        raise ImportFailed(_missing_message(schema, missing, matches, headers))
+        raise ImportFailed(_missing_message(schema, missing, matches, headers), COLUMNS)
     return ColumnMapping(
         positions=positions, warnings=warnings, values=dict(choice.values) if choice else {}
     )
@@ -343,7 +343,8 @@ def _refuse_duplicates(schema: EntitySchema, matches: list[ColumnMatch]) -> None
         )
         raise ImportFailed(
             f"Duplicate columns: {described}. Keep one column for each field "
-            "and upload the file again."
+            "and upload the file again.",
+            COLUMNS,
         )
 
 
@@ -360,7 +361,8 @@ def _claim(
         raise ImportFailed(
             f"Duplicate columns: {first!r} and {match.header!r} are all "
             f"{schema.field(name).label}. Keep one column for each field "
-            "and upload the file again."
+            "and upload the file again.",
+            COLUMNS,
         )
     positions[name] = match.position
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from .errors import ImportFailed
+from .errors import EMPTY_FILE, INVALID_ROWS, VALUE_REFUSED, ImportFailed
 from .mapping import ColumnMapping, header_scorer, map_headers
 from .persist import Saved, Upserter, ValueRefused, prepare_connection
 from .prefetch import Prefetcher
@@ -103,6 +103,7 @@ class CheckedChunk:
         outcome: its validation (without the valid rows' values when the pass saves nothing).
         rejected: the raw cells of the invalid records, indexed by position in the chunk.
         progress: the import's progress (percent) once this chunk is done.
+        read: the share of the file's bytes read once this chunk is done (0 to 1).
         seconds: time the reading process spent parsing and validating it, per stage.
     """
 
@@ -111,6 +112,7 @@ class CheckedChunk:
     outcome: ChunkOutcome
     rejected: pd.DataFrame
     progress: int
+    read: float
     seconds: dict[str, float]
 
 
@@ -134,6 +136,7 @@ class ImportRun:
         self.background = dict.fromkeys(TIMED_STAGES, 0.0)  # the reading process's share
         self.stage, self.percent = "parsing", 0
         self.rows_done = plan.resume.rows_done if plan.resume else 0
+        self.estimated_rows: int | None = None
 
     def run(self) -> str:
         """Run every pass left; returns ``completed`` or ``canceled``.
@@ -155,10 +158,13 @@ class ImportRun:
                 raise ImportFailed(
                     f"{self.counters.invalid:,} of {self.counters.total:,} rows are invalid, so "
                     "nothing was saved (all-or-nothing mode). Download the error report, fix "
-                    "those rows and upload the file again."
+                    "those rows and upload the file again.",
+                    INVALID_ROWS,
                 )
         if self.counters.total == 0:
-            raise ImportFailed(f"{self.request.filename} has a header row but no data rows.")
+            raise ImportFailed(
+                f"{self.request.filename} has a header row but no data rows.", EMPTY_FILE
+            )
         self._finalise(rejected=False)
         return COMPLETED
 
@@ -232,12 +238,14 @@ class ImportRun:
             if not saving:
                 outcome = replace(outcome, columns={})
             _timed(seconds, "validating", tick)
+            read = reader.progress()
             yield CheckedChunk(
                 len(chunk.frame),
                 chunk.first_row,
                 outcome,
                 chunk.frame.iloc[outcome.invalid_positions],
-                plan_pass.low + int(span * reader.progress()),
+                plan_pass.low + int(span * read),
+                read,
                 seconds,
             )
             gc.collect(1)  # the reading process's share of the per-chunk collection
@@ -267,6 +275,8 @@ class ImportRun:
             self.counters.unchanged += saved.unchanged
         self.rows_done += checked.rows
         self.percent = checked.progress
+        if 0 < checked.read < 1:  # at the end the rows are counted instead
+            self.estimated_rows = round(self.rows_done / checked.read)
         self.checkpoint = Checkpoint(
             plan_pass.phase, self.rows_done, replace(self.counters), self.report_bytes
         )
@@ -286,7 +296,8 @@ class ImportRun:
             raise ImportFailed(
                 f"The database refused a value in rows {checked.first_row:,}–{last_row:,} "
                 f"({exc}). The rows before them were saved. Check those rows for unusual "
-                "characters or sizes and upload the file again."
+                "characters or sizes and upload the file again.",
+                VALUE_REFUSED,
             ) from exc
 
     def _count_validation(self, outcome: ChunkOutcome, rows: int) -> None:
@@ -311,6 +322,7 @@ class ImportRun:
                 checkpoint=self.checkpoint,
                 report_written=self.counters.invalid > 0,
                 rejected=rejected,
+                estimated_rows=self.estimated_rows,
             )
         )
 

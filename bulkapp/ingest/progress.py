@@ -134,6 +134,8 @@ class Progress:
             once the import has finished its passes).
         report_written: whether the error report holds rejected rows.
         rejected: the whole file was rejected (all-or-nothing mode found invalid rows).
+        estimated_rows: the file's data rows, estimated from the share of its bytes read so
+            far (None before the first chunk).
     """
 
     stage: str
@@ -145,6 +147,7 @@ class Progress:
     checkpoint: Checkpoint | None
     report_written: bool
     rejected: bool = False
+    estimated_rows: int | None = None
 
 
 class ImportSink(Protocol):

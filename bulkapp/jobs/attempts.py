@@ -22,7 +22,7 @@ from sqlalchemy import Table, select, update
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db
 from ..ingest.analysis import AnalysisRequest, analyse_file
-from ..ingest.errors import ImportFailed, ImportSuperseded
+from ..ingest.errors import WRONG_TYPE, ImportFailed, ImportSuperseded
 from ..ingest.pipeline import import_file
 from ..ingest.progress import Checkpoint, ImportRequest, Progress
 from ..ingest.report import report_path
@@ -76,6 +76,7 @@ class JobRecorder:
             checkpoint=progress.checkpoint.to_dict() if progress.checkpoint else {},
             report_path=report_key,
             rejected=progress.rejected,
+            estimated_rows=progress.estimated_rows,
         )
 
     def commit(self) -> None:
@@ -171,7 +172,8 @@ def run_import(job_id: str) -> JobState | None:
         return job_state(job)
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
-        job.fail(str(exc), seconds=time.monotonic() - started)
+        kind = exc.kind if isinstance(exc, ImportFailed) else WRONG_TYPE
+        job.fail(str(exc), seconds=time.monotonic() - started, kind=kind)
         commit_as_attempt(job, attempt)
     except Exception:
         discard_failed_transaction()

@@ -15,6 +15,7 @@ SCHEDULE = (
     # (entry point, when, seconds one run may take)
     (tasks.recover, {"interval": 30}, 300),
     (tasks.trim, {"interval": 600}, 300),
+    (tasks.roll_up_metrics, {"interval": 300}, 300),
     (tasks.clean_up, {"cron": "30 2 * * *"}, 3600),
 )
 # Results of maintenance runs are kept for a day, for rq-dashboard and `rq info`.

@@ -11,7 +11,8 @@ from sqlalchemy import Select, and_, or_, select
 
 from ..entities import REGISTRY
 from ..extensions import db
-from ..models import STATUSES, ImportJob, Organisation, User
+from ..models import FAILED, STATUSES, ImportJob, Organisation, User
+from . import failures
 from .access import jobs_visible_to
 
 SEARCH_MAX_LENGTH = 200
@@ -28,6 +29,7 @@ class JobFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    cause: str = ""  # a failure kind (``bulkapp.jobs.failures``)
 
     def as_args(self) -> dict[str, str]:
         """The filters as query-string arguments (for pagination links)."""
@@ -59,7 +61,12 @@ def parse_job_filters(args: Mapping[str, str]) -> tuple[JobFilters, list[str]]:
     if status and status not in STATUSES:
         errors.append(f"Unknown status {status!r}; it was ignored.")
         status = ""
+    cause = (args.get("cause") or "").strip()
+    if cause and cause not in failures.LABELS:
+        errors.append(f"Unknown failure cause {cause!r}; it was ignored.")
+        cause = ""
     filters = JobFilters(
+        cause=cause,
         entity=entity,
         status=status,
         organisation=_int_or_none(args.get("organisation")),
@@ -84,7 +91,8 @@ def search_jobs(
         query = query.where(ImportJob.entity_type == filters.entity)
     if filters.status:
         query = query.where(ImportJob.status == filters.status)
-    if filters.organisation is not None and viewer.is_super_admin:
+    if filters.organisation is not None:
+        # Within what the viewer may see: another organisation's id matches nothing.
         query = query.where(ImportJob.organisation_id == filters.organisation)
     if filters.user is not None:
         query = query.where(ImportJob.user_id == filters.user)
@@ -96,6 +104,10 @@ def search_jobs(
         query = query.where(
             ImportJob.created_at
             < datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time())
+        )
+    if filters.cause:
+        query = query.where(
+            ImportJob.status == FAILED, failures.cause_of(ImportJob) == filters.cause
         )
     if filters.q:
         query = query.where(
@@ -128,4 +140,5 @@ def filter_choices(viewer: User) -> dict[str, list]:
         "users": list(db.session.scalars(users)),
         "entities": sorted(REGISTRY),
         "statuses": list(STATUSES),
+        "causes": sorted(failures.LABELS.items(), key=lambda item: item[1]),
     }

@@ -17,7 +17,7 @@ from ..entities import REGISTRY, get_entity
 from ..extensions import db
 from ..models import ANALYSIS, IMPORT, MODES, ImportJob, Organisation, ReviewPolicy, User
 from ..storage import UPLOADS, configured_store, delete_stored
-from . import queues
+from . import failures, queues
 from .attempts import run_import
 from .lifecycle import describe_error, enqueue, record_attempt_failure
 
@@ -88,9 +88,6 @@ def start_import(
     key, size = configured_store(UPLOADS).save_stream(
         stream, _extension(filename), user.organisation_id
     )
-    if size == 0:
-        _discard_upload(key)
-        raise UploadRejected(f"{filename} is empty.")
     job = ImportJob(
         organisation_id=user.organisation_id,
         user_id=user.id,
@@ -160,7 +157,11 @@ def import_inline(
     except Exception as exc:  # nothing retries an inline import: it fails here and now
         log.exception("inline import %s failed", job.id)
         record_attempt_failure(
-            job.id, will_retry=False, reason=describe_error(exc), traceback=traceback.format_exc()
+            job.id,
+            will_retry=False,
+            reason=describe_error(exc),
+            kind=failures.kind_of(exc),
+            traceback=traceback.format_exc(),
         )
     db.session.refresh(job)
     return job

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -34,7 +37,7 @@ from ..models import (
     utcnow,
 )
 from ..storage import REPORTS, UPLOADS, delete_stored, stored_file_exists
-from . import queues
+from . import failures, queues
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +89,8 @@ def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     When Redis is down the job stays ``queued`` and the sweeper enqueues it later.
 
     Raises:
-        JobActionError: the job is waiting, running, in review or completed, or its file is
-            gone (409).
+        JobActionError: the job is waiting, running, in review or completed, failed in a way
+            a retry cannot mend (a file to correct), or its file is gone (409).
     """
     if job.status == PROCESSING:
         raise JobActionError(
@@ -105,6 +108,12 @@ def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
         raise JobActionError(
             "not_retryable", "This job completed. Upload the file again to import it again."
         )
+    if job.status == FAILED and failures.is_permanent(job.failure_kind):
+        raise JobActionError(
+            "needs_corrected_file",
+            f"This file cannot be imported as it is ({failures.label(job.failure_kind)}), so a "
+            "retry would fail the same way. Correct the file and upload it again.",
+        )
     if not stored_file_exists(job.stored_path, UPLOADS):
         raise JobActionError(
             "file_gone",
@@ -120,8 +129,8 @@ def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
 
 
 def requeue_failed(organisation_id: int | None, actor: User | None = None) -> int:
-    """Retry every failed job of the organisation (``None``: of all); returns how many.
-    ``actor`` is audited."""
+    """Retry every failed job of the organisation (``None``: of all) that a retry can
+    mend; returns how many were queued again. ``actor`` is audited."""
     query = select(ImportJob).where(ImportJob.status == FAILED)
     if organisation_id is not None:
         query = query.where(ImportJob.organisation_id == organisation_id)
@@ -172,14 +181,8 @@ def clean_jobs(
     connection = get_redis()
     for job in db.session.scalars(query).all():
         counts["jobs"] += 1
-        try:
-            counts["rq_jobs_removed"] += _delete_rq_job(connection, job.id)
-            job.rq_job_id = None
-        except RedisError as exc:
-            log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
-        counts["files_deleted"] += delete_stored(job.stored_path, UPLOADS)
-        counts["reports_deleted"] += delete_stored(job.report_path, REPORTS)
-        job.stored_path = job.report_path = None
+        for key, removed in _clean(connection, job).items():
+            counts[key] += removed
     audit.record(
         "jobs_cleaned",
         actor=actor,
@@ -188,6 +191,65 @@ def clean_jobs(
     )
     db.session.commit()
     return counts
+
+
+def clean_job(job: ImportJob, actor: User | None = None) -> ImportJob:
+    """Remove what the finished ``job`` left behind (upload, error report, RQ job); the row
+    stays. ``actor`` is audited.
+
+    Raises:
+        JobActionError: the job is still waiting or running, or there is nothing to remove.
+    """
+    if not job.is_finished:
+        raise JobActionError("job_not_finished", "Only finished jobs can be cleaned.")
+    if not (job.stored_path or job.report_path or job.rq_job_id):
+        raise JobActionError("nothing_to_clean", "This job has nothing left to clean.")
+    _clean(get_redis(), job)
+    audit.record("job_cleaned", actor=actor, target=job.id, organisation_id=job.organisation_id)
+    db.session.commit()
+    return job
+
+
+def _clean(connection: Redis, job: ImportJob) -> dict[str, int]:
+    """Delete ``job``'s RQ job, upload and error report (uncommitted); what went."""
+    removed = {"rq_jobs_removed": 0}
+    try:
+        removed["rq_jobs_removed"] = _delete_rq_job(connection, job.id)
+        job.rq_job_id = None
+    except RedisError as exc:
+        log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
+    removed["files_deleted"] = delete_stored(job.stored_path, UPLOADS)
+    removed["reports_deleted"] = delete_stored(job.report_path, REPORTS)
+    job.stored_path = job.report_path = None
+    return removed
+
+
+# What each bulk action does to one job, and the statuses it applies to.
+BULK_ACTIONS = {
+    "retry": (retry_job, (FAILED, CANCELED)),
+    "cancel": (cancel_job, (QUEUED, PROCESSING)),
+    "clean": (clean_job, tuple(FINISHED_STATUSES)),
+}
+
+
+def act_on_jobs(action: str, jobs: Iterable[ImportJob], actor: User | None = None) -> dict[str, Any]:
+    """Apply ``action`` (``retry``, ``cancel`` or ``clean``) to each of ``jobs`` through
+    the same use case as a single job, so each follows the state machine and its rules and
+    is audited as ``actor``'s.
+
+    Returns:
+        ``done``: how many it applied to; ``skipped``: how many it did not, by reason.
+    """
+    use_case, _ = BULK_ACTIONS[action]
+    done, skipped = 0, Counter[str]()
+    for job in jobs:
+        try:
+            use_case(job, actor)
+        except JobActionError as exc:
+            skipped[str(exc)] += 1
+            continue
+        done += 1
+    return {"done": done, "skipped": dict(skipped)}
 
 
 def enqueue(job: ImportJob, connection: Redis | None = None) -> bool:
@@ -222,12 +284,14 @@ def record_attempt_failure(
     *,
     will_retry: bool,
     reason: str,
+    kind: str,
     traceback: str | None = None,
     retry_in: int | None = None,
     seconds: float | None = None,
 ) -> None:
     """Record an attempt that ended without the import recording its outcome: it raised, its
-    process died, or its worker stopped responding (``reason`` says which, for the user).
+    process died, or its worker stopped responding (``reason`` says which, for the user;
+    ``kind`` for grouping, one of ``failures``' transient kinds).
 
     A job still marked ``processing`` goes back to ``queued`` while a retry follows (in
     ``retry_in`` seconds), else it ends ``failed``; the message and ``traceback`` stay on the
@@ -246,6 +310,7 @@ def record_attempt_failure(
             "resumes from its last saved chunk.",
             traceback,
             seconds,
+            kind,
         )
     else:
         attempts = f"{job.attempts} attempt{'s' if job.attempts != 1 else ''}"
@@ -254,6 +319,7 @@ def record_attempt_failure(
             "kept; retry the job once the cause is fixed.",
             traceback,
             seconds,
+            kind,
         )
     db.session.commit()
 
@@ -263,7 +329,10 @@ def record_stopped(job_id: str) -> None:
     discard_failed_transaction()
     job = db.session.get(ImportJob, job_id)
     if job is not None and job.status == PROCESSING:
-        job.retry_later("The worker was stopped; the import resumes from its last saved chunk.")
+        job.retry_later(
+            "The worker was stopped; the import resumes from its last saved chunk.",
+            kind=failures.WORKER_LOST,
+        )
         db.session.commit()
 
 

@@ -30,6 +30,7 @@ from ..audit import forget_entries_older_than
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from ..storage import DatabaseStore
+from . import failures
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
@@ -114,7 +115,9 @@ def _fail_over(rq_job: Job, queue) -> int:
         rq_job.worker_name,
         "queueing it again" if will_retry else "no retries left",
     )
-    record_attempt_failure(rq_job.id, will_retry=will_retry, reason=WORKER_LOST)
+    record_attempt_failure(
+        rq_job.id, will_retry=will_retry, reason=WORKER_LOST, kind=failures.WORKER_LOST
+    )
     if will_retry:
         assert rq_job.retries_left is not None  # should_retry: some retries are left
         rq_job.retries_left -= 1
@@ -150,10 +153,13 @@ def requeue_orphaned_imports(
         if rq_job_is_live(connection, job.id):
             continue
         if _rq_job_failed(connection, job.id):
-            record_attempt_failure(job.id, will_retry=False, reason=WORKER_LOST)
+            record_attempt_failure(
+                job.id, will_retry=False, reason=WORKER_LOST, kind=failures.WORKER_LOST
+            )
             continue
         job.retry_later(
-            "Redis lost this import's place in the queue; it resumes from its last saved chunk."
+            "Redis lost this import's place in the queue; it resumes from its last saved chunk.",
+            kind=failures.REDIS,
         )
         db.session.commit()
         requeued += enqueue(job, connection)

@@ -7,7 +7,7 @@ callbacks inside the web process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypedDict
 
 from redis import Redis
@@ -20,10 +20,12 @@ from rq.registry import (
     StartedJobRegistry,
 )
 from rq.suspension import is_suspended
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, FAILED, PROCESSING, QUEUED, ImportJob, utcnow
+from . import failures
+from .lifecycle import BULK_ACTIONS
 from .queues import (
     ENTITY_QUEUES,
     MAINTENANCE_QUEUE,
@@ -178,30 +180,66 @@ def workers(connection: Redis | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def throughput(
-    organisation_id: int | None, hours: int = 24, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Jobs completed and failed (and rows processed) per hour over the last ``hours``,
-    oldest first; ``organisation_id=None`` counts every organisation."""
-    end = (now or utcnow()).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    start = end - timedelta(hours=hours)
-    query = select(ImportJob.finished_at, ImportJob.status, ImportJob.processed_rows).where(
-        ImportJob.status.in_((COMPLETED, FAILED)),
-        ImportJob.finished_at >= start,
-        ImportJob.finished_at < end,
-    )
-    if organisation_id is not None:
-        query = query.where(ImportJob.organisation_id == organisation_id)
-    buckets: list[dict[str, Any]] = [
-        {"hour": start + timedelta(hours=i), "completed": 0, "failed": 0, "rows": 0}
-        for i in range(hours)
-    ]
-    for finished_at, status, rows in db.session.execute(query):
-        assert finished_at is not None  # the query selects jobs finished in the window
-        bucket = buckets[int((finished_at - start).total_seconds() // 3600)]
-        bucket[status] += 1
-        bucket["rows"] += rows or 0
-    return buckets
+def failure_groups(jobs: Select) -> list[dict[str, Any]]:
+    """The failed jobs among ``jobs`` grouped by cause, largest group first: the cause
+    (``kind``, ``label``, whether a corrected file is needed), how many, when the last one
+    failed and its message as an example."""
+    failed = jobs.where(ImportJob.status == FAILED).order_by(None).subquery()
+    cause = failures.cause_of(failed.c)
+    rows = db.session.execute(
+        select(cause, func.count(), func.max(failed.c.finished_at))
+        .group_by(cause)
+        .order_by(func.count().desc(), cause)
+    ).all()
+    groups = []
+    for kind, count, last_failed in rows:
+        example = db.session.scalar(
+            select(failed.c.error_message)
+            .where(cause == kind)
+            .order_by(failed.c.finished_at.desc())
+            .limit(1)
+        )
+        groups.append(
+            {
+                "kind": kind,
+                "label": failures.label(kind),
+                "permanent": failures.is_permanent(kind),
+                "count": count,
+                "last_failed_at": last_failed,
+                "example": example,
+            }
+        )
+    return groups
+
+
+def bulk_counts(jobs: Select) -> dict[str, int]:
+    """How many of ``jobs`` each bulk action (retry, cancel, clean) would apply to."""
+    return {
+        action: db.session.scalar(
+            select(func.count()).select_from(bulk_targets(jobs, action).order_by(None).subquery())
+        )
+        or 0
+        for action in BULK_ACTIONS
+    }
+
+
+def bulk_targets(jobs: Select, action: str) -> Select:
+    """The jobs among ``jobs`` whose status ``action`` applies to (a retry of a failure that
+    needs a corrected file, or a clean of a job with nothing left, is still refused by its use
+    case)."""
+    _, statuses = BULK_ACTIONS[action]
+    query = jobs.where(ImportJob.status.in_(statuses))
+    if action == "retry":
+        query = query.where(
+            (ImportJob.status != FAILED) | ~failures.cause_of(ImportJob).in_(failures.PERMANENT)
+        )
+    elif action == "clean":
+        query = query.where(
+            ImportJob.stored_path.is_not(None)
+            | ImportJob.report_path.is_not(None)
+            | ImportJob.rq_job_id.is_not(None)
+        )
+    return query
 
 
 class JobProgress(TypedDict):
@@ -214,6 +252,7 @@ class JobProgress(TypedDict):
     total: int
     finished: bool
     cancel_requested: bool
+    retryable: bool
 
 
 def job_progress(jobs: Iterable[ImportJob]) -> dict[str, JobProgress]:
@@ -227,6 +266,7 @@ def job_progress(jobs: Iterable[ImportJob]) -> dict[str, JobProgress]:
             "total": state["counts"]["total"],
             "finished": state["finished"],
             "cancel_requested": state["cancel_requested"],
+            "retryable": state["retryable"],
         }
         for state in map(job_state, jobs)
     }

@@ -14,6 +14,7 @@ from rq.cron import CronScheduler
 
 from ..app import create_app
 from .cron import register_schedule
+from .logs import quiet_routine_logs
 from .queues import get_queue, worker_queue_names
 from .redis_patience import patient_redis, stop_waiting
 from .tasks import use_app
@@ -39,6 +40,7 @@ def run_worker(*entities: str) -> int:
         maintenance_interval=config["WORKER_MAINTENANCE_INTERVAL"],
     )
     connection = patient_redis(config["REDIS_URL"])
+    quiet_routine_logs()
     worker = ImportWorker(
         [get_queue(name, connection) for name in worker_queue_names(entities)],
         connection=connection,
@@ -51,6 +53,7 @@ def run_cron() -> int:
     """The cron process: enqueues the periodic maintenance jobs of ``bulkapp.jobs.cron``."""
     app = create_app()
     use_app(app)
+    quiet_routine_logs()
     scheduler = PatientCronScheduler(
         connection=patient_redis(app.config["REDIS_URL"]), logging_level=app.config["LOG_LEVEL"]
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from ..models import ImportJob, SavedMapping
+from ..models import FAILED, PROCESSING, ImportJob, SavedMapping, utcnow
+from . import failures
 
 
 class RowCounts(TypedDict):
@@ -45,6 +46,13 @@ class JobState(TypedDict):
     database_stats: dict[str, int]
     warnings: list[str]
     error_message: str | None
+    failure_kind: str | None
+    failure_label: str | None
+    needs_corrected_file: bool
+    retryable: bool
+    estimated_rows: int | None
+    rows_per_second: int | None
+    seconds_left: int | None
     has_error_report: bool
     processing_duration_ms: int | None
     stage_timings: dict[str, float]
@@ -73,8 +81,24 @@ def mapping_note(saved: SavedMapping | None) -> str | None:
     return f"Using the mapping saved on {saved.created_at:%-d %b %Y} by {who}."
 
 
+def _pace(job: ImportJob) -> tuple[int | None, int | None]:
+    """Rows per second since the job started and the seconds it still needs at that pace,
+    while it runs and its size is known or estimated (else None)."""
+    if job.status != PROCESSING or not job.started_at or not job.processed_rows:
+        return None, None
+    elapsed = (utcnow() - job.started_at).total_seconds()
+    if elapsed <= 0:
+        return None, None
+    rate = job.processed_rows / elapsed
+    expected = job.estimated_rows or job.total_rows
+    left = max(expected - job.processed_rows, 0) / rate if expected else None
+    return round(rate), None if left is None else round(left)
+
+
 def job_state(job: ImportJob) -> JobState:
     """The state of ``job`` now."""
+    failed_for_good = job.status == FAILED and failures.is_permanent(job.failure_kind)
+    rows_per_second, seconds_left = _pace(job)
     return {
         "id": job.id,
         "entity_type": job.entity_type,
@@ -102,6 +126,13 @@ def job_state(job: ImportJob) -> JobState:
         "database_stats": job.database_stats or {},
         "warnings": job.warnings or [],
         "error_message": job.error_message,
+        "failure_kind": job.failure_kind,
+        "failure_label": failures.label(job.failure_kind) if job.status == FAILED else None,
+        "needs_corrected_file": failed_for_good,
+        "retryable": failures.retryable(job.status, job.failure_kind),
+        "estimated_rows": job.estimated_rows if not job.is_finished else None,
+        "rows_per_second": rows_per_second,
+        "seconds_left": seconds_left,
         "has_error_report": bool(job.report_path),
         "processing_duration_ms": job.processing_duration_ms,
         "stage_timings": job.stage_timings or {},

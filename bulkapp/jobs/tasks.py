@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, has_app_context
 from redis import Redis
 from rq.exceptions import AbandonedJobError
-from rq.job import Job
+from rq.job import Job, get_current_job
 from rq.utils import now
 
 from ..extensions import db, get_redis
-from . import maintenance, notifications
+from ..models import FAILED
+from . import failures, maintenance, metrics, notifications
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
 
@@ -64,10 +65,25 @@ def app_context() -> Iterator[None]:
         yield
 
 
+class ImportEndedFailed(Exception):
+    """The import failed for good (a file to correct); raised after its state was recorded,
+    so that RQ files the job as failed, as the job page shows it, without retrying it."""
+
+
 def import_job(job_id: str) -> JobState | None:
-    """Run an attempt at the import recorded as ImportJob ``job_id``; returns its state."""
+    """Run an attempt at the import recorded as ImportJob ``job_id``; returns its state.
+
+    Raises:
+        ImportEndedFailed: the import failed (recorded on the job already).
+    """
     with app_context():
-        return run_import(job_id)
+        state = run_import(job_id)
+    if state is not None and state["status"] == FAILED:
+        rq_job = get_current_job()
+        if rq_job is not None:
+            rq_job.retries_left = 0  # the same file would fail the same way
+        raise ImportEndedFailed(state["error_message"] or "the import failed")
+    return state
 
 
 def import_succeeded(job: Job, connection: Redis, result: Any, *args: Any, **kwargs: Any) -> None:
@@ -84,6 +100,8 @@ def import_failed(
 ) -> None:
     """RQ ``on_failure``: an attempt raised; also run by RQ's own registry clean-up when a
     worker stopped heartbeating (``AbandonedJobError``)."""
+    if issubclass(exc_type, ImportEndedFailed):
+        return
     if issubclass(exc_type, AbandonedJobError):
         reason, details = maintenance.WORKER_LOST, None
     else:
@@ -98,6 +116,7 @@ def import_failed(
             job.id,
             will_retry=job.should_retry,
             reason=reason,
+            kind=failures.kind_of(exc_value),
             traceback=details,
             retry_in=_retry_in(job),
             seconds=_seconds_running(job),
@@ -120,6 +139,7 @@ def horse_killed(job: Job, pid: int, status: int, rusage: Any) -> None:
             job.id,
             will_retry=job.should_retry,
             reason=f"the process running it ended unexpectedly ({how})",
+            kind=failures.WORKER_LOST,
             retry_in=_retry_in(job),
             seconds=_seconds_running(job),
         )
@@ -156,6 +176,12 @@ def trim() -> dict:
     """Cron: keep only the most recent completed and failed RQ jobs per queue."""
     with app_context():
         return maintenance.trim_job_registries()
+
+
+def roll_up_metrics() -> dict:
+    """Cron: roll the last two hours up into the metrics history; drop expired hours."""
+    with app_context():
+        return metrics.roll_up_recent()
 
 
 def clean_up() -> dict:

@@ -75,6 +75,7 @@ class ImportWorker(Worker):
 
     low_priority_every: int = 5
     maintenance_every: int = 5
+    log_result_lifespan = False  # "result is kept for N seconds" after every job
 
     def __init__(self, queues: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("maintenance_interval", self.maintenance_every)
@@ -174,6 +175,17 @@ class ImportWorker(Worker):
                 self.scheduler.release_locks()
             return
         self.scheduler.start()
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """Log a failed job; an import that failed on its file in one line, as a warning
+        (its state is recorded, the traceback would only repeat the job's message)."""
+        exc_value = exc_info[1]
+        if isinstance(exc_value, tasks.ImportEndedFailed):
+            self.log.warning(
+                "Worker %s: %s: import %s failed: %s", self.name, job.origin, job.id, exc_value
+            )
+            return
+        super().handle_exception(job, *exc_info)
 
     # -- stopping -----------------------------------------------------------------------------
 

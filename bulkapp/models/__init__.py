@@ -28,6 +28,7 @@ from .import_job import (
 )
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
+from .metrics import QueueHour
 
 __all__ = [
     "ADMIN_ROLES",
@@ -63,4 +64,5 @@ __all__ = [
     "StoredFile",
     "StoredFileChunk",
     "new_file_id",
+    "QueueHour",
 ]

@@ -173,6 +173,10 @@ class ImportJob(Base):
     report_path: Mapped[str | None] = mapped_column(String(500))
     error_message: Mapped[str | None] = mapped_column(Text)
     error_traceback: Mapped[str | None] = mapped_column(Text)
+    # Why the last attempt failed (``bulkapp.jobs.failures``): decides retry or a new file.
+    failure_kind: Mapped[str | None] = mapped_column(String(30))
+    # The file's row count estimated from the bytes read so far, until it is counted.
+    estimated_rows: Mapped[int | None] = mapped_column()
     processing_duration_ms: Mapped[int | None] = mapped_column()
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -239,6 +243,7 @@ class ImportJob(Base):
                     stage=ImportStage.ANALYSING if self.phase == ANALYSIS else ImportStage.PARSING,
                     error_message=None,
                     error_traceback=None,
+                    failure_kind=None,
                     finished_at=None,
                     started_at=func.coalesce(ImportJob.started_at, utcnow()),
                 )
@@ -260,6 +265,7 @@ class ImportJob(Base):
         checkpoint: dict[str, Any],
         report_path: str | None,
         rejected: bool,
+        estimated_rows: int | None = None,
     ) -> None:
         """Record a step of the running import (committed with its chunk's rows)."""
         self._require("record_progress", (PROCESSING,))
@@ -286,6 +292,7 @@ class ImportJob(Base):
         }
         self.stage_timings, self.warnings = dict(stage_seconds), list(warnings)
         self.checkpoint, self.report_path = dict(checkpoint), report_path
+        self.estimated_rows = estimated_rows
 
     def record_analysis(self, *, percent: int, rows_done: int) -> None:
         """Record how far the running analysis has read the file."""
@@ -349,26 +356,37 @@ class ImportJob(Base):
         self.status, self.stage = outcome, ImportStage.DONE
         if outcome == COMPLETED:
             self.progress = 100
-        self.error_message = self.error_traceback = None
+        self.error_message = self.error_traceback = self.failure_kind = None
         self._ended(seconds)
 
     def fail(
-        self, message: str, traceback: str | None = None, seconds: float | None = None
+        self,
+        message: str,
+        traceback: str | None = None,
+        seconds: float | None = None,
+        kind: str | None = None,
     ) -> None:
-        """The import cannot go on: ``failed`` with ``message`` for the user."""
+        """The import cannot go on: ``failed`` with ``message`` for the user and the
+        failure's ``kind``."""
         self._require("fail", (PROCESSING,))
         self.status, self.stage = FAILED, ImportStage.DONE
         self.error_message, self.error_traceback = message, traceback
+        self.failure_kind = kind
         self._ended(seconds)
 
     def retry_later(
-        self, message: str, traceback: str | None = None, seconds: float | None = None
+        self,
+        message: str,
+        traceback: str | None = None,
+        seconds: float | None = None,
+        kind: str | None = None,
     ) -> None:
         """The attempt stopped (an error, a stopped or lost worker); another one follows:
-        back to ``queued``, stage ``retrying``, with ``message`` on the job."""
+        back to ``queued``, stage ``retrying``, with ``message`` and ``kind`` on the job."""
         self._require("retry_later", (PROCESSING,))
         self.status, self.stage = QUEUED, ImportStage.RETRYING
         self.error_message, self.error_traceback = message, traceback
+        self.failure_kind = kind
         self._add_seconds(seconds)
 
     def cancel(self) -> None:
@@ -386,7 +404,7 @@ class ImportJob(Base):
         self._require("requeue", (FAILED, CANCELED))
         self.status, self.stage = QUEUED, ImportStage.QUEUED
         self.cancel_requested = False
-        self.error_message = self.error_traceback = None
+        self.error_message = self.error_traceback = self.failure_kind = None
         self.finished_at = None
 
     def _require_phase(self, transition: str, phase: ImportPhase) -> None:

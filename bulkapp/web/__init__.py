@@ -122,6 +122,7 @@ def register_web(app: Flask) -> None:
             "File too large",
             f"Uploads are limited to {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB. "
             "Split the file into smaller parts and upload each.",
+            upload_link=True,
         ),
     )
     app.register_error_handler(

@@ -1,4 +1,5 @@
-"""The admin monitor: queue and worker figures, throughput, the jobs table and bulk actions.
+"""The admin monitor: queue and worker figures, metrics history, failures grouped by cause,
+the jobs table and bulk actions on every job matching its filter.
 
 Admins see their organisation; a super admin sees every organisation, the Redis-wide queue
 figures, the workers and rq-dashboard (mounted at /admin/rq by ``bulkapp.web.dashboard``).
@@ -8,6 +9,7 @@ Everyone else gets 404.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -15,12 +17,12 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 
 from ..extensions import db
-from ..jobs import monitor
-from ..jobs.access import jobs_visible_to, scope_of
-from ..jobs.filters import filter_choices, parse_job_filters, search_jobs
-from ..jobs.lifecycle import JobActionError, clean_jobs, requeue_failed
+from ..jobs import failures, metrics, monitor
+from ..jobs.access import can_act, jobs_visible_to, scope_of
+from ..jobs.filters import JobFilters, filter_choices, parse_job_filters, search_jobs
+from ..jobs.lifecycle import BULK_ACTIONS, JobActionError, act_on_jobs, clean_jobs
 from ..jobs.state import iso_timestamp
-from ..models import ImportJob, utcnow
+from ..models import FAILED, ImportJob, utcnow
 from . import dashboard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -70,6 +72,7 @@ def index():
     pagination = db.paginate(
         search_jobs(current_user, filters), page=max(page, 1), per_page=PAGE_SIZE, error_out=False
     )
+    failed = replace(filters, status=FAILED, cause="")
     return render_template(
         "admin/monitor.html",
         figures=_figures(),
@@ -77,8 +80,17 @@ def index():
         filters=filters,
         filter_errors=filter_errors,
         choices=filter_choices(current_user),
-        chart=monitor.throughput(scope_of(current_user)),
+        history=metrics.history(scope_of(current_user), _period()),
+        groups=monitor.failure_groups(search_jobs(current_user, failed)),
+        group_filters=failed,
+        bulk_counts=monitor.bulk_counts(search_jobs(current_user, filters)),
     )
+
+
+def _period() -> str:
+    """The history chart's period (``?period=24h|7d|90d``; 24 hours by default)."""
+    period = request.args.get("period", "24h")
+    return period if period in metrics.PERIODS else "24h"
 
 
 @bp.route("/monitor.json")
@@ -106,17 +118,52 @@ def _back():
     return redirect(url_for("admin.index", **filters))
 
 
-@bp.route("/requeue-failed", methods=["POST"])
-def requeue_all_failed():
-    """Retry every failed job the admin is responsible for."""
-    count = requeue_failed(scope_of(current_user), current_user)
-    flash(
-        f"{count} failed job{'s' if count != 1 else ''} queued again."
-        if count
-        else "There were no failed jobs to queue again.",
-        "info",
-    )
+BULK_VERBS = {
+    "retry": ("Retry", "retried"),
+    "cancel": ("Cancel", "canceled"),
+    "clean": ("Clean", "cleaned"),
+}
+
+
+def _plural(count: int) -> str:
+    return f"{count:,} job{'s' if count != 1 else ''}"
+
+
+@bp.route("/bulk/<action>", methods=["GET", "POST"])
+def bulk(action: str):
+    """An action on every job matching the monitor's filter (the query string): GET asks to
+    confirm, stating how many jobs it would touch; POST does it, job by job, through the
+    same use case as the job's own button."""
+    if action not in BULK_ACTIONS:
+        abort(404)
+    filters, _ = parse_job_filters(request.args)
+    targets = monitor.bulk_targets(search_jobs(current_user, filters), action)
+    if request.method == "GET":
+        return render_template(
+            "admin/bulk_confirm.html",
+            action=action,
+            verb=BULK_VERBS[action][0],
+            count=monitor.bulk_counts(search_jobs(current_user, filters))[action],
+            filters=filters,
+            described=_describe(filters),
+        )
+    jobs = [job for job in db.session.scalars(targets) if can_act(current_user, job)]
+    outcome = act_on_jobs(action, jobs, current_user)
+    message = f"{_plural(outcome['done'])} {BULK_VERBS[action][1]}."
+    for reason, count in outcome["skipped"].items():
+        message += f" {_plural(count)} left as they were: {reason}"
+    flash(message, "info" if outcome["done"] or not outcome["skipped"] else "warning")
     return _back()
+
+
+def _describe(filters: JobFilters) -> list[str]:
+    """The filter in words, for the confirmation page."""
+    shown = {
+        **filters.as_args(),
+        **({"cause": failures.label(filters.cause)} if filters.cause else {}),
+    }
+    described = [f"{name.replace('_', ' ')}: {value}" for name, value in shown.items()]
+    return described or ["every job you can see"]
 
 
 @bp.route("/clean", methods=["POST"])

@@ -9,12 +9,14 @@ instead, and its GET ``/requeue/<queue>`` route is refused.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import rq_dashboard
-from flask import abort, request
+from flask import abort, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
+from markupsafe import Markup
 from rq_dashboard.web import setup_rq_connection
 
 from ..extensions import csrf
@@ -27,6 +29,7 @@ CSP = (
     "form-action 'self'; base-uri 'self'"
 )
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
 
 
 def mount(state: BlueprintSetupState) -> None:
@@ -39,6 +42,7 @@ def mount(state: BlueprintSetupState) -> None:
     # Before rq-dashboard's own hook, which opens a Redis connection.
     app.before_request_funcs.setdefault(BLUEPRINT, []).insert(0, guard)
     app.after_request_funcs.setdefault(BLUEPRINT, []).append(relax_csp)
+    app.after_request_funcs[BLUEPRINT].append(link_back_to_the_monitor)
 
 
 def same_origin() -> bool:
@@ -60,6 +64,20 @@ def guard():
     if request.method not in SAFE_METHODS and not same_origin():
         abort(403)
     return None
+
+
+def link_back_to_the_monitor(response):
+    """Put a link back to bulkapp's monitor at the top of every rq-dashboard page."""
+    if response.mimetype != "text/html" or response.direct_passthrough:
+        return response
+    page = response.get_data(as_text=True)
+    link = Markup(
+        '<p style="margin:0;padding:.4rem 1rem;background:#f5f7fa;border-bottom:1px solid #d9dee5">'
+        '<a id="back-to-monitor" href="{}">&larr; Back to the bulkapp monitor</a></p>'
+    ).format(url_for("admin.index"))
+    if BODY_START.search(page):
+        response.set_data(BODY_START.sub(lambda match: match.group(0) + link, page, count=1))
+    return response
 
 
 def relax_csp(response):

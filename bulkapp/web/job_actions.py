@@ -6,12 +6,17 @@ for a member) are 403.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
+from ..jobs import failures
 from ..jobs.access import can_act, require_job
 from ..jobs.lifecycle import JobActionError, cancel_job, retry_job
 from ..jobs.queues import tier_of
+from ..jobs.state import iso_timestamp
 from ..models import PROCESSING, ImportJob
 from .helpers import redirect_within_site
 
@@ -38,6 +43,35 @@ def _duration(seconds: float | None) -> str:
         return f"{seconds:.2f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s"
+
+
+@bp.app_template_filter("retryable")
+def _retryable(job: ImportJob) -> bool:
+    """Whether a retry of ``job`` is offered (canceled, or failed by an outage)."""
+    return failures.retryable(job.status, job.failure_kind)
+
+
+@bp.app_template_filter("failure_label")
+def _failure_label(kind: str | None) -> str:
+    """Why a job failed, in words."""
+    return failures.label(kind)
+
+
+@bp.app_template_filter("thousands")
+def _thousands(number: int | None) -> str:
+    """A count for people: ``12,345``."""
+    return "–" if number is None else f"{number:,}"
+
+
+@bp.app_template_filter("utc_time")
+def _utc_time(value: datetime | None) -> Markup:
+    """A ``<time>`` element: UTC in the page, shown in the reader's time zone by format.js with
+    the UTC value on hover."""
+    if value is None:
+        return Markup("–")
+    return Markup('<time datetime="{}" title="{} UTC">{} UTC</time>').format(
+        iso_timestamp(value), value.strftime("%Y-%m-%d %H:%M:%S"), value.strftime("%Y-%m-%d %H:%M")
+    )
 
 
 def _back(job: ImportJob):

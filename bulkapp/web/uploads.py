@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts import remember_import_preference
@@ -18,8 +18,11 @@ bp = Blueprint("uploads", __name__)
 def upload():
     """Pick an entity type (or let the file tell) and a file; a worker analyses it for the
     review, and the import runs in the background once the user (or a certain, or saved,
-    mapping) confirms it."""
-    form = UploadForm()
+    mapping) confirms it. ``?entity_type=`` and ``?mode=`` preselect them (the "upload a
+    corrected file" link of a failed job)."""
+    form = UploadForm(
+        entity_type=request.args.get("entity_type"), mode=request.args.get("mode", "partial")
+    )
     if not form.is_submitted():
         form.import_when_certain.data = current_user.import_when_certain
     if form.validate_on_submit():

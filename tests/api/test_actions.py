@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,22 @@ def test_clean_defaults_to_24_hours(app, api_a, api_admin_a):
 def test_clean_explains_a_bad_body(api_admin_a, body, content_type, status, code):
     response = api_admin_a.post("/bulk-upload/queue/clean", data=body, content_type=content_type)
     assert error_code(response, status) == code
+
+
+def test_retry_of_a_job_that_failed_on_its_file_is_409_and_its_status_says_why(app, api_a):
+    response = api_a.post(
+        "/bulk-upload/mechanics",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(b"firstName,shoeSize\nAnn,9\n"), "short.csv")},
+    )
+    job_id = response.get_json()["data"]["jobId"]
+    run_worker(app)
+    assert error_code(api_a.post(f"/bulk-upload/queue/retry/{job_id}"), 409) == (
+        "needs_corrected_file"
+    )
+    status = api_a.get(f"/bulk-upload/status/{job_id}").get_json()["data"]
+    assert (
+        status["failure_kind"] == "columns"
+        and "Missing required column" in (status["error_message"])
+    )
+    assert (status["retryable"], status["needs_corrected_file"]) == (False, True)

@@ -172,14 +172,17 @@ def test_multipart_without_a_file_is_422(api_a):
     assert_error(response, 422, "missing_file")
 
 
-def test_an_empty_file_is_422(app, api_a):
+def test_an_empty_file_becomes_a_failed_job_like_every_unreadable_file(app, api_a):
     response = api_a.post(
         "/bulk-upload/mechanics",
         content_type="multipart/form-data",
         data={"file": (io.BytesIO(b""), "empty.csv")},
     )
-    assert "empty" in assert_error(response, 422, "upload_rejected")["message"]
-    assert jobs_in_db(app) == []
+    assert response.status_code == 202, response.get_json()
+    run_worker(app)
+    [job] = jobs_in_db(app)
+    assert (job.status, job.failure_kind) == ("failed", "empty_file")
+    assert "empty.csv is empty" in job.error_message
 
 
 def test_an_unknown_mode_is_422(api_a):

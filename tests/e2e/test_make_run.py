@@ -1,9 +1,11 @@
 """``make run``'s process set (honcho with Procfile.dev: the embedded Redis, gunicorn, a
 worker and the cron process) comes back by itself after its Redis dies: nobody presses
-Ctrl-C, and an upload made afterwards is imported."""
+Ctrl-C, and an upload made afterwards is imported. Its runner announces the real port once
+the web answers and stops quietly on Ctrl-C."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 
@@ -109,3 +111,37 @@ def _pings(socket) -> bool:
         return bool(Redis(unix_socket_path=str(socket), socket_timeout=1).ping())
     except Exception:
         return False
+
+
+def test_make_run_announces_its_real_port_once_the_web_answers_and_stops_with_status_0(
+    make_run_env, tmp_path
+):
+    """``make run``'s runner (``python -m bulkapp.devtools run``) with its embedded Redis:
+    one banner naming BULKAPP_PORT, printed after the web server answers; SIGINT (Ctrl-C)
+    stops everything with status 0, and the Redis overcommit warning never shows."""
+    env = {key: value for key, value in make_run_env.items() if key != "REDIS_URL"}
+    port = env["BULKAPP_PORT"]
+    run = ProcessGroup(env, tmp_path)
+    runner = run.start(
+        [str(VENV_BIN / "python"), "-m", "bulkapp.devtools", "run", "Procfile.dev"], name="run"
+    )
+    try:
+        wait_for(
+            lambda: "Press Ctrl-C" in runner.log_path.read_text(),
+            START_TIMEOUT,
+            "the banner",
+            watching=[runner],
+        )
+        assert answers(f"http://127.0.0.1:{port}/login")
+        runner.signal(signal.SIGINT)
+        status = runner.wait(30)
+    finally:
+        run.stop_all()
+    output = runner.log_path.read_text()
+    assert status == 0
+    assert output.count("Press Ctrl-C") == 1
+    assert f"bulkapp is running at http://127.0.0.1:{port}/" in output
+    assert "admin@demo.example" in output and "demo-admin-password" in output
+    assert "127.0.0.1:5000" not in output or port == "5000"
+    assert "overcommit" not in output
+    assert "Redis is starting" in output, "the embedded Redis ran and its log was relayed"

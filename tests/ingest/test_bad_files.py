@@ -116,6 +116,7 @@ BAD_FILES = [
         (HEADER + "x" * 10_000_000 + "\n").encode(),
         ("Line 2", "longer than 1 MB"),
     ),
+    BadFile("an empty file (no bytes at all)", "empty.csv", b"", ("empty.csv is empty",)),
     BadFile(
         "a JSON object instead of an array",
         "json_object.json",
@@ -175,14 +176,6 @@ def test_duplicate_headers_stop_at_the_review_naming_both(app, client_a):
     page = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
     assert str(escape(job.analysis["problem"])) in page
     assert stored_mechanics(app) == []
-
-
-def test_empty_file_is_refused_at_upload(app, client_a):
-    response = upload(client_a, b"", "empty.csv")
-    assert response.status_code == 400
-    assert "empty.csv is empty" in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
 
 
 def test_unknown_entity_type_is_refused_at_upload(app, client_a):

@@ -16,6 +16,7 @@ from bulkapp.jobs.attempts import (
     import_request,
     run_import,
 )
+from bulkapp.jobs.state import job_state
 from bulkapp.models import ENTITY_TABLES, ImportJob, StoredFile
 from bulkapp.storage import REPORTS, UPLOADS, stored_file_exists
 from tests.conftest import BOTH_FILE_STORES, stored_bytes
@@ -202,6 +203,18 @@ def test_progress_stage_and_checkpoint_are_committed_per_chunk(ctx, user_a, smal
     run_import(job.id)
     assert job.progress == 100 and job.stage == "done" and job.checkpoint == {}
     assert list(job.stage_timings) == ["parsing", "validating", "saving", "finalizing"]
+
+
+def test_the_total_is_estimated_from_the_bytes_read_while_the_rows_are_counted(ctx, user_a):
+    current_app.config["IMPORT_CHUNK_ROWS"] = 10_000
+    job = create_job(user_a, MECHANICS_HEADER + mechanic_rows(40_000))
+    interrupted_run(job, chunks=2)
+    db.session.expire_all()
+    assert job.processed_rows == 20_000
+    # The reader runs a buffer ahead of the rows handed over, so the estimate errs low.
+    assert 30_000 <= job.estimated_rows <= 44_000
+    run_import(job.id)
+    assert job.total_rows == 40_000 and job_state(job)["estimated_rows"] is None
 
 
 def uninterrupted(account, content, mode="partial"):

@@ -196,9 +196,15 @@ def test_an_attempt_whose_worker_died_is_recorded_on_the_job(app, ctx, user_a):
     given_up = upload(app, user_a, mechanics_csv(1))
     for job_id in (retried, given_up):
         set_status(job_id, "processing")
-    record_attempt_failure(retried, will_retry=True, reason="the worker died", retry_in=20)
     record_attempt_failure(
-        given_up, will_retry=False, reason="the worker died", traceback="Traceback: the worker died"
+        retried, will_retry=True, reason="the worker died", kind="worker_lost", retry_in=20
+    )
+    record_attempt_failure(
+        given_up,
+        will_retry=False,
+        reason="the worker died",
+        kind="worker_lost",
+        traceback="Traceback: the worker died",
     )
     again = fetch(app, retried)
     assert (again.status, again.stage) == ("queued", "retrying")
@@ -210,3 +216,4 @@ def test_an_attempt_whose_worker_died_is_recorded_on_the_job(app, ctx, user_a):
     assert failed.status == "failed" and failed.finished_at
     assert failed.error_message.startswith("The import stopped after 0 attempts: the worker died.")
     assert failed.error_traceback == "Traceback: the worker died"
+    assert (again.failure_kind, failed.failure_kind) == ("worker_lost", "worker_lost")

@@ -103,6 +103,7 @@ def test_database_error_is_retried_with_backoff_then_fails_keeping_committed_chu
     assert "scheduled" in seen, "retries wait out their backoff in the scheduled registry"
     assert "refuses writes" in job.error_message
     assert job.error_traceback
+    assert job.failure_kind == "database", "an outage: retrying can help"
     assert stored_count(app) == ALLOWED
     assert (job.processed_rows, job.inserted_rows) == (ALLOWED, ALLOWED)
 

@@ -143,8 +143,12 @@ def test_the_cron_process_enqueues_the_maintenance_jobs(app, processes):
     with app.app_context():
         queue = get_queue(MAINTENANCE_QUEUE, get_redis())
         functions = wait_for(
-            lambda: len(names := {job.func_name for job in queue.jobs}) >= 2 and names,
+            lambda: len(names := {job.func_name for job in queue.jobs}) >= 3 and names,
             30,
             "the cron process to enqueue its interval jobs",
         )
-    assert functions == {"bulkapp.jobs.tasks.recover", "bulkapp.jobs.tasks.trim"}
+    assert functions == {
+        "bulkapp.jobs.tasks.recover",
+        "bulkapp.jobs.tasks.trim",
+        "bulkapp.jobs.tasks.roll_up_metrics",
+    }

@@ -2,7 +2,7 @@
 
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from rq import Worker
 from rq.registry import StartedJobRegistry
@@ -121,24 +121,3 @@ def test_organisation_figures_come_from_its_own_jobs(app, ctx, user_a, user_b):
         "failed": 0,
     }
     assert mine["tiers"][BASE]["total"] == 4 and mine["tiers"][f"{BASE}-critical"]["total"] == 0
-
-
-def test_throughput_counts_completed_and_failed_jobs_per_hour(app, ctx, user_a, user_b):
-    now = datetime(2024, 5, 31, 12, 30)
-    finished = [
-        ("completed", now - timedelta(minutes=10), user_a),
-        ("completed", now - timedelta(minutes=20), user_a),
-        ("failed", now - timedelta(hours=3), user_a),
-        ("completed", now - timedelta(hours=30), user_a),
-        ("completed", now - timedelta(minutes=5), user_b),
-    ]
-    for status, finished_at, account in finished:
-        job = db.session.get(ImportJob, upload(app, account, mechanics_csv(1)))
-        job.status, job.finished_at, job.processed_rows = status, finished_at, 10
-        db.session.commit()
-    hours = monitor.throughput(user_a.organisation_id, now=now)
-    assert len(hours) == 24 and hours[-1]["hour"] == datetime(2024, 5, 31, 12)
-    assert (hours[-1]["completed"], hours[-1]["failed"], hours[-1]["rows"]) == (2, 0, 20)
-    assert hours[-4]["failed"] == 1
-    assert sum(h["completed"] for h in hours) == 2
-    assert sum(h["completed"] for h in monitor.throughput(None, now=now)) == 3

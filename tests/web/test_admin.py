@@ -7,6 +7,7 @@ import pytest
 from rq import Queue
 
 from bulkapp.extensions import db, get_redis
+from bulkapp.jobs import metrics
 from bulkapp.models import ImportJob, utcnow
 from tests.conftest import csrf_token, login, make_account, run_worker, uploaded_job_id, web_upload
 
@@ -100,14 +101,27 @@ def test_live_figures_include_the_progress_of_visible_jobs_only(
     assert figures["jobs"][ours]["progress"] == 40 and figures["jobs"][ours]["processed"] == 400
 
 
-def test_chart_shows_completed_and_failed_jobs_of_the_last_hours(app, super_client, client_a):
+def test_chart_shows_the_rolled_up_history_for_24_hours_7_days_and_90_days(
+    app, super_client, client_a
+):
     done, broken = upload(client_a), upload(client_a)
-    set_job(app, done, status="completed", finished_at=utcnow())
-    set_job(app, broken, status="failed", finished_at=utcnow() - timedelta(hours=2))
+    now = utcnow()
+    set_job(app, done, status="completed", started_at=now, finished_at=now)
+    set_job(app, broken, status="failed", started_at=now, finished_at=now - timedelta(hours=2))
+    with app.app_context():
+        for hours_ago in range(3):
+            metrics.roll_up(now - timedelta(hours=hours_ago))
     page = super_client.get("/admin/").get_data(as_text=True)
     assert page.count('class="bar-ok"') == 24
     assert re.search(r'class="bar-ok"[^>]*data-count="1"', page)
     assert re.search(r'class="bar-bad"[^>]*data-count="1"', page)
+    assert '<th scope="row">bulk-upload-mechanics</th>' in page
+    week = super_client.get("/admin/?period=7d").get_data(as_text=True)
+    assert week.count('class="bar-ok"') == 28 and "last 7 days" in week
+    assert (
+        super_client.get("/admin/?period=90d").get_data(as_text=True).count('class="bar-ok"') == 90
+    )
+    assert "last 24 hours" in super_client.get("/admin/?period=forever").get_data(as_text=True)
 
 
 # -- the jobs table -----------------------------------------------------------------------
@@ -233,17 +247,15 @@ def test_only_admins_see_the_traceback_and_everyone_allowed_sees_attempts(
     assert "Traceback: boom" not in owner_page and "Traceback: boom" in admin_page
 
 
-def test_requeue_all_failed_and_clean_old_jobs_from_the_monitor(
+def test_retry_all_failed_and_clean_old_jobs_from_the_monitor(
     app, admin_client, client_a, client_b
 ):
     ours, theirs, old = upload(client_a), upload(client_b), upload(client_a)
     set_job(app, ours, status="failed")
     set_job(app, theirs, status="failed")
     set_job(app, old, status="completed", finished_at=utcnow() - timedelta(days=3))
-    response = post_form(admin_client, "/admin/", "/admin/requeue-failed")
-    assert "1 failed job queued again." in admin_client.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    response = post_form(admin_client, "/admin/", "/admin/bulk/retry?status=failed")
+    assert "1 job retried." in admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert client_b.get(f"/jobs/{theirs}/state").get_json()["status"] == "failed"
 
     response = post_form(admin_client, "/admin/", "/admin/clean", grace_hours="24")
@@ -261,6 +273,7 @@ def test_requeue_all_failed_and_clean_old_jobs_from_the_monitor(
 def test_rq_dashboard_renders_for_super_admins_with_its_own_csp(super_client):
     response = super_client.get("/admin/rq/")
     assert response.status_code == 200
+    assert '<a id="back-to-monitor" href="/admin/">' in response.get_data(as_text=True)
     assert "'unsafe-eval'" in response.headers["Content-Security-Policy"]
     assert super_client.get("/admin/rq/0/data/queues.json").status_code == 200
     assert "'unsafe-inline'" not in super_client.get("/admin/").headers["Content-Security-Policy"]
@@ -298,8 +311,107 @@ def test_an_action_returns_to_the_monitor_on_this_site_whatever_the_query_says(a
     client = login(app.test_client(), super_admin.email)
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
     response = client.post(
-        "/admin/requeue-failed?status=failed&_external=1&_scheme=javascript&_anchor=x",
+        "/admin/bulk/retry?status=failed&_external=1&_scheme=javascript&_anchor=x",
         data={"csrf_token": token},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/?status=failed"
+
+
+# -- failures by cause and bulk actions on the filter -----------------------------------------
+
+
+def fail(app, job_id: str, kind: str, message: str) -> None:
+    set_job(
+        app, job_id, status="failed", failure_kind=kind, error_message=message, finished_at=utcnow()
+    )
+
+
+def test_failures_are_grouped_by_cause_with_a_retry_only_where_it_can_help(
+    app, admin_client, client_a, client_b
+):
+    for _ in range(3):
+        fail(app, upload(client_a), "database", "OperationalError: the database went away")
+    fail(app, upload(client_a), "columns", "Missing required column(s): email.")
+    fail(app, upload(client_b), "database", "another organisation's outage")
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    groups = re.findall(
+        r'<li data-cause="(\w+)">.*?class="group-count">([\d,]+) jobs?<', page, re.S
+    )
+    assert groups == [("database", "3"), ("columns", "1")], "largest first, own organisation only"
+    assert "database unavailable" in page and "missing or duplicate columns" in page
+    assert "Missing required column(s): email." in page
+    assert "/admin/bulk/retry?status=failed&amp;cause=database" in page
+    assert "/admin/bulk/retry?status=failed&amp;cause=columns" not in page, "needs a new file"
+    assert "/admin/bulk/clean?status=failed&amp;cause=columns" in page
+
+
+def test_a_bulk_action_confirms_the_count_then_acts_on_the_filter_in_the_own_organisation_only(
+    app, client_a, client_b
+):
+    province = make_account(app, "org-a", "province@a.example", "province_admin")
+    admin_client = login(app.test_client(), province.email)
+    ours = [upload(client_a, filename=f"ours-{i}.csv") for i in range(3)]
+    theirs = upload(client_b, filename="ours-theirs.csv")
+    other = upload(client_a, filename="other.csv")
+    for job_id in (*ours, theirs, other):
+        fail(app, job_id, "database", "the database went away")
+    fail(app, ours[2], "empty_file", "ours-2.csv is empty")
+
+    confirm = admin_client.get("/admin/bulk/retry?q=ours").get_data(as_text=True)
+    assert "Retry 2 jobs?" in confirm and "q: ours" in confirm
+    response = post_form(admin_client, "/admin/bulk/retry?q=ours", "/admin/bulk/retry?q=ours")
+    assert response.headers["Location"] == "/admin/?q=ours"
+    assert "2 jobs retried." in admin_client.get("/admin/?q=ours").get_data(as_text=True)
+    states = {
+        job_id: client.get(f"/jobs/{job_id}/state").get_json()["status"]
+        for client, job_id in [
+            (client_a, ours[0]),
+            (client_a, ours[1]),
+            (client_a, ours[2]),
+            (client_b, theirs),
+            (client_a, other),
+        ]
+    }
+    assert states == {
+        ours[0]: "queued",
+        ours[1]: "queued",
+        ours[2]: "failed",
+        theirs: "failed",
+        other: "failed",
+    }
+
+    response = post_form(admin_client, "/admin/", "/admin/bulk/cancel?q=ours")
+    assert "2 jobs canceled." in admin_client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert client_a.get(f"/jobs/{ours[0]}/state").get_json()["status"] == "canceled"
+    assert client_b.get(f"/jobs/{theirs}/state").get_json()["status"] == "failed"
+
+    with app.app_context():
+        organisation_b = db.session.get(ImportJob, theirs).organisation_id
+    post_form(admin_client, "/admin/", f"/admin/bulk/retry?organisation={organisation_b}")
+    assert client_b.get(f"/jobs/{theirs}/state").get_json()["status"] == "failed", (
+        "another organisation's filter means nothing to a province admin"
+    )
+
+    response = post_form(admin_client, "/admin/", "/admin/bulk/clean?q=ours")
+    assert "3 jobs cleaned." in admin_client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(ImportJob, theirs).stored_path, "another organisation's file stays"
+        assert db.session.get(ImportJob, ours[0]).stored_path is None
+
+
+def test_a_super_admin_bulk_action_can_span_organisations_or_one(
+    app, super_admin, client_a, client_b
+):
+    client = login(app.test_client(), super_admin.email)
+    a, b = upload(client_a), upload(client_b)
+    with app.app_context():
+        organisation_b = db.session.get(ImportJob, b).organisation_id
+    assert "Cancel 2 jobs?" in client.get("/admin/bulk/cancel").get_data(as_text=True)
+    post_form(client, "/admin/", f"/admin/bulk/cancel?organisation={organisation_b}")
+    assert client_a.get(f"/jobs/{a}/state").get_json()["status"] == "queued"
+    assert client_b.get(f"/jobs/{b}/state").get_json()["status"] == "canceled"

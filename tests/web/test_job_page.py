@@ -18,10 +18,11 @@ def test_job_page_shows_stats_warnings_duration_and_the_error_report_link(app, c
     with app.app_context():
         run_import(job_id)
     page = client_a.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert 'id="validation-invalid">1<' in page and 'id="database-inserted">1<' in page
+    assert 'id="count-invalid">1<' in page and 'id="count-inserted">1<' in page
     assert "Unknown column &#39;Shoe size&#39; was ignored." in page
     assert f'href="/jobs/{job_id}/errors.csv"' in page
     assert 'id="job-duration">' in page and " s</dd>" in page
+    assert 'data-stage-time="saving">' in page and "<time datetime=" in page
     state = client_a.get(f"/jobs/{job_id}/state").get_json()
     assert state["has_error_report"] and state["validation_stats"]["warnings"] == 1
     report = client_a.get(f"/jobs/{job_id}/errors.csv").get_data(as_text=True)

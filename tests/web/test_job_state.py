@@ -57,6 +57,7 @@ def test_the_monitors_job_figures_are_taken_from_the_job_state(app, admin_a, cli
                 "total": 1000,
                 "finished": False,
                 "cancel_requested": True,
+                "retryable": False,
             }
         }
         assert monitor.job_progress([job])[job_id]["processed"] == state["counts"]["processed"]

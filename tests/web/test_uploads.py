@@ -142,3 +142,11 @@ def test_oversized_upload_gets_a_friendly_413_page(app, client_a):
     response = upload(client_a, data=b"a,b\n" + b"x" * 4096)
     assert response.status_code == 413
     assert b"File too large" in response.data
+    assert b'<a href="/upload">Back to the upload page</a>' in response.data
+
+
+def test_the_upload_page_states_the_size_limit_and_takes_a_type_and_mode_to_preselect(client_a):
+    page = client_a.get("/upload?entity_type=members&mode=all_or_nothing").get_data(as_text=True)
+    assert "Files of up to <strong>50 MB</strong>" in page
+    assert '<option selected value="members">' in page
+    assert '<option selected value="all_or_nothing">' in page

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ImportFailed
+from ..errors import EMPTY_FILE, FILE_GONE, WRONG_TYPE, ImportFailed
 from .common import Chunk, HeaderScore, Reader
 from .delimited import CsvReader
 from .json_array import JsonReader
@@ -32,9 +32,9 @@ def open_reader(
     path = Path(path)
     extension = Path(filename).suffix.lower()
     if not path.exists():
-        raise ImportFailed("The uploaded file is no longer available. Upload it again.")
+        raise ImportFailed("The uploaded file is no longer available. Upload it again.", FILE_GONE)
     if path.stat().st_size == 0:
-        raise ImportFailed(f"{filename} is empty: it has no header row and no data.")
+        raise ImportFailed(f"{filename} is empty: it has no header row and no data.", EMPTY_FILE)
     if extension == ".csv":
         return CsvReader(path, filename, header_score)
     if extension == ".xlsx":
@@ -42,5 +42,6 @@ def open_reader(
     if extension == ".json":
         return JsonReader(path, filename)
     raise ImportFailed(
-        f"{filename} is not a supported file type. Upload a {', '.join(READABLE_EXTENSIONS)} file."
+        f"{filename} is not a supported file type. Upload a {', '.join(READABLE_EXTENSIONS)} file.",
+        WRONG_TYPE,
     )

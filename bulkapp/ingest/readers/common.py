@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy
 import pandas
 
-from ..errors import ImportFailed
+from ..errors import EMPTY_FILE, ImportFailed
 from ..normalise import replace_unstorable
 
 HeaderScore = Callable[[list[str]], int]
@@ -56,7 +56,7 @@ def find_header_row(rows: Sequence[Sequence[str]], header_score: HeaderScore | N
     the first row with the most non-empty cells. Blank rows never win.
     """
     if not any(any(row) for row in rows):
-        raise ImportFailed("The file has no header row: its first rows are empty.")
+        raise ImportFailed("The file has no header row: its first rows are empty.", EMPTY_FILE)
     if header_score is not None:
         scores = [header_score(list(row)) if any(row) else 0 for row in rows]
         if max(scores) > 0:
@@ -106,7 +106,8 @@ def chunks_from_frames(
     if not records:
         raise ImportFailed(
             "The file has a header row but no data rows below it. Add the "
-            "records under the header and upload it again."
+            "records under the header and upload it again.",
+            EMPTY_FILE,
         )
 
 

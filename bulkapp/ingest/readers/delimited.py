@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas
 from pandas.errors import ParserError
 
-from ..errors import ImportFailed
+from ..errors import EMPTY_FILE, ImportFailed
 from .common import (
     HEADER_SCAN_ROWS,
     MAX_LINE_BYTES,
@@ -40,7 +40,9 @@ class CsvReader:
         self.encoding, bom_bytes = detect_encoding(path, filename)
         text = self._sample_text(bom_bytes)
         if not text.strip():
-            raise ImportFailed(f"{filename} is empty: it has no header row and no data.")
+            raise ImportFailed(
+                f"{filename} is empty: it has no header row and no data.", EMPTY_FILE
+            )
         if looks_binary(text):
             raise not_text(filename)
         self.delimiter = detect_delimiter(text)

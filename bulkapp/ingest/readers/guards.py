@@ -9,7 +9,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from ..errors import ImportFailed
+from ..errors import WRONG_TYPE, ImportFailed
 
 MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024  # everything in the workbook, unpacked
 MAX_COMPRESSION_RATIO = 100  # unpacked / packed size of one part
@@ -24,7 +24,8 @@ def not_a_workbook(filename: str) -> ImportFailed:
     return ImportFailed(
         f"{filename} is not a valid Excel .xlsx workbook. If it is an older .xls file, a "
         "password-protected workbook or another kind of file, open it in Excel and save it "
-        "as 'Excel Workbook (.xlsx)' without a password, or export it as CSV."
+        "as 'Excel Workbook (.xlsx)' without a password, or export it as CSV.",
+        WRONG_TYPE,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 import pandas
 
-from ..errors import ImportFailed
+from ..errors import EMPTY_FILE, ImportFailed
 from .common import (
     MAX_LINE_BYTES,
     Chunk,
@@ -110,7 +110,9 @@ class JsonReader:
                     if isinstance(value, (dict, list)):
                         self._check_nested(value, count)
         if not count:
-            raise ImportFailed(f"{filename} holds an empty list: there are no records to import.")
+            raise ImportFailed(
+                f"{filename} holds an empty list: there are no records to import.", EMPTY_FILE
+            )
         if not self._columns:
             raise ImportFailed(f"The records in {filename} have no fields.")
         self.headers = storable_headers(key.strip() for key in self._columns)

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
-from ..errors import ImportFailed
+from ..errors import WRONG_TYPE, ImportFailed
 from .common import MAX_LINE_BYTES
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -32,7 +32,8 @@ def not_text(filename: str) -> ImportFailed:
     return ImportFailed(
         f"{filename} does not look like a CSV text file: it contains binary data. "
         "If it is an Excel workbook, upload it with its .xlsx extension; otherwise open it "
-        "in a spreadsheet program and save it as CSV."
+        "in a spreadsheet program and save it as CSV.",
+        WRONG_TYPE,
     )
 
 
@@ -64,7 +65,8 @@ def detect_encoding(path: Path, filename: str) -> tuple[str, int]:
     if best is None or _first_undecodable(path, best.encoding) is not None:
         raise ImportFailed(
             f"{filename} is not readable text in any known encoding (it may be a binary "
-            "file). Save it as 'CSV UTF-8' in your spreadsheet program and upload it again."
+            "file). Save it as 'CSV UTF-8' in your spreadsheet program and upload it again.",
+            WRONG_TYPE,
         )
     return best.encoding, 0
 

@@ -19,7 +19,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from ..errors import ImportFailed
+from ..errors import EMPTY_FILE, ImportFailed
 from .common import (
     HEADER_SCAN_ROWS,
     Chunk,
@@ -111,7 +111,7 @@ class XlsxReader:
             raise not_a_workbook(filename) from exc
         texts = [[(cell_text(value) or "").strip() for value in row] for row in head]
         if not any(any(row) for row in texts):
-            raise ImportFailed(f"Sheet {self._sheet.name!r} of {filename} is empty.")
+            raise ImportFailed(f"Sheet {self._sheet.name!r} of {filename} is empty.", EMPTY_FILE)
         header_index = find_header_row(texts, header_score)
         headers = texts[header_index]
         while headers and not headers[-1]:
@@ -142,7 +142,9 @@ class XlsxReader:
                 for row in islice(sheet.iter_rows(), sheet.start[0], sheet.start[0] + 1000)
             ):
                 return sheet
-        raise ImportFailed(f"{filename} is empty: none of its visible sheets contains any data.")
+        raise ImportFailed(
+            f"{filename} is empty: none of its visible sheets contains any data.", EMPTY_FILE
+        )
 
     def _head_rows(self) -> Iterator[list[Any]]:
         """The sheet's rows up to the ``HEADER_SCAN_ROWS``-th non-blank one."""

@@ -99,6 +99,20 @@ SCHEMAS: dict[str, Schema] = {
             "counts": {"type": "object", "additionalProperties": INTEGER},
             "warnings": {"type": "array", "items": STRING},
             "error_message": NULLABLE_STRING,
+            "failure_kind": {
+                "type": ["string", "null"],
+                "description": "Why the job failed: a file problem (empty_file, wrong_type, "
+                "unreadable, columns, invalid_rows, value_refused, file_gone) or an outage "
+                "(database, redis, worker_lost, timeout, unexpected).",
+            },
+            "retryable": {
+                "type": "boolean",
+                "description": "A retry can help (failed by an outage, or canceled).",
+            },
+            "needs_corrected_file": {
+                "type": "boolean",
+                "description": "Failed on its file: upload a corrected file instead of a retry.",
+            },
             "errors_url": NULLABLE_STRING,
             "created_at": TIMESTAMP,
             "started_at": TIMESTAMP,

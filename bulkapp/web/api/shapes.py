@@ -79,6 +79,9 @@ def upload_status(job: ImportJob) -> dict[str, Any]:
         "counts": state["counts"],
         "warnings": state["warnings"],
         "error_message": state["error_message"],
+        "failure_kind": state["failure_kind"],
+        "retryable": state["retryable"],
+        "needs_corrected_file": state["needs_corrected_file"],
         "errors_url": (
             url_for("api.files.error_report", job_id=state["id"])
             if state["has_error_report"]

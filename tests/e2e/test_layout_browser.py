@@ -1,0 +1,120 @@
+"""The monitor and the job page fit 1280 and 1024 px wide screens without sideways scrolling,
+with real data that makes them wide: long file names, a super admin's view of every queue
+tier and organisation, workers, and failed jobs grouped by cause.
+
+Real gunicorn, a real ``rq worker`` and Chromium (the live stack).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from redis import Redis
+
+from bulkapp.jobs.queues import enqueue_import, worker_queue_names
+from tests.conftest import PASSWORD
+from tests.e2e.browser import UI_TIMEOUT_MS, sign_in
+
+VIEWPORTS = [(1280, 800), (1024, 768)]
+LONG_NAME = "Quarterly_Mechanics_Register_" + "Gauteng_WesternCape_KwaZuluNatal_" * 3 + "v2.csv"
+SUPER_ADMIN = "layout-root@ops.example"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+
+
+def overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scrolling)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def upload(page: Page, path: Path) -> str:
+    """Upload ``path`` as mechanics through the form; its job page's URL."""
+    page.goto("/upload")
+    page.select_option("#entity_type", "mechanics")
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Upload").click()
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    return page.url
+
+
+@pytest.fixture
+def wide_data(page: Page, e2e_root: Path, flask_cli, live_stack) -> dict[str, str]:
+    """Jobs on every queue tier, two failures of different causes and a long file name,
+    uploaded by a super admin of a second organisation with a long name."""
+    flask_cli(
+        "orgs",
+        "create",
+        "Layout Operators of the Extended Metropolitan Region",
+        "--slug",
+        "layout-ops",
+    )
+    flask_cli(
+        "users",
+        "create",
+        "--org",
+        "layout-ops",
+        "--email",
+        SUPER_ADMIN,
+        "--role",
+        "super_admin",
+        "--password",
+        PASSWORD,
+    )
+    redis = Redis.from_url(live_stack.redis_url)
+    for name in worker_queue_names():
+        enqueue_import(redis, name, f"layout-{name}")  # no such import: done at once
+    sign_in(page, SUPER_ADMIN)
+    files = {
+        "long": (
+            LONG_NAME,
+            "firstName,lastName,email,mobileNumber\nAnn,Lee,ann@x.example,0821234567\n",
+        ),
+        "picture": ("holiday-photo-renamed.csv", PNG),
+        "columns": ("missing-columns.csv", "firstName,shoeSize\nAnn,9\n"),
+    }
+    urls = {}
+    for key, (name, content) in files.items():
+        path = e2e_root / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        urls[key] = upload(page, path)
+    for key, status in (("long", "completed"), ("picture", "failed"), ("columns", "failed")):
+        page.goto(urls[key])
+        expect(page.locator("#job-status")).to_have_text(status, timeout=UI_TIMEOUT_MS)
+    return urls
+
+
+@pytest.mark.e2e
+def test_the_monitor_and_job_pages_fit_1280_and_1024_px(browser: Browser, live_stack, wide_data):
+    for width, height in VIEWPORTS:
+        context = browser.new_context(
+            base_url=live_stack.url, viewport={"width": width, "height": height}
+        )
+        try:
+            check_fits(context.new_page(), wide_data, width)
+        finally:
+            context.close()
+
+
+def check_fits(page: Page, urls: dict[str, str], width: int) -> None:
+    """The monitor and two job pages, at ``width`` px, with their wide content showing."""
+    sign_in(page, SUPER_ADMIN)
+    page.goto("/admin/")
+    expect(page.locator("#failure-groups li")).to_have_count(2)
+    expect(page.locator("table.admin-jobs").get_by_text(LONG_NAME)).to_be_visible()
+    expect(page.locator("#workers-body tr")).not_to_have_count(0)
+    visible_tiers = page.locator("table.queues tr.tier-row:not([hidden])")
+    assert visible_tiers.count() >= 4, "tiers with jobs are listed"
+    assert overflow(page) <= 0, f"the monitor scrolls sideways at {width} px"
+    actions = page.locator("table.admin-jobs tbody tr").first.locator("td").last.bounding_box()
+    assert actions is not None and actions["x"] + actions["width"] <= width
+
+    for key in ("long", "picture"):
+        page.goto(urls[key])
+        expect(page.locator("#job-status")).to_be_visible()
+        assert overflow(page) <= 0, f"the {key} job page scrolls sideways at {width} px"
+    expect(page.get_by_role("link", name="Upload a corrected file")).to_be_visible()
+    expect(page.locator("#retry-job")).to_be_hidden()
