@@ -232,7 +232,9 @@ BULK_ACTIONS = {
 }
 
 
-def act_on_jobs(action: str, jobs: Iterable[ImportJob], actor: User | None = None) -> dict[str, Any]:
+def act_on_jobs(
+    action: str, jobs: Iterable[ImportJob], actor: User | None = None
+) -> dict[str, Any]:
     """Apply ``action`` (``retry``, ``cancel`` or ``clean``) to each of ``jobs`` through
     the same use case as a single job, so each follows the state machine and its rules and
     is audited as ``actor``'s.

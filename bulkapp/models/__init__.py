@@ -26,9 +26,9 @@ from .import_job import (
     on_ended,
     rows_matched,
 )
+from .metrics import QueueHour
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
-from .metrics import QueueHour
 
 __all__ = [
     "ADMIN_ROLES",
