@@ -1,7 +1,7 @@
 """Mechanics: people who repair vehicles for the organisation's members."""
 
 from .base import EntitySchema, Field
-from .provinces import PROVINCE_SYNONYMS, SA_PROVINCES
+from .provinces import PHONE_ALIASES, province_field
 
 SCHEMA = EntitySchema(
     name="mechanics",
@@ -39,21 +39,7 @@ SCHEMA = EntitySchema(
             "mobileNumber",
             "phone",
             required=True,
-            aliases=(
-                "mobile",
-                "cell",
-                "cellphone",
-                "cell number",
-                "cellphone number",
-                "mobile phone",
-                "phone",
-                "phone number",
-                "telephone",
-                "tel",
-                "contact",
-                "contact number",
-                "whatsapp",
-            ),
+            aliases=(*PHONE_ALIASES, "contact"),
             example="0821234567",
         ),
         Field(
@@ -88,14 +74,6 @@ SCHEMA = EntitySchema(
             example="Doe Motors",
         ),
         Field("city", "city", max_length=100, aliases=("town", "city/town"), example="Pretoria"),
-        Field(
-            "province",
-            "province",
-            "enum",
-            choices=SA_PROVINCES,
-            synonyms=PROVINCE_SYNONYMS,
-            aliases=("region",),
-            example="Gauteng",
-        ),
+        province_field(),
     ),
 )

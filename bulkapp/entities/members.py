@@ -1,7 +1,7 @@
 """Members of the organisation, keyed by South African ID number."""
 
 from .base import EntitySchema, Field, RowRule
-from .provinces import PROVINCE_SYNONYMS, SA_PROVINCES
+from .provinces import PHONE_ALIASES, province_field
 
 GENDERS = ("female", "male", "other")
 GENDER_SYNONYMS = {
@@ -88,20 +88,7 @@ SCHEMA = EntitySchema(
             "mobile_number",
             "mobileNumber",
             "phone",
-            aliases=(
-                "mobile",
-                "cell",
-                "cellphone",
-                "cell number",
-                "cellphone number",
-                "mobile phone",
-                "phone",
-                "phone number",
-                "telephone",
-                "tel",
-                "contact number",
-                "whatsapp",
-            ),
+            aliases=PHONE_ALIASES,
             example="0821234567",
         ),
         Field(
@@ -124,15 +111,7 @@ SCHEMA = EntitySchema(
             aliases=("local municipality", "metro", "municipal area"),
             example="City of Tshwane",
         ),
-        Field(
-            "province",
-            "province",
-            "enum",
-            choices=SA_PROVINCES,
-            synonyms=PROVINCE_SYNONYMS,
-            aliases=("region",),
-            example="Gauteng",
-        ),
+        province_field(),
     ),
     rules=(
         RowRule(

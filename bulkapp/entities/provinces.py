@@ -1,4 +1,6 @@
-"""Shared value lists (not an entity: it declares no SCHEMA)."""
+"""Fields and value lists that several entity types share (not an entity: no SCHEMA)."""
+
+from .base import Field
 
 SA_PROVINCES = (
     "Eastern Cape",
@@ -24,3 +26,33 @@ PROVINCE_SYNONYMS = {
     "Northern Cape": ("NC", "Noord-Kaap"),
     "Western Cape": ("WC", "Wes-Kaap"),
 }
+
+
+# What people call a mobile number column ("contact" alone is left to each type).
+PHONE_ALIASES = (
+    "mobile",
+    "cell",
+    "cellphone",
+    "cell number",
+    "cellphone number",
+    "mobile phone",
+    "phone",
+    "phone number",
+    "telephone",
+    "tel",
+    "contact number",
+    "whatsapp",
+)
+
+
+def province_field() -> Field:
+    """The province of a South African address, by name, code or former name."""
+    return Field(
+        "province",
+        "province",
+        "enum",
+        choices=SA_PROVINCES,
+        synonyms=PROVINCE_SYNONYMS,
+        aliases=("region",),
+        example="Gauteng",
+    )

@@ -1,7 +1,7 @@
 """Service providers: businesses that deliver services (towing, repairs, glass, ...)."""
 
 from .base import EntitySchema, Field
-from .provinces import PROVINCE_SYNONYMS, SA_PROVINCES
+from .provinces import province_field
 
 SERVICE_TYPES = (
     "towing",
@@ -110,14 +110,6 @@ SCHEMA = EntitySchema(
             example="1 Main Road",
         ),
         Field("city", "city", max_length=100, aliases=("town",), example="Johannesburg"),
-        Field(
-            "province",
-            "province",
-            "enum",
-            choices=SA_PROVINCES,
-            synonyms=PROVINCE_SYNONYMS,
-            aliases=("region",),
-            example="Gauteng",
-        ),
+        province_field(),
     ),
 )
