@@ -227,7 +227,7 @@ def _clean(connection: Redis, job: ImportJob) -> dict[str, int]:
 # What each bulk action does to one job, and the statuses it applies to.
 BULK_ACTIONS = {
     "retry": (retry_job, (FAILED, CANCELED)),
-    "cancel": (cancel_job, (QUEUED, PROCESSING)),
+    "cancel": (cancel_job, (QUEUED, PROCESSING, NEEDS_REVIEW)),
     "clean": (clean_job, tuple(FINISHED_STATUSES)),
 }
 
