@@ -12,7 +12,7 @@ from ..entities import EntitySchema
 from ..extensions import db
 from ..ingest.mapping import MappingChoice, header_signature
 from ..ingest.progress import MappingLookup
-from ..models import ImportJob, SavedMapping, User, utcnow
+from ..models import MAX_ID, ImportJob, SavedMapping, User, utcnow
 from .lifecycle import JobActionError
 from .state import iso_timestamp
 
@@ -93,7 +93,11 @@ def require_saved_mapping(user: User, mapping_id: int) -> SavedMapping:
     Raises:
         MappingNotFound: there is none, or it belongs to another organisation.
     """
-    found = db.session.scalar(saved_mappings_visible_to(user).where(SavedMapping.id == mapping_id))
+    found = (
+        db.session.scalar(saved_mappings_visible_to(user).where(SavedMapping.id == mapping_id))
+        if 0 < mapping_id <= MAX_ID
+        else None
+    )
     if found is None:
         raise MappingNotFound(mapping_id)
     return found

@@ -30,7 +30,11 @@ from .metrics import QueueHour
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
 
+# The largest id the database's integer keys hold; a larger one in a URL names nothing.
+MAX_ID = 2**31 - 1
+
 __all__ = [
+    "MAX_ID",
     "ADMIN_ROLES",
     "ROLES",
     "Organisation",

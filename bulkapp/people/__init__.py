@@ -6,8 +6,9 @@ everywhere. Each records what it did in the audit log (``bulkapp.audit``).
 
 from __future__ import annotations
 
-# The largest id the database's integer keys hold; a larger one in a URL names nothing.
-MAX_ID = 2**31 - 1
+from ..models import MAX_ID
+
+__all__ = ["MAX_ID", "PeopleError"]
 
 
 class PeopleError(Exception):

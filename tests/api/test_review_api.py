@@ -135,6 +135,12 @@ def test_saved_mappings_are_scoped_and_only_admins_delete(app, api_a, api_b, api
     assert api_admin_a.open("DELETE", f"/mappings/{saved_id}").status_code == 404
 
 
+def test_a_mapping_id_beyond_the_databases_integers_names_nothing(api_admin_a, api_a):
+    """PostgreSQL's integer keys stop at 2**31 - 1: a larger id is a 404, never a 500."""
+    assert api_admin_a.open("DELETE", f"/mappings/{2**31}").status_code == 404
+    assert upload(api_a, query=f"mapping_id={2**53}").status_code == 422
+
+
 def test_a_json_array_can_be_reviewed_before_it_is_imported(app, api_a):
     records = [{"policyNumber": "POL123", "type": "auto"}, {"policyNumber": "POL124"}]
     job_id = job_id_of(api_a.post("/bulk-upload/policies?review=true", json=records))

@@ -184,8 +184,15 @@ def test_uploads_through_the_browser_and_the_api_give_their_error_reports_back(
         sign_in(page, shared_nothing.admin_email)
         page.get_by_role("link", name="Upload", exact=True).click()
         page.select_option("#entity_type", "mechanics")
+        page.uncheck("#import_when_certain")
         page.set_input_files("#file", str(csv_path))
         page.get_by_role("button", name="Upload").click()
+        # A worker analyses the upload read from the database, then the review waits.
+        expect(page).to_have_url(
+            re.compile(r"/jobs/[0-9a-f-]{32,36}/review$"), timeout=UI_TIMEOUT_MS
+        )
+        expect(page.locator("#review-rejected")).to_have_text("3")
+        page.get_by_role("button", name="Import", exact=True).click()
         expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{32,36}$"))
         expect(page.locator("#job-status")).to_have_text("completed", timeout=UI_TIMEOUT_MS)
         expect(page.locator("#count-invalid")).to_have_text("3")

@@ -82,7 +82,7 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
     )
     # At 20 rows a chunk this outlasts the outage (PostgreSQL takes longer over each chunk).
     postgres = outage_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
-    long_rows = 100_000 if postgres else 300_000
+    long_rows = 200_000 if postgres else 300_000
     long_job = upload(outage_app, member, mechanics_csv(long_rows))
     wait_for(lambda: fetch(outage_app, long_job).processed_rows > 0, 60, "the import to start")
 
