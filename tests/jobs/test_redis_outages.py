@@ -138,7 +138,7 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
     assert [len(mails_about(outage_app, job_id)) for job_id in (long_job, during)] == [1, 1]
     wait_for(
         lambda: live_worker_pids(connection) == pids,
-        15,
+        45,  # a worker busy through the outage registers again at its next idle maintenance
         "the same two workers to be registered: they waited, none exited",
     )
 

@@ -154,7 +154,7 @@ def test_a_busy_worker_on_a_loaded_machine_keeps_its_import(app, user_a, process
     connection = Redis.from_url(app.config["REDIS_URL"])
     wait_for(lambda: len(registered_workers(connection)) == 2, 60, "both workers to start")
     wait_for(lambda: redis_settled(connection), REDIS_RESTART_GRACE_SECONDS, "Redis to settle")
-    rows = 80_000
+    rows = 80_000 if postgres else 160_000  # well past three leases, even on an idle machine
     load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(4)]
     try:
         job_id = upload(app, user_a, mechanics_csv(rows))
