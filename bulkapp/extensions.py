@@ -31,14 +31,30 @@ limiter = Limiter(key_func=get_remote_address)
 REDIS_SOCKET_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 
 
+SQLITE_CACHE_KIB = 32 * 1024
+SQLITE_CHECKPOINT_PAGES = 10_000  # of 4 KiB
+
+
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
-    """Let the web and the workers share one SQLite file: WAL and a busy timeout."""
+    """Let the web and the workers share one SQLite file, and keep imports fast.
+
+    Every connection gets the same settings, because a session may be handed any pooled
+    connection after each commit: WAL and a busy timeout; ``synchronous=NORMAL`` (no fsync at
+    each commit: WAL stays consistent, and a power cut can lose only the last commits, an
+    import's with their checkpoint, so it resumes before them); a 32 MiB page cache, which
+    keeps an import's unique-key index in memory; and the write-ahead log copied back into
+    the database every ~40 MB rather than 4 MB, so the index pages each chunk rewrites are
+    copied once per several chunks, whichever connection commits.
+    """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         cursor.close()
 
 

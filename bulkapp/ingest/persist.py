@@ -17,9 +17,6 @@ from sqlalchemy.orm import Session
 
 from ..entities import EntitySchema
 
-SQLITE_CACHE_KIB = 32 * 1024
-SQLITE_CHECKPOINT_PAGES = 10_000  # of 4 KiB
-
 
 class ValueRefused(Exception):
     """The database refused a value of the chunk (its own words are the message)."""
@@ -39,23 +36,6 @@ def _driver_connection(session: Session) -> Any:
     connection = session.connection().connection.driver_connection
     assert connection is not None, "a connection in use by a transaction is never detached"
     return connection
-
-
-def prepare_connection(session: Session) -> None:
-    """Tune the session's connection for an import that commits once per chunk.
-
-    SQLite in WAL mode: ``synchronous=NORMAL`` skips the fsync at each commit (WAL stays
-    consistent; a power cut can lose the last chunks, and their checkpoint with them, so the
-    import resumes before them); a 32 MiB page cache keeps the unique key's index in memory
-    (the default 2 MiB made every insert read index pages again); and the write-ahead log is
-    copied back into the database every ~40 MB rather than every 4 MB, so the index pages
-    each chunk rewrites are copied once per several chunks. PostgreSQL needs nothing.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        connection = _driver_connection(session)
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
 
 
 def _utc_now() -> datetime:

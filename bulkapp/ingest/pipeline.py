@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from .errors import EMPTY_FILE, INVALID_ROWS, VALUE_REFUSED, ImportFailed
 from .mapping import ColumnMapping, header_scorer, map_headers
-from .persist import Saved, Upserter, ValueRefused, prepare_connection
+from .persist import Saved, Upserter, ValueRefused
 from .prefetch import Prefetcher
 from .progress import (
     TIMED_STAGES,
@@ -181,7 +181,6 @@ class ImportRun:
         seen = self._seen_keys(plan_pass.skip_rows) if collect else None
         upserter = None
         if plan_pass.phase == WRITE:
-            prepare_connection(self.session)
             upserter = Upserter(
                 self.request.schema,
                 self.request.organisation_id,

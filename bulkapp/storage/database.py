@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from flask import Response, stream_with_context
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -94,6 +94,7 @@ class DatabaseStore:
         path = workspace / "upload"  # the readers go by the name the user gave the file
         if self.exists(key):
             self.write_to(key, path)
+            _forget_read_pages()
         try:
             yield path
         finally:
@@ -163,6 +164,14 @@ def insert_chunk(connection: Connection | Session, file_id: str, seq: int, data:
 def _delete_file(connection: Connection, file_id: str) -> None:
     connection.execute(delete(StoredFileChunk).where(StoredFileChunk.file_id == file_id))
     connection.execute(delete(StoredFile).where(StoredFile.id == file_id))
+
+
+def _forget_read_pages() -> None:
+    """Free the pages of the file SQLite's page cache still holds (up to 32 MiB): the import
+    that follows needs that memory for its index pages, and its reading process, forked from
+    this one, would keep its own copy of them."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA shrink_memory"))
 
 
 def _remove_partial_file(file_id: str) -> None:
