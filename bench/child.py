@@ -99,10 +99,16 @@ def floor_table(metadata, organisation_id: int) -> Table:
 
 
 def setup(url: str) -> dict:
-    """Empty the database, create the tables, the organisations and the floor table."""
+    """Empty the database, create the tables, the organisations and the floor table. A
+    SQLite database starts as a new file, so that every run that follows a setup finds the
+    same file (not the free pages of the runs before, wherever they lie)."""
     from bulkapp.accounts import create_organisation
     from bulkapp.extensions import db
 
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
     app = make_app(url)
     with app.app_context():
         db.session.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
