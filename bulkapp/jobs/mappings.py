@@ -12,7 +12,7 @@ from ..entities import EntitySchema
 from ..extensions import db
 from ..ingest.mapping import MappingChoice, header_signature
 from ..ingest.progress import MappingLookup
-from ..models import MAX_ID, ImportJob, SavedMapping, User, utcnow
+from ..models import ImportJob, SavedMapping, User, is_storable_id, utcnow
 from .lifecycle import JobActionError
 from .state import iso_timestamp
 
@@ -95,7 +95,7 @@ def require_saved_mapping(user: User, mapping_id: int) -> SavedMapping:
     """
     found = (
         db.session.scalar(saved_mappings_visible_to(user).where(SavedMapping.id == mapping_id))
-        if 0 < mapping_id <= MAX_ID
+        if is_storable_id(mapping_id)
         else None
     )
     if found is None:

@@ -30,11 +30,18 @@ from .metrics import QueueHour
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
 
-# The largest id the database's integer keys hold; a larger one in a URL names nothing.
-MAX_ID = 2**31 - 1
+# The largest id the database's integer keys hold.
+_MAX_ID = 2**31 - 1
+
+
+def is_storable_id(value: int) -> bool:
+    """Whether ``value`` can be a row's id: one outside the database's integers (from a URL)
+    names nothing, and must not reach a query that PostgreSQL would refuse."""
+    return 0 < value <= _MAX_ID
+
 
 __all__ = [
-    "MAX_ID",
+    "is_storable_id",
     "ADMIN_ROLES",
     "ROLES",
     "Organisation",

@@ -6,10 +6,6 @@ everywhere. Each records what it did in the audit log (``bulkapp.audit``).
 
 from __future__ import annotations
 
-from ..models import MAX_ID
-
-__all__ = ["MAX_ID", "PeopleError"]
-
 
 class PeopleError(Exception):
     """A people action that is refused; ``str()`` is the message for the user.

@@ -11,8 +11,8 @@ from sqlalchemy import func, or_, select
 from .. import audit
 from ..accounts import AccountError, create_organisation, slugify
 from ..extensions import db
-from ..models import Organisation, User
-from . import MAX_ID, PeopleError
+from ..models import Organisation, User, is_storable_id
+from . import PeopleError
 
 MAX_NAME_LENGTH = 200
 
@@ -44,7 +44,7 @@ def find_organisation_for(actor: User, organisation_id: int) -> Organisation:
         PeopleError: there is no such organisation, or it is not theirs (404).
     """
     organisation = (
-        db.session.get(Organisation, organisation_id) if 0 < organisation_id <= MAX_ID else None
+        db.session.get(Organisation, organisation_id) if is_storable_id(organisation_id) else None
     )
     if organisation is None or not (
         actor.is_super_admin or organisation.id == actor.organisation_id

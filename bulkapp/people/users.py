@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from .. import audit
 from ..accounts import AccountError, create_user
 from ..extensions import db
-from ..models import ROLES, Organisation, User, role_rank
-from . import MAX_ID, PeopleError
+from ..models import ROLES, Organisation, User, is_storable_id, role_rank
+from . import PeopleError
 from .passwords import send_invitation
 
 
@@ -78,7 +78,7 @@ def find_person(actor: User, user_id: int) -> User:
             organisation (404).
     """
     require_admin(actor)
-    person = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    person = db.session.get(User, user_id) if is_storable_id(user_id) else None
     if person is None or not (
         actor.is_super_admin or person.organisation_id == actor.organisation_id
     ):
