@@ -106,7 +106,11 @@ class RowRule:
 
 @dataclass(frozen=True)
 class EntitySchema:
-    """An importable entity type: its table, queue, fields, key and rules."""
+    """An importable entity type: its table, queue, fields, key and rules.
+
+    ``searched`` names the fields the records page searches and sorts by besides the natural
+    key: names, e-mail addresses and phone numbers (each gets an index).
+    """
 
     name: str
     label: str
@@ -115,12 +119,13 @@ class EntitySchema:
     natural_key: tuple[str, ...]
     rules: tuple[RowRule, ...] = field(default=())
     description: str = ""
+    searched: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
-        missing = [k for k in self.natural_key if k not in names]
+        missing = [k for k in (*self.natural_key, *self.searched) if k not in names]
         if missing:
-            raise ValueError(f"{self.name}: natural key {missing} is not a field")
+            raise ValueError(f"{self.name}: natural key or searched field {missing} is not a field")
         owners: dict[str, str] = {}
         for f in self.fields:
             for key in f.header_keys:
@@ -143,6 +148,12 @@ class EntitySchema:
     def required_fields(self) -> list[Field]:
         """Fields a file must provide a column for."""
         return [f for f in self.fields if f.required]
+
+    @property
+    def search_fields(self) -> list[Field]:
+        """The fields a records search looks in: the natural key, then ``searched``."""
+        names = dict.fromkeys((*self.natural_key, *self.searched))
+        return [self.field(name) for name in names]
 
     @property
     def key_fields(self) -> list[Field]:

@@ -9,6 +9,7 @@ SCHEMA = EntitySchema(
     table="mechanics",
     description="Mechanics, keyed by e-mail address.",
     natural_key=("email",),
+    searched=("first_name", "last_name", "mobile_number"),
     fields=(
         Field(
             "first_name",

@@ -26,6 +26,7 @@ SCHEMA = EntitySchema(
     table="members",
     description="Members, keyed by South African ID number.",
     natural_key=("id_number",),
+    searched=("first_name", "last_name", "email", "mobile_number"),
     fields=(
         Field(
             "first_name",

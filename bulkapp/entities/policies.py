@@ -33,6 +33,7 @@ SCHEMA = EntitySchema(
     table="policies",
     description="Insurance policies, keyed by policy number.",
     natural_key=("policy_number",),
+    searched=("holder_name", "holder_email"),
     fields=(
         Field(
             "policy_number",

@@ -32,6 +32,7 @@ SCHEMA = EntitySchema(
     table="service_providers",
     description="Service providers, keyed by e-mail address.",
     natural_key=("email",),
+    searched=("name", "contact_person", "phone"),
     fields=(
         Field(
             "name",

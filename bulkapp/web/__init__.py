@@ -10,8 +10,21 @@ from ..extensions import db, login_manager
 from ..jobs.access import JobNotFound, NotAllowed
 from ..models import User
 from ..people import PeopleError
+from ..records import RecordsError
 from ..storage import StorageUnavailable
-from . import account, admin, api, auth, files, job_actions, jobs, people, review, uploads
+from . import (
+    account,
+    admin,
+    api,
+    auth,
+    files,
+    job_actions,
+    jobs,
+    people,
+    records,
+    review,
+    uploads,
+)
 from .api.errors import error_response
 from .helpers import API_PATH_PREFIX
 
@@ -103,6 +116,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(files.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(records.bp)
 
     app.register_error_handler(404, _not_found_page)
     app.register_error_handler(JobNotFound, _not_found_page)
@@ -136,6 +150,10 @@ def register_web(app: Flask) -> None:
     app.register_error_handler(StorageUnavailable, _storage_unavailable_page)
     app.register_error_handler(
         PeopleError,
+        lambda e: _error_page(e.status, PEOPLE_ERROR_TITLES.get(e.status, "Not possible"), str(e)),
+    )
+    app.register_error_handler(
+        RecordsError,
         lambda e: _error_page(e.status, PEOPLE_ERROR_TITLES.get(e.status, "Not possible"), str(e)),
     )
     app.register_error_handler(

@@ -1,0 +1,319 @@
+"""Reading a view's records a page at a time, and one record by its natural key.
+
+Pages are keyset pages: a cursor holds the sort value and id of the row a page ended (or
+started) at, and the next page starts right after it, so page 20,000 costs what page 1 does.
+
+A page is read one of two ways, chosen per request, because neither database can guess how
+many records a search matches (SQLite has no statistics on the search indexes; both plan a
+statement before they see its parameters):
+
+* **from the search index** when the most selective search word (or filter on a searched
+  field) matches at most ``SELECTIVE_MATCHES`` records: their ids come from the index, the
+  page is sorted from those (a few thousand rows at most);
+* **along the sort's index** otherwise (and with no search): records are read in the page's
+  order and the conditions checked on each until the page is full; since the matches are
+  many, that is soon.
+
+``probe_counts`` decides, counting each word's index entries up to the limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    RowMapping,
+    Select,
+    func,
+    literal,
+    select,
+    tuple_,
+    union,
+)
+
+from ..entities import EntitySchema
+from ..extensions import db
+from . import RecordsError
+from .fields import ADDED, entity_table
+from .search import Driver, drivers, filter_condition, search_rest
+from .view import RecordView
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+SELECTIVE_MATCHES = 5000
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of records, and the cursors of the pages beside it (None at either end)."""
+
+    rows: list[RowMapping]
+    next_cursor: str | None
+    previous_cursor: str | None
+    total: int | None = None  # how many records the view holds, when that was known cheaply
+
+
+def encode_cursor(view: RecordView, row: RowMapping) -> str:
+    """A cursor at ``row`` in ``view``'s order."""
+    raw = json.dumps([view.sort.removeprefix("-"), row["sort_value"], row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(view: RecordView, cursor: str) -> tuple[Any, int]:
+    """The (sort value, id) inside ``cursor``.
+
+    Raises:
+        RecordsError: 422, the cursor was not made for this view's sort.
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sort, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        if sort != view.sort.removeprefix("-") or type(row_id) is not int:
+            raise ValueError(sort)
+        if type(value) is not (int if view.sort_key.name == ADDED else str):
+            raise ValueError(value)
+        return value, row_id
+    except (binascii.Error, ValueError, TypeError, RecursionError):
+        raise RecordsError(
+            "The cursor is not valid for this view: pass the nextCursor of the previous page "
+            "with the same sort.",
+            422,
+            "invalid_cursor",
+        ) from None
+
+
+def probe_counts(view: RecordView, candidates: list[Driver]) -> list[int]:
+    """For each driver, its index entries within the organisation, counted up to
+    ``SELECTIVE_MATCHES`` + 1 per prefix (one statement; each count reads the index only)."""
+    table = entity_table(view.schema)
+    counts = [
+        select(func.count())
+        .select_from(
+            select(literal(1))
+            .where(table.c.organisation_id == view.organisation_id, prefix.indexed())
+            .limit(SELECTIVE_MATCHES + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for driver in candidates
+        for prefix in driver.prefixes
+    ]
+    found = iter(db.session.execute(select(*counts)).one() if counts else ())
+    return [sum(next(found) for _ in driver.prefixes) for driver in candidates]
+
+
+def _selective(view: RecordView, candidates: list[Driver]) -> Driver | None:
+    """The driver matching fewest records, if it matches few enough to read them all."""
+    if not candidates:
+        return None
+    counts = probe_counts(view, candidates)
+    fewest = min(range(len(candidates)), key=counts.__getitem__)
+    return candidates[fewest] if counts[fewest] <= SELECTIVE_MATCHES else None
+
+
+def _conditions(view: RecordView, candidates: list[Driver], chosen: Driver | None) -> list:
+    """Everything ``view`` asks but its organisation and the ``chosen`` driver, in forms no
+    index drives."""
+    found: list[ColumnElement] = [d.checked() for d in candidates if d is not chosen]
+    rest = search_rest(view)
+    if rest is not None:
+        found.append(rest)
+    for condition in view.conditions:
+        sql = filter_condition(view.schema, condition)
+        if sql is not None:
+            found.append(sql)
+    return found
+
+
+def _beyond(view: RecordView, cursor: str, backwards: bool) -> ColumnElement:
+    """Rows after (``backwards``: before) the position in ``cursor``."""
+    value, row_id = decode_cursor(view, cursor)
+    key = view.sort_key
+    upwards = view.descending == backwards
+    if key.unique:
+        return key.expression > value if upwards else key.expression < value
+    position = tuple_(key.expression, entity_table(view.schema).c.id)
+    bound = tuple_(literal(value), literal(row_id))
+    return position > bound if upwards else position < bound
+
+
+def _sorted(view: RecordView, query: Select, backwards: bool) -> Select:
+    """``query`` in the page's order, the organisation leading as in every search index."""
+    table = entity_table(view.schema)
+    key = view.sort_key
+    descending = view.descending != backwards
+    columns = [table.c.organisation_id, key.expression]
+    if not key.unique:
+        columns.append(table.c.id)
+    return query.order_by(*(c.desc() if descending else c.asc() for c in columns))
+
+
+def _matching_ids(view: RecordView, chosen: Driver) -> CompoundSelect:
+    """The ids of the records ``chosen`` matches, from its index ranges."""
+    table = entity_table(view.schema)
+    return union(
+        *(
+            select(table.c.id).where(
+                table.c.organisation_id == view.organisation_id, prefix.indexed()
+            )
+            for prefix in chosen.prefixes
+        )
+    )
+
+
+def _matches(view: RecordView, chosen: Driver, conditions: list) -> list[Row]:
+    """The (id, sort_value) of every record of ``view`` (few: ``chosen`` is selective), in
+    the view's order."""
+    table = entity_table(view.schema)
+    found = list(
+        db.session.execute(
+            select(table.c.id, view.sort_key.expression.label("sort_value")).where(
+                table.c.id.in_(_matching_ids(view, chosen)),
+                table.c.organisation_id == view.organisation_id,
+                *conditions,
+            )
+        )
+    )
+    # Python compares text code point by code point: the byte order the indexes keep.
+    found.sort(key=lambda match: (match.sort_value, match.id), reverse=view.descending)
+    return found
+
+
+def _page_of_matches(
+    view: RecordView, matches: list[Row], cursor: str | None, backwards: bool, limit: int
+) -> list[RowMapping]:
+    """Up to ``limit`` records of ``matches`` after (``backwards``: before) ``cursor``."""
+    if cursor is not None:
+        position = decode_cursor(view, cursor)
+
+        def first(a: tuple, b: tuple) -> bool:
+            """Whether the position ``a`` comes before ``b`` in the view's order."""
+            return a > b if view.descending else a < b
+
+        if backwards:
+            matches = [m for m in reversed(matches) if first((m.sort_value, m.id), position)]
+        else:
+            matches = [m for m in matches if first(position, (m.sort_value, m.id))]
+    wanted = [m.id for m in matches[:limit]]
+    table = entity_table(view.schema)
+    rows = db.session.execute(
+        select(table, view.sort_key.expression.label("sort_value")).where(table.c.id.in_(wanted))
+    ).mappings()
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[row_id] for row_id in wanted]
+
+
+def _rows_along_sort(
+    view: RecordView, conditions: list, backwards: bool, limit: int
+) -> list[RowMapping]:
+    table = entity_table(view.schema)
+    # The organisation as a range, not "= id": PostgreSQL would then drop it from the order
+    # and could walk the primary key for "newest first", crossing every newer record of
+    # other organisations before it finds this one's.
+    organisation = table.c.organisation_id.between(view.organisation_id, view.organisation_id)
+    query = select(table, view.sort_key.expression.label("sort_value")).where(
+        organisation, *conditions
+    )
+    return list(db.session.execute(_sorted(view, query, backwards).limit(limit)).mappings())
+
+
+def read_page(
+    view: RecordView,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """The ``limit`` records of ``view`` after the cursor ``after``, or just before the
+    cursor ``before``, or the first ones.
+
+    Raises:
+        RecordsError: 422 for a cursor of another sort, or not a cursor.
+    """
+    backwards = before is not None
+    cursor = before if backwards else after
+    candidates = drivers(view)
+    chosen = _selective(view, candidates)
+    conditions = _conditions(view, candidates, chosen)
+    total = None
+    if chosen is not None:
+        matches = _matches(view, chosen, conditions)
+        total = len(matches)
+        rows = _page_of_matches(view, matches, cursor, backwards, limit + 1)
+    else:
+        if cursor is not None:
+            conditions.append(_beyond(view, cursor, backwards))
+        rows = _rows_along_sort(view, conditions, backwards, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    if not rows:
+        return Page([], None, None, total)
+    has_next = True if backwards else more
+    has_previous = more if backwards else cursor is not None
+    return Page(
+        rows,
+        encode_cursor(view, rows[-1]) if has_next else None,
+        encode_cursor(view, rows[0]) if has_previous else None,
+        total,
+    )
+
+
+def iter_records(view: RecordView, batch: int = 2000) -> Iterator[RowMapping]:
+    """Every record of ``view``, in its order, read ``batch`` rows at a time."""
+    after = None
+    while True:
+        page = read_page(view, after=after, limit=batch)
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
+
+
+def count_up_to(view: RecordView, cap: int) -> int:
+    """How many records ``view`` holds, counting no further than ``cap`` + 1."""
+    table = entity_table(view.schema)
+    candidates = drivers(view)
+    chosen = _selective(view, candidates)
+    conditions = _conditions(view, candidates, chosen)
+    conditions.append(table.c.organisation_id == view.organisation_id)
+    if chosen is not None:
+        conditions.append(table.c.id.in_(_matching_ids(view, chosen)))
+    limited = select(table.c.id).where(*conditions).limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(limited)) or 0
+
+
+def key_value(schema: EntitySchema, key: str) -> str:
+    """A natural key from a URL as it is stored: e-mail addresses in lower case, ID numbers
+    without spaces or dashes."""
+    (name,) = schema.natural_key
+    key_type = schema.field(name).type
+    if key_type == "email":
+        return key.strip().lower()
+    if key_type == "sa_id":
+        return key.strip().replace(" ", "").replace("-", "")
+    return key.strip()
+
+
+def find_record(schema: EntitySchema, organisation_id: int, key: str) -> RowMapping | None:
+    """The record of ``organisation_id`` whose natural key is ``key``, if there is one."""
+    table = entity_table(schema)
+    (name,) = schema.natural_key
+    query = select(table).where(
+        table.c.organisation_id == organisation_id, table.c[name] == key_value(schema, key)
+    )
+    return db.session.execute(query).mappings().first()
+
+
+def record_key(schema: EntitySchema, row: RowMapping) -> str:
+    """The natural key of ``row`` as text (for links)."""
+    return " ".join(str(row[name]) for name in schema.natural_key)

@@ -1,0 +1,169 @@
+"""The records pages: an entity type's records (search, filters, sort, pages, export) and a
+record with its history. Thin: parse, call ``bulkapp.records``, render.
+
+Every signed-in user sees their organisation's records; a ``super_admin`` picks any
+organisation (``?organisation=<id>``). Another organisation's record is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import RowMapping
+
+from ..entities import REGISTRY, EntitySchema, UnknownEntity, get_entity
+from ..models import Organisation
+from ..records import RecordsError
+from ..records.access import organisations_to_pick, viewable_organisation
+from ..records.fields import ADDED, field_filters, sort_keys
+from ..records.query import PAGE_SIZE, find_record, read_page, record_key
+from ..records.search import search_words
+from ..records.view import RecordView, parse_view
+from .grid import GridColumn, keyset_pager, sortable_columns
+
+bp = Blueprint("records", __name__)
+
+NUMERIC_TYPES = frozenset({"integer", "decimal"})
+
+
+def _schema(entity: str) -> EntitySchema:
+    try:
+        return get_entity(entity)
+    except UnknownEntity:
+        abort(404)
+
+
+def _organisation() -> Organisation:
+    """The organisation asked for (``?organisation=<id>``), within what the user may see."""
+    raw = request.args.get("organisation", "")
+    if raw and not raw.isdigit():
+        raise RecordsError("There is no such organisation.", 404, "organisation_not_found")
+    return viewable_organisation(current_user, int(raw) if raw else None)
+
+
+def _scope_args(organisation: Organisation) -> dict[str, Any]:
+    """The organisation argument links carry: only a super admin's pick of another one."""
+    return (
+        {"organisation": organisation.id} if organisation.id != current_user.organisation_id else {}
+    )
+
+
+def list_url(schema: EntitySchema, organisation: Organisation, view_args, **extra: str) -> str:
+    """The records page of ``schema`` with ``view_args`` (a view's arguments) and ``extra``."""
+    base = url_for("records.list_records", entity=schema.name, **_scope_args(organisation))
+    args = [*view_args, *((k, v) for k, v in extra.items() if v is not None)]
+    joined = "&" if "?" in base else "?"
+    return base + (joined + urlencode(args) if args else "")
+
+
+def record_url(schema: EntitySchema, organisation: Organisation, row: RowMapping) -> str:
+    """The page of the record ``row``."""
+    return url_for(
+        "records.show",
+        entity=schema.name,
+        key=record_key(schema, row),
+        **_scope_args(organisation),
+    )
+
+
+def _columns(view: RecordView, organisation: Organisation) -> list[GridColumn]:
+    schema = view.schema
+    other_args = [(k, v) for k, v in view.as_args() if k != "sort"]
+    return sortable_columns(
+        [(f.name, f.label, f.type in NUMERIC_TYPES) for f in schema.fields],
+        sortable={f.name for f in schema.search_fields},
+        sort=_sort_as_column(view),
+        sort_url=lambda name: list_url(
+            schema, organisation, [*other_args, ("sort", _column_as_sort(schema, name))]
+        ),
+    )
+
+
+def _sort_as_column(view: RecordView) -> str:
+    """The view's sort written with the field's column name (``-last_name``)."""
+    key = view.sort_key
+    if key.name == ADDED:
+        return view.sort
+    name = next(f.name for f in view.schema.fields if f.label == key.name)
+    return ("-" if view.descending else "") + name
+
+
+def _column_as_sort(schema: EntitySchema, column: str) -> str:
+    descending, name = column.startswith("-"), column.removeprefix("-")
+    return ("-" if descending else "") + schema.field(name).label
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@bp.get("/records")
+def index():
+    """The first entity type's records (of the organisation asked for)."""
+    first = next(iter(REGISTRY))
+    organisation = request.args.get("organisation")
+    return redirect(url_for("records.list_records", entity=first, organisation=organisation))
+
+
+@bp.get("/records/<entity>")
+def list_records(entity: str):
+    """An entity type's records, a page at a time: search, filters, sort, export."""
+    schema = _schema(entity)
+    organisation = _organisation()
+    view, errors = parse_view(schema, organisation.id, request.args.to_dict(flat=False))
+    after, before = request.args.get("after"), request.args.get("before")
+    page = read_page(view, after=after or None, before=before or None, limit=PAGE_SIZE)
+    shown = len(page.rows)
+    if page.total is not None:
+        summary = f"{page.total:,} record{'s' if page.total != 1 else ''} match"
+    elif shown:
+        summary = f"{shown} record{'s' if shown != 1 else ''} on this page"
+    else:
+        summary = "No records"
+    pager = keyset_pager(
+        summary,
+        lambda **cursor: list_url(schema, organisation, view.as_args(), **cursor),
+        page.next_cursor,
+        page.previous_cursor,
+    )
+    return render_template(
+        "records.html",
+        schema=schema,
+        schemas=list(REGISTRY.values()),
+        organisation=organisation,
+        organisations=organisations_to_pick(current_user),
+        scope_args=_scope_args(organisation),
+        view=view,
+        errors=errors,
+        filters=list(field_filters(schema).values()),
+        sorts=sort_keys(schema),
+        columns=_columns(view, organisation),
+        rows=[{**row, "_href": record_url(schema, organisation, row)} for row in page.rows],
+        row_href=lambda row: row["_href"],
+        pager=pager,
+        searched=[f.label for f in schema.search_fields],
+        words=search_words(view.q),
+        cell=_cell,
+    )
+
+
+@bp.get("/records/<entity>/<path:key>", merge_slashes=False)
+def show(entity: str, key: str):
+    """One record: its values by label, and its history."""
+    schema = _schema(entity)
+    organisation = _organisation()
+    row = find_record(schema, organisation.id, key)
+    if row is None:
+        raise RecordsError("There is no such record, or you do not have access to it.", 404)
+    return render_template(
+        "record.html",
+        schema=schema,
+        organisation=organisation,
+        scope_args=_scope_args(organisation),
+        row=row,
+        key=record_key(schema, row),
+        cell=_cell,
+    )
