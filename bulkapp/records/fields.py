@@ -8,9 +8,11 @@ an enum, a range for dates and numbers, "starts with" for the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, RowMapping, Table
 
 from ..entities import EntitySchema, Field
 from ..models import ENTITY_TABLES
@@ -74,3 +76,18 @@ def field_filters(schema: EntitySchema) -> dict[str, FieldFilter]:
             kind = "prefix"
         filters[field.label] = FieldFilter(field, kind, indexed=field.name in searched)
     return filters
+
+
+def json_value(value: Any) -> str | int | None:
+    """A stored value as the API writes it: dates in ISO form, decimals as text (exactly as
+    stored, never through a float), whole numbers as numbers."""
+    if value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, date | Decimal):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    return str(value)
+
+
+def labelled_values(schema: EntitySchema, row: RowMapping) -> dict[str, str | int | None]:
+    """The fields of the record ``row`` by label (``firstName``), as the API writes them."""
+    return {f.label: json_value(row[f.name]) for f in schema.fields}

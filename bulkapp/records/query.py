@@ -41,6 +41,8 @@ from sqlalchemy import (
 
 from ..entities import EntitySchema
 from ..extensions import db
+from ..ingest.normalise import replace_unstorable
+from ..models import is_storable_id
 from . import RecordsError
 from .fields import ADDED, entity_table
 from .search import Driver, drivers, filter_condition, search_rest
@@ -80,6 +82,8 @@ def decode_cursor(view: RecordView, cursor: str) -> tuple[Any, int]:
             raise ValueError(sort)
         if type(value) is not (int if view.sort_key.name == ADDED else str):
             raise ValueError(value)
+        if not is_storable_id(row_id) or value != _storable(value):
+            raise ValueError(value)
         return value, row_id
     except (binascii.Error, ValueError, TypeError, RecursionError):
         raise RecordsError(
@@ -88,6 +92,13 @@ def decode_cursor(view: RecordView, cursor: str) -> tuple[Any, int]:
             422,
             "invalid_cursor",
         ) from None
+
+
+def _storable(value: Any) -> Any:
+    """``value`` as a database can take it: an id in range, text without NUL or surrogates."""
+    if isinstance(value, int):
+        return value if is_storable_id(value) else None
+    return replace_unstorable(value)
 
 
 def probe_counts(view: RecordView, candidates: list[Driver]) -> list[int]:
@@ -309,7 +320,8 @@ def find_record(schema: EntitySchema, organisation_id: int, key: str) -> RowMapp
     table = entity_table(schema)
     (name,) = schema.natural_key
     query = select(table).where(
-        table.c.organisation_id == organisation_id, table.c[name] == key_value(schema, key)
+        table.c.organisation_id == organisation_id,
+        table.c[name] == replace_unstorable(key_value(schema, key)),
     )
     return db.session.execute(query).mappings().first()
 

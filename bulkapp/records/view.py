@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..entities import EntitySchema, Field, header_key
+from ..ingest.normalise import replace_unstorable
 from .fields import ADDED, FieldFilter, SortKey, field_filters, sort_keys
 
 DEFAULT_SORT = "-" + ADDED
@@ -72,7 +73,7 @@ class RecordView:
 
 def _first(args: Mapping[str, Sequence[str]], name: str) -> str:
     values = args.get(name) or [""]
-    return values[0].strip()
+    return replace_unstorable(values[0].strip())
 
 
 def _choice(flt: FieldFilter, raw: str, errors: list[str]) -> str | None:

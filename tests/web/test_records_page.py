@@ -4,6 +4,7 @@ record's page, organisation scoping and the super admin's organisation picker.""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from html import unescape
 from urllib.parse import quote
 
@@ -110,7 +111,14 @@ def test_a_record_page_shows_its_values_by_label(app, client_a, user_a):
         app,
         user_a.organisation_id,
         "policies",
-        [{"policy_number": "POL/7 A", "type": "motor", "premium": "150.50", "status": None}],
+        [
+            {
+                "policy_number": "POL/7 A",
+                "type": "motor",
+                "premium": Decimal("150.50"),
+                "status": None,
+            }
+        ],
     )
     html = client_a.get("/records/policies").get_data(as_text=True)
     href = re.search(r'<a href="(/records/policies/[^"]+)">POL/7 A</a>', html)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ...extensions import db
 from ...jobs.access import JobNotFound, NotAllowed
+from ...records import RecordsError
 from ...storage import StorageUnavailable
 from ..helpers import API_PATH_PREFIX, seconds_until_limit_resets
 
@@ -112,6 +113,7 @@ def register_error_handlers(bp: Blueprint) -> None:
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(JobNotFound, _job_not_found)
     bp.register_error_handler(NotAllowed, _not_allowed)
+    bp.register_error_handler(RecordsError, _records_error)
     # Code-specific handlers, because the app's page handlers for these codes would win over
     # a blueprint handler registered for the HTTPException class.
     for status in (404, 413, 500):
@@ -139,6 +141,10 @@ def _not_allowed(_exc: NotAllowed):
     return error_response(
         403, "Only the uploader or an administrator may act on this job.", "forbidden"
     )
+
+
+def _records_error(exc: RecordsError):
+    return error_response(exc.status, exc.message, exc.code)
 
 
 def _too_many_requests(exc: HTTPException):

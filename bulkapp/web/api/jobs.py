@@ -61,13 +61,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         ) from None
 
 
-def _page_size(raw: str | None) -> int:
+def page_size(
+    raw: str | None, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE
+) -> int:
+    """The ``limit`` argument of a list: ``default`` when absent; 422 outside 1..``maximum``."""
     if raw is None:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ApiError(
-            422, f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.", "invalid_limit"
-        )
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ApiError(422, f"limit must be a whole number from 1 to {maximum}.", "invalid_limit")
     return int(raw)
 
 
@@ -97,7 +98,7 @@ def _entity(raw: str | None) -> str:
 @bp.get("/bulk-upload/queue/jobs")
 def list_jobs():
     """The jobs the user may see, newest first, filtered by status and entity."""
-    limit = _page_size(request.args.get("limit"))
+    limit = page_size(request.args.get("limit"))
     filters = JobFilters(
         status=_status(request.args.get("status")), entity=_entity(request.args.get("entity"))
     )

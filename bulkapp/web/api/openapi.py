@@ -132,6 +132,53 @@ REVIEW_PARAMETERS = [
 ]
 
 
+RECORD_PARAMETERS = [
+    {
+        "name": "organisation",
+        "in": "query",
+        "description": "super_admin: the organisation's slug (default: your own).",
+        "schema": {"type": "string"},
+    },
+]
+RECORD_LIST_PARAMETERS = [
+    {
+        "name": "q",
+        "in": "query",
+        "description": "Search: every word starts the natural key, a name, an e-mail address or "
+        "a phone number (or the whole query starts one); A-Z in any case.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": "sort",
+        "in": "query",
+        "description": "added, or a searched field's label; '-' before it for descending. "
+        "Default: -added (newest first).",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "nextCursor of the previous page (with the same sort).",
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
+    {
+        "name": "filters",
+        "in": "query",
+        "style": "form",
+        "explode": True,
+        "description": "A filter per field, named by its label: a field with a list of values "
+        "takes one or more of them (province=Gauteng&province=Limpopo), dates and numbers a "
+        "range (<label>From, <label>To, inclusive), any other field the start of its value.",
+        "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+]
+
+
 def _paths() -> dict[str, dict[str, Operation]]:
     csv = {"text/csv": {"schema": {"type": "string"}}}
     xlsx = {
@@ -419,6 +466,30 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 parameters=[USER_ID],
                 body={"required": True, "content": json_content(ref("UserChange"))},
             ),
+        },
+        "/records/{entity}": {
+            "get": _operation(
+                "The organisation's records of an entity type, a page at a time: search (q), "
+                "a filter per field, sort. super_admin: ?organisation=<slug>.",
+                "200",
+                ref("RecordList"),
+                ("404", "422", "503"),
+                parameters=[ENTITY_PARAM, *RECORD_PARAMETERS, *RECORD_LIST_PARAMETERS],
+            )
+        },
+        "/records/{entity}/{key}": {
+            "get": _operation(
+                "One record by its natural key (URL-encoded): the e-mail address of a mechanic "
+                "or service provider, a policy's number, a member's ID number.",
+                "200",
+                ref("RecordDetail"),
+                ("404", "503"),
+                parameters=[
+                    ENTITY_PARAM,
+                    _path_param("key", {"type": "string"}, "The record's natural key."),
+                    *RECORD_PARAMETERS,
+                ],
+            )
         },
         "/healthz": {
             "get": _operation(

@@ -253,6 +253,33 @@ SCHEMAS: dict[str, Schema] = {
         **obj({"role": ROLE, "active": {"type": "boolean"}}, required=[]),
         "minProperties": 1,
     },
+    "StoredRecord": {
+        "type": "object",
+        "description": "A record: its fields by label (dates as YYYY-MM-DD, decimals as text, "
+        "whole numbers as numbers, null when empty), when it was added and last changed, the "
+        "import that last changed it and its URL.",
+        "required": ["createdAt", "updatedAt", "lastImportJobId", "url"],
+        "properties": {
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "lastImportJobId": NULLABLE_STRING,
+            "url": STRING,
+        },
+        "additionalProperties": {"type": ["string", "integer", "null"]},
+    },
+    "RecordList": obj(
+        {
+            "records": {"type": "array", "items": ref("StoredRecord")},
+            "limit": INTEGER,
+            "nextCursor": NULLABLE_STRING,
+            "total": {
+                "type": ["integer", "null"],
+                "description": "How many records match, when the search index told (a search "
+                "matching up to 5,000 records); null otherwise.",
+            },
+        }
+    ),
+    "RecordDetail": obj({"record": ref("StoredRecord")}),
     "Health": obj({"status": STRING}),
     "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }
