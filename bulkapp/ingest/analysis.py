@@ -291,10 +291,9 @@ def _dry_run(
     unknown: dict[str, dict[str, int]] = {}
     chunks = Prefetcher(_checked(request, schema, reader, mapping, keep=stored.any))
     try:
-        while not sink.cancel_requested():
-            checked = next(chunks, None)
-            if checked is None:
-                break
+        while (checked := next(chunks, None)) is not None:
+            if sink.cancel_requested():  # looked up once the chunk is in (see ImportRun._pass)
+                return None
             counts.total += checked.rows
             counts.invalid += len(checked.outcome.invalid_positions)
             for error in checked.outcome.errors:
@@ -306,8 +305,6 @@ def _dry_run(
             else:
                 counts.inserted += checked.outcome.valid
             sink.record(checked.progress, counts.total)
-        else:  # the loop's condition ended it: the user canceled
-            return None
     finally:
         chunks.close()
     rejections = [

@@ -191,12 +191,13 @@ class ImportRun:
         self.stage = plan_pass.stage
         checked_chunks = Prefetcher(self._checked(plan_pass, seen, saving=upserter is not None))
         try:
-            while not self.sink.cancel_requested():
-                checked = next(checked_chunks, None)
-                if checked is None:
-                    return COMPLETED
+            # The cancel is looked up once the next chunk is in hand, so that no transaction
+            # stays open while the reading process works.
+            while (checked := next(checked_chunks, None)) is not None:
+                if self.sink.cancel_requested():
+                    return CANCELED
                 self._take(checked, plan_pass, report, upserter)
-            return CANCELED
+            return COMPLETED
         finally:
             checked_chunks.close()
             if report is not None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 from flask import current_app
 from sqlalchemy import Table, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db
@@ -32,6 +33,7 @@ from ..models import (
     COMPLETED,
     FAILED,
     IMPORT,
+    PROCESSING,
     QUEUED,
     ImportJob,
     ImportStatus,
@@ -39,6 +41,7 @@ from ..models import (
     rows_matched,
 )
 from ..storage import UPLOADS, WorkingReport, attempt_workspace, delete_stored, store_holding
+from .attempt_sessions import attempt_transactions
 from .lifecycle import discard_failed_transaction
 from .mappings import mapping_lookup
 from .queues import queue_name_for
@@ -156,20 +159,10 @@ def run_import(job_id: str) -> JobState | None:
         return job_state(job)
     started = time.monotonic()
     try:
-        with attempt_files(job) as files:
-            recorder = JobRecorder(job, attempt, files.report)
-            if job.phase == ANALYSIS:
-                _analyse(job, files, recorder, started)
-            else:
-                outcome = import_file(import_request(job, files), db.session(), recorder)
-                job.finish(ImportStatus(outcome), time.monotonic() - started)
-            recorder.commit()
+        _run_attempt(job, attempt, started)
     except ImportSuperseded:
         discard_failed_transaction()
-        log.warning(
-            "import %s, attempt %d, stopped: a later attempt took the job over", job_id, attempt
-        )
-        return job_state(job)
+        return _superseded(job, attempt)
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
         kind = exc.kind if isinstance(exc, ImportFailed) else WRONG_TYPE
@@ -177,6 +170,8 @@ def run_import(job_id: str) -> JobState | None:
         commit_as_attempt(job, attempt)
     except Exception:
         discard_failed_transaction()
+        if taken_over(job_id, attempt):  # the fail-over ended its session
+            return _superseded(job, attempt)
         raise
     # A completed import has no further use for its upload; a failed or canceled one keeps it
     # for retry until the clean-up (JOB_RETENTION_HOURS) removes it.
@@ -185,6 +180,43 @@ def run_import(job_id: str) -> JobState | None:
     if job.status == QUEUED and job.phase == IMPORT:  # the analysis went straight on
         return run_import(job_id)
     return job_state(job)
+
+
+def _run_attempt(job: ImportJob, attempt: int, started: float) -> None:
+    """Analyse or import the job's file as attempt ``attempt``, in transactions named after
+    it (``attempt_sessions``), and commit how it ended."""
+    with (
+        attempt_transactions(db.session(), job.id, attempt),
+        attempt_files(job) as files,
+    ):
+        recorder = JobRecorder(job, attempt, files.report)
+        if job.phase == ANALYSIS:
+            _analyse(job, files, recorder, started)
+        else:
+            outcome = import_file(import_request(job, files), db.session(), recorder)
+            job.finish(ImportStatus(outcome), time.monotonic() - started)
+        recorder.commit()
+
+
+def _superseded(job: ImportJob, attempt: int) -> JobState:
+    log.warning(
+        "import %s, attempt %d, stopped: a later attempt took the job over", job.id, attempt
+    )
+    return job_state(job)
+
+
+def taken_over(job_id: str, attempt: int) -> bool:
+    """Whether attempt ``attempt`` at import ``job_id`` was given up for dead meanwhile: a
+    later attempt claimed the job, or its end was recorded by another process (False when
+    the database cannot say)."""
+    try:
+        latest = db.session.execute(
+            select(ImportJob.attempts, ImportJob.status).where(ImportJob.id == job_id)
+        ).one_or_none()
+    except SQLAlchemyError:
+        discard_failed_transaction()
+        return False
+    return latest is not None and (latest.attempts > attempt or latest.status != PROCESSING)
 
 
 def _analyse(job: ImportJob, files: AttemptFiles, recorder: JobRecorder, started: float) -> None:

@@ -31,6 +31,7 @@ from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from ..storage import DatabaseStore
 from . import failures
+from .attempt_sessions import end_attempt_sessions
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
@@ -78,9 +79,11 @@ def fail_over_abandoned_imports(connection: Redis) -> int:
 
     An import's lease in RQ's started registry runs out ``JOB_HEARTBEAT_TTL`` seconds after
     its worker's last heartbeat. Each expired entry is taken by removing it (so two workers
-    never both act on it); the attempt is recorded on the ImportJob and the job is queued
-    again at once, spending one retry, or failed when none is left. An import that had
-    already finished in the database only has its RQ job brought in line.
+    never both act on it); the dead attempt's database sessions are ended (a frozen worker's
+    would hold its chunk's locks for its successor to wait on), the attempt is recorded on
+    the ImportJob and the job is queued again at once, spending one retry, or failed when
+    none is left. An import that had already finished in the database only has its RQ job
+    brought in line.
     """
     taken_over = 0
     for name in import_queue_names():
@@ -108,6 +111,7 @@ def _fail_over(rq_job: Job, queue) -> int:
     if import_job is not None and import_job.is_finished:
         _settle(rq_job, queue, import_job.status)
         return 0
+    end_attempt_sessions(rq_job.id)
     will_retry = rq_job.should_retry
     log.warning(
         "import %s lost its worker %s; %s",

@@ -24,6 +24,7 @@ from rq.utils import now
 from ..extensions import db, get_redis
 from ..models import FAILED
 from . import failures, maintenance, metrics, notifications
+from .attempt_sessions import end_attempt_sessions
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
 
@@ -102,7 +103,8 @@ def import_failed(
     worker stopped heartbeating (``AbandonedJobError``)."""
     if issubclass(exc_type, ImportEndedFailed):
         return
-    if issubclass(exc_type, AbandonedJobError):
+    abandoned = issubclass(exc_type, AbandonedJobError)
+    if abandoned:
         reason, details = maintenance.WORKER_LOST, None
     else:
         reason = describe_error(exc_value)
@@ -112,6 +114,8 @@ def import_failed(
             else None
         )
     with app_context():
+        if abandoned:  # as the fail-over does: a frozen worker's session may hold rows
+            end_attempt_sessions(job.id)
         record_attempt_failure(
             job.id,
             will_retry=job.should_retry,
