@@ -202,6 +202,10 @@ def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[s
         "METRICS_RETENTION_DAYS": _int(environ, "METRICS_RETENTION_DAYS", 90),
         # Queued jobs younger than this are left to the web process that is enqueueing them.
         "SWEEP_GRACE_SECONDS": _int(environ, "SWEEP_GRACE_SECONDS", 15),
+        # A records export of at most this many rows is streamed; a larger one is a queued job.
+        "EXPORT_STREAM_MAX_ROWS": _int(environ, "EXPORT_STREAM_MAX_ROWS", 10_000),
+        # Seconds one attempt at writing a queued export may run.
+        "EXPORT_JOB_TIMEOUT": _int(environ, "EXPORT_JOB_TIMEOUT", 1800),
         # A file waiting for its review this long is discarded, its upload removed.
         "REVIEW_EXPIRY_HOURS": _int(environ, "REVIEW_EXPIRY_HOURS", 72),
         "WORKER_CONCURRENCY": _int(environ, "WORKER_CONCURRENCY", 1),

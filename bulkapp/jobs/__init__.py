@@ -8,6 +8,8 @@ the entry points stay importable from here across releases; they live in ``tasks
 
 from .tasks import (
     clean_up,
+    export_failed,
+    export_records,
     horse_killed,
     import_failed,
     import_job,
@@ -20,6 +22,8 @@ from .tasks import (
 
 __all__ = [
     "clean_up",
+    "export_failed",
+    "export_records",
     "horse_killed",
     "import_failed",
     "import_job",

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from ..audit import forget_entries_older_than
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
+from ..records.export import forget_exports_older_than
 from ..storage import DatabaseStore
 from . import failures
 from .attempt_sessions import end_attempt_sessions
@@ -225,11 +226,12 @@ def _trim(registry: BaseRegistry, keep: int) -> int:
 
 
 def nightly_clean_up() -> dict[str, int]:
-    """Clean jobs finished more than JOB_RETENTION_HOURS ago, remove uploads to the database
-    whose writer died, trim the registries and forget audit entries older than
-    AUDIT_RETENTION_DAYS."""
+    """Clean jobs finished more than JOB_RETENTION_HOURS ago, delete records exports made
+    that long ago, remove uploads to the database whose writer died, trim the registries and
+    forget audit entries older than AUDIT_RETENTION_DAYS."""
     counts = clean_jobs(current_app.config["JOB_RETENTION_HOURS"], None)
     counts["abandoned_uploads_deleted"] = DatabaseStore().remove_abandoned_uploads()
+    counts["exports_deleted"] = forget_exports_older_than(current_app.config["JOB_RETENTION_HOURS"])
     db.session.commit()
     counts.update({f"trimmed_{key}": value for key, value in trim_job_registries().items()})
     counts["audit_entries_deleted"] = forget_entries_older_than(

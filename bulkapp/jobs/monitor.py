@@ -28,6 +28,7 @@ from . import failures
 from .lifecycle import BULK_ACTIONS
 from .queues import (
     ENTITY_QUEUES,
+    EXPORTS_QUEUE,
     MAINTENANCE_QUEUE,
     NOTIFICATIONS_QUEUE,
     base_queue_name,
@@ -113,7 +114,7 @@ def all_queue_stats(connection: Redis | None = None) -> dict[str, dict]:
 
 
 def _display_order() -> list[str]:
-    return [*ENTITY_QUEUES.values(), NOTIFICATIONS_QUEUE, MAINTENANCE_QUEUE]
+    return [*ENTITY_QUEUES.values(), NOTIFICATIONS_QUEUE, EXPORTS_QUEUE, MAINTENANCE_QUEUE]
 
 
 def organisation_queue_stats(organisation_id: int, hours: int = 24) -> dict[str, dict]:

@@ -25,6 +25,10 @@ IMPORT_FAILED = "bulkapp.jobs.import_failed"
 
 NOTIFICATIONS_QUEUE = "notifications"
 MAINTENANCE_QUEUE = "maintenance"
+# Records exports too large to stream in a web request.
+EXPORTS_QUEUE = "exports"
+EXPORT_FUNCTION = "bulkapp.jobs.export_records"
+EXPORT_FAILED = "bulkapp.jobs.export_failed"
 
 # Queue per entity type: bulk-upload-mechanics, bulk-upload-service-providers, ...
 ENTITY_QUEUES: dict[str, str] = {name: schema.queue_name for name, schema in REGISTRY.items()}
@@ -107,9 +111,10 @@ def worker_queue_names(entities: Sequence[str] = ()) -> list[str]:
     """Every queue a worker listens on (for ``entities`` only, if given), in the order it
     should take work.
 
-    Maintenance and notification jobs are short, so they come first.
+    Maintenance and notification jobs are short, so they come first; then exports, which a
+    person waits for on the export's page.
     """
-    return [MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, *import_queue_names(entities)]
+    return [MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE, EXPORTS_QUEUE, *import_queue_names(entities)]
 
 
 def get_queue(name: str, connection: Redis) -> Queue:
@@ -139,6 +144,18 @@ def import_job_options(
         "failure_ttl": settings["IMPORT_FAILURE_TTL"],
         "on_failure": Callback(IMPORT_FAILED),
     }
+
+
+def enqueue_export(connection: Redis, export_id: str) -> Job:
+    """Enqueue the writing of RecordExport ``export_id`` (the RQ job id is the same id)."""
+    timeout = current_app.config["EXPORT_JOB_TIMEOUT"] if has_app_context() else 1800
+    return get_queue(EXPORTS_QUEUE, connection).enqueue(
+        EXPORT_FUNCTION,
+        export_id,
+        job_id=export_id,
+        job_timeout=timeout,
+        on_failure=Callback(EXPORT_FAILED),
+    )
 
 
 def enqueue_import(connection: Redis, queue_name: str, import_job_id: str) -> Job:

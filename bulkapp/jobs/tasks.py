@@ -23,7 +23,7 @@ from rq.utils import now
 
 from ..extensions import db, get_redis
 from ..models import FAILED
-from . import failures, maintenance, metrics, notifications
+from . import exports, failures, maintenance, metrics, notifications, queues
 from .attempt_sessions import end_attempt_sessions
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
@@ -130,6 +130,9 @@ def import_failed(
 def horse_killed(job: Job, pid: int, status: int, rusage: Any) -> None:
     """The work horse died (stopped by a shutdown, killed, out of memory): record it."""
     with app_context():
+        if job.func_name == queues.EXPORT_FUNCTION:
+            exports.record_export_failure(job.id, "the process writing it ended unexpectedly")
+            return
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM:
             record_stopped(job.id)
             return
@@ -155,6 +158,27 @@ def _retry_in(job: Job) -> int | None:
 
 def _seconds_running(job: Job) -> float | None:
     return (now() - job.started_at).total_seconds() if job.started_at else None
+
+
+def export_records(export_id: str) -> dict[str, Any]:
+    """Export job: write the records export ``export_id`` into the file store."""
+    with app_context():
+        export = exports.write_export(export_id)
+        return {"status": export.status if export else None}
+
+
+def export_failed(
+    job: Job,
+    connection: Redis,
+    exc_type: type[BaseException],
+    exc_value: BaseException,
+    traceback: Any,
+) -> None:
+    """RQ ``on_failure`` of an export: its run raised (recorded already) or its worker died
+    (``AbandonedJobError``, from RQ's registry clean-up)."""
+    if issubclass(exc_type, AbandonedJobError):
+        with app_context():
+            exports.record_export_failure(job.id, maintenance.WORKER_LOST)
 
 
 def send_job_email(job_id: str) -> str:

@@ -27,6 +27,7 @@ from .import_job import (
     rows_matched,
 )
 from .metrics import QueueHour
+from .record_export import ExportStatus, RecordExport
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
 
@@ -76,4 +77,6 @@ __all__ = [
     "StoredFileChunk",
     "new_file_id",
     "QueueHour",
+    "ExportStatus",
+    "RecordExport",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Organisation, User, is_storable_id
+from ..models import Organisation, RecordExport, User, is_storable_id
 from . import RecordsError
 
 NO_SUCH_ORGANISATION = "There is no such organisation, or you do not have access to it."
@@ -38,3 +38,30 @@ def organisations_to_pick(viewer: User) -> list[Organisation]:
     if not viewer.is_super_admin:
         return []
     return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def find_export(viewer: User, export_id: str) -> RecordExport:
+    """The export ``export_id`` if ``viewer`` asked for it (a ``super_admin``: any).
+
+    Raises:
+        RecordsError: 404 for an export that does not exist or is someone else's.
+    """
+    export = db.session.get(RecordExport, str(export_id)[:36])
+    if export is None or not (viewer.is_super_admin or export.user_id == viewer.id):
+        raise RecordsError("There is no such export, or it is not yours.", 404, "export_not_found")
+    return export
+
+
+def recent_exports(viewer: User, organisation_id: int, limit: int = 5) -> list[RecordExport]:
+    """The last exports ``viewer`` asked for of ``organisation_id``'s records, newest first."""
+    return list(
+        db.session.scalars(
+            select(RecordExport)
+            .where(
+                RecordExport.user_id == viewer.id,
+                RecordExport.organisation_id == organisation_id,
+            )
+            .order_by(RecordExport.created_at.desc())
+            .limit(limit)
+        )
+    )

@@ -63,8 +63,11 @@ class FileStore(Protocol):
     def delete(self, key: str) -> int:
         """Remove the file (the caller commits); 1 when one was removed."""
 
-    def download(self, key: str, organisation_id: int, name: str) -> Response | None:
-        """The stored file of ``organisation_id`` as a CSV attachment, else None."""
+    def download(
+        self, key: str, organisation_id: int, name: str, mimetype: str = "text/csv"
+    ) -> Response | None:
+        """The stored file of ``organisation_id`` as an attachment (a CSV unless ``mimetype``
+        says otherwise), else None."""
 
     def check_writable(self) -> bool:
         """Whether the store takes files right now (readiness)."""

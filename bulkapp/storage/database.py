@@ -106,11 +106,13 @@ class DatabaseStore:
         result = db.session.execute(delete(StoredFile).where(StoredFile.id == file_id))
         return cast(CursorResult[Any], result).rowcount
 
-    def download(self, key: str, organisation_id: int, name: str) -> Response | None:
+    def download(
+        self, key: str, organisation_id: int, name: str, mimetype: str = "text/csv"
+    ) -> Response | None:
         stored = db.session.get(StoredFile, self.file_id(key))
         if stored is None or not stored.complete or stored.organisation_id != organisation_id:
             return None
-        response = Response(stream_with_context(self.chunks(key)), mimetype="text/csv")
+        response = Response(stream_with_context(self.chunks(key)), mimetype=mimetype)
         response.headers.set("Content-Disposition", "attachment", filename=name)
         response.headers["Cache-Control"] = "no-cache"
         return response

@@ -76,13 +76,13 @@ class LocalStore:
             return 0
         return 1
 
-    def download(self, key: str, organisation_id: int, name: str) -> Response | None:
+    def download(
+        self, key: str, organisation_id: int, name: str, mimetype: str = "text/csv"
+    ) -> Response | None:
         path = self._inside(key)
         if path is None or not path.is_file():
             return None
-        return send_file(
-            path, mimetype="text/csv", as_attachment=True, download_name=name, max_age=0
-        )
+        return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
 
     def check_writable(self) -> bool:
         return folder_is_writable(self.root)

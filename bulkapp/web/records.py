@@ -7,21 +7,40 @@ organisation (``?organisation=<id>``). Another organisation's record is a 404.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import RowMapping
 
 from ..entities import REGISTRY, EntitySchema, UnknownEntity, get_entity
-from ..models import Organisation
+from ..jobs.exports import start_export
+from ..models import ExportStatus, Organisation, RecordExport, utcnow
 from ..records import RecordsError
-from ..records.access import organisations_to_pick, viewable_organisation
+from ..records.access import (
+    find_export,
+    organisations_to_pick,
+    recent_exports,
+    viewable_organisation,
+)
+from ..records.export import FORMATS, MEDIA_TYPES, csv_text, export_name, write_xlsx
 from ..records.fields import ADDED, field_filters, sort_keys
-from ..records.query import PAGE_SIZE, find_record, read_page, record_key
-from ..records.search import search_words
+from ..records.query import PAGE_SIZE, count_up_to, find_record, read_page, record_key
 from ..records.view import RecordView, parse_view
+from ..storage import REPORTS, store_holding
 from .grid import GridColumn, keyset_pager, sortable_columns
 
 bp = Blueprint("records", __name__)
@@ -37,8 +56,9 @@ def _schema(entity: str) -> EntitySchema:
 
 
 def _organisation() -> Organisation:
-    """The organisation asked for (``?organisation=<id>``), within what the user may see."""
-    raw = request.args.get("organisation", "")
+    """The organisation asked for (``organisation=<id>`` in the query or the form), within
+    what the user may see."""
+    raw = request.values.get("organisation", "")
     if raw and not raw.isdigit():
         raise RecordsError("There is no such organisation.", 404, "organisation_not_found")
     return viewable_organisation(current_user, int(raw) if raw else None)
@@ -145,8 +165,8 @@ def list_records(entity: str):
         row_href=lambda row: row["_href"],
         pager=pager,
         searched=[f.label for f in schema.search_fields],
-        words=search_words(view.q),
         cell=_cell,
+        exports=recent_exports(current_user, organisation.id),
     )
 
 
@@ -167,3 +187,81 @@ def show(entity: str, key: str):
         key=record_key(schema, row),
         cell=_cell,
     )
+
+
+@bp.post("/records/<entity>/export")
+def export(entity: str):
+    """Export the view in the form (search, filters, sort) as CSV or XLSX: streamed when it
+    holds at most EXPORT_STREAM_MAX_ROWS records, else a queued export with its own page."""
+    schema = _schema(entity)
+    organisation = _organisation()
+    fmt = request.form.get("format", "csv")
+    if fmt not in FORMATS:
+        abort(404)
+    view, _ = parse_view(schema, organisation.id, request.form.to_dict(flat=False))
+    limit = current_app.config["EXPORT_STREAM_MAX_ROWS"]
+    if count_up_to(view, limit) > limit:
+        queued = start_export(current_user, view, fmt)
+        return redirect(url_for("records.export_page", export_id=queued.id))
+    name = export_name(schema, fmt, utcnow())
+    if fmt == "csv":
+        body: Any = stream_with_context(piece.encode() for piece in csv_text(view))
+    else:
+        body = io.BytesIO()
+        write_xlsx(view, body)
+        body = body.getvalue()
+    response = Response(body, mimetype=MEDIA_TYPES[fmt])
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/exports/<export_id>")
+def export_page(export_id: str):
+    """A queued export: its progress while a worker writes it, then its download."""
+    queued = find_export(current_user, export_id)
+    schema = get_entity(queued.entity_type)
+    return render_template(
+        "export.html",
+        export=queued,
+        schema=schema,
+        state=_state(queued),
+        records_url=list_url(schema, queued.organisation, [tuple(a) for a in queued.view_args]),
+    )
+
+
+def _state(queued: RecordExport) -> dict[str, Any]:
+    return {
+        "status": queued.status,
+        "progress": queued.progress,
+        "rowsWritten": queued.rows_written,
+        "rowsExpected": queued.rows_expected,
+        "finished": queued.finished,
+        "errorMessage": queued.error_message,
+        "downloadUrl": url_for("records.export_download", export_id=queued.id)
+        if queued.status == ExportStatus.COMPLETED
+        else None,
+    }
+
+
+@bp.get("/exports/<export_id>/state")
+def export_state(export_id: str):
+    """The export's progress as JSON, for its page's live updates."""
+    response = jsonify(_state(find_export(current_user, export_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/exports/<export_id>/download")
+def export_download(export_id: str):
+    """The exported file, once written."""
+    queued = find_export(current_user, export_id)
+    if queued.status != ExportStatus.COMPLETED or not queued.file_key:
+        abort(404)
+    name = export_name(get_entity(queued.entity_type), queued.format, queued.created_at)
+    response = store_holding(queued.file_key, REPORTS).download(
+        queued.file_key, queued.organisation_id, name, MEDIA_TYPES[queued.format]
+    )
+    if response is None:
+        abort(404)
+    return response

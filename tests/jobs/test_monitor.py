@@ -64,6 +64,7 @@ def test_queue_stats_count_every_state_of_one_base_queue_and_its_tiers(ctx):
         "bulk-upload-policies",
         "bulk-upload-service-providers",
         "notifications",
+        "exports",
         "maintenance",
     }
 

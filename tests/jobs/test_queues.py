@@ -32,10 +32,10 @@ def test_each_role_has_its_tier_and_members_use_the_base_queue():
 
 def test_workers_listen_to_service_queues_then_tier_by_tier():
     names = worker_queue_names()
-    assert names[:2] == ["maintenance", "notifications"]
-    tiers = [tier_of(name) for name in names[2:]]
+    assert names[:3] == ["maintenance", "notifications", "exports"]
+    tiers = [tier_of(name) for name in names[3:]]
     assert tiers == sorted(tiers, key=[t.name for t in TIERS].index)
-    assert len(names) == 2 + 4 * len(TIERS)
+    assert len(names) == 3 + 4 * len(TIERS)
 
 
 def test_import_jobs_carry_timeout_retries_retention_and_callbacks(ctx):

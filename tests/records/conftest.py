@@ -33,10 +33,13 @@ def mechanic(number: int, **values: Any) -> dict[str, Any]:
 
 
 def add_records(app, organisation_id: int, entity: str, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` into ``entity``'s table for ``organisation_id``."""
+    """Write ``rows`` into ``entity``'s table for ``organisation_id`` (a value a row leaves
+    out is NULL)."""
+    names = {name for row in rows for name in row}
     with app.app_context():
         db.session.execute(
-            insert(ENTITY_TABLES[entity]), [{"organisation_id": organisation_id, **r} for r in rows]
+            insert(ENTITY_TABLES[entity]),
+            [{"organisation_id": organisation_id, **dict.fromkeys(names), **r} for r in rows],
         )
         db.session.commit()
 
