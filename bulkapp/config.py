@@ -20,6 +20,10 @@ DEFAULT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 DEFAULT_API_UPLOAD_RATE_LIMIT = "60 per minute"
 DEFAULT_LOGIN_RATE_LIMIT_ACCOUNT = "10 per 15 minutes"
 DEFAULT_LOGIN_RATE_LIMIT_ADDRESS = "50 per 15 minutes"
+# How passwords are hashed (werkzeug's method names): scrypt, and not a setting of the
+# environment; the test configuration's one round of PBKDF2 makes its thousand accounts cheap.
+PASSWORD_HASH_METHOD = "scrypt"
+TEST_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 FILE_STORES = ("local", "database")  # the first is the default
 
 
@@ -155,6 +159,7 @@ def people_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         # How many proxies in front of the app set X-Forwarded-For (Heroku: 1; none: 0).
         "PROXY_FIX_X_FOR": _int(environ, "PROXY_FIX_X_FOR", 0),
         "PASSWORD_MIN_LENGTH": _int(environ, "PASSWORD_MIN_LENGTH", 10),
+        "PASSWORD_HASH_METHOD": PASSWORD_HASH_METHOD,
         "PASSWORD_RESET_MAX_AGE": _int(environ, "PASSWORD_RESET_MAX_AGE", 3600),
         "INVITATION_MAX_AGE": _int(environ, "INVITATION_MAX_AGE", 7 * 24 * 3600),
         "AUDIT_RETENTION_DAYS": _int(environ, "AUDIT_RETENTION_DAYS", 365),
@@ -234,6 +239,7 @@ def test_config(tmp_dir: Path, **overrides: Any) -> dict[str, Any]:
         "DATABASE_URL": f"sqlite:///{tmp_dir / 'test.db'}",
     }
     config = load_config(environ)
+    config["PASSWORD_HASH_METHOD"] = TEST_PASSWORD_HASH_METHOD
     config.update(overrides)
     return config
 

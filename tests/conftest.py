@@ -4,8 +4,8 @@ the end-to-end tests comes from tests/e2e/harness.py."""
 
 from __future__ import annotations
 
+import copy
 import io
-import os
 import re
 import socket
 import subprocess
@@ -22,11 +22,19 @@ from rq import SimpleWorker
 
 from bulkapp import create_app
 from bulkapp.accounts import create_organisation, create_user
-from bulkapp.config import normalise_database_url, test_config
+from bulkapp.config import test_config
 from bulkapp.devtools import redis_server_args
-from bulkapp.extensions import db, get_redis
+from bulkapp.extensions import db, get_redis, init_limiter
 from bulkapp.jobs.queues import get_queue, worker_queue_names
 from bulkapp.storage import REPORTS, store_holding
+from tests.databases import (
+    database_name,
+    drop_database,
+    empty_tables,
+    postgres_url,
+    worker_database_url,
+    worker_name,
+)
 from tests.processes import ProcessGroup
 
 pytest_plugins = ["tests.e2e.harness"]
@@ -88,6 +96,18 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
+# A test using one of these starts real processes (workers, cron, gunicorn, a browser): it is
+# marked ``e2e`` without having to say so.
+REAL_PROCESS_FIXTURES = frozenset({"processes", "live_stack", "browser", "page", "e2e_env"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a real-process fixture ``e2e``."""
+    for item in items:
+        if REAL_PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """On a failed test, add the log tails of the real processes it ran to its report."""
@@ -110,28 +130,29 @@ def redis_server(tmp_path_factory):
 
 
 def database_url(tmp_path: Path) -> str:
-    """PostgreSQL when TEST_DATABASE_URL is set, else a SQLite file under ``tmp_path``."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    return normalise_database_url(url) if url else f"sqlite:///{tmp_path / 'test.db'}"
+    """The database of an app built apart from ``app`` (``built_app``, ``make_api_app``): a
+    SQLite file under ``tmp_path``, or this test process's PostgreSQL database, whose tables
+    the ``app`` fixture empties after each test."""
+    return f"sqlite:///{tmp_path / 'test.db'}" if postgres_url() is None else worker_database_url()
 
 
 @contextmanager
 def built_app(tmp_path: Path, redis_url: str, **overrides) -> Iterator[Flask]:
-    """An app with fresh tables (SQLite under ``tmp_path`` or TEST_DATABASE_URL), dropped after."""
+    """An app of its own with empty tables (SQLite under ``tmp_path`` or this test process's
+    PostgreSQL database), its rows deleted after."""
     config = test_config(
         tmp_path, REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url(tmp_path)
     )
     config.update(overrides)
     app = create_app(config)
     with app.app_context():
-        db.drop_all()
         db.create_all()
     try:
         yield app
     finally:
         with app.app_context():
             db.session.remove()
-            db.drop_all()
+            empty_tables(db.engine, db.metadata)
             db.engine.dispose()
 
 
@@ -144,12 +165,56 @@ def file_store() -> str:
 BOTH_FILE_STORES = pytest.mark.parametrize("file_store", ["local", "database"])
 
 
+@pytest.fixture(scope="session")
+def session_app(tmp_path_factory, redis_server) -> Iterator[Flask]:
+    """The app every test's ``app`` is: built once per test process, with its schema."""
+    root = tmp_path_factory.mktemp("app")
+    url = database_url(root)
+    app = create_app(test_config(root, REDIS_URL=redis_server.url, SQLALCHEMY_DATABASE_URI=url))
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if postgres_url() is not None and worker_name():
+        drop_database(database_name())
+
+
 @pytest.fixture
-def app(tmp_path, redis_server, file_store):
-    with built_app(tmp_path, redis_server.url, FILE_STORE=file_store) as app:
-        with app.app_context():
-            get_redis().flushdb()
+def app(session_app, tmp_path, redis_server, file_store):
+    """The application on empty tables, an empty Redis db and folders under ``tmp_path``.
+
+    It is the session's app: what a test changes in ``app.config`` or ``app.extensions`` is
+    undone after it, and every row it left is deleted.
+    """
+    app = session_app
+    saved = copy.deepcopy(dict(app.config))
+    extensions = dict(app.extensions)
+    app.config.update(
+        test_config(
+            tmp_path,
+            REDIS_URL=redis_server.url,
+            SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+            FILE_STORE=file_store,
+        )
+    )
+    app.instance_path = str(tmp_path)
+    # The rate limiter is one object that every create_app binds to its app (a test's own app
+    # may have taken it, to a dead Redis): bound to this one again, its counts start afresh.
+    init_limiter(app)
+    with app.app_context():
+        get_redis().flushdb()
+    try:
         yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            empty_tables(db.engine, db.metadata)
+        app.config.clear()
+        app.config.update(saved)
+        app.extensions.clear()
+        app.extensions.update(extensions)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from sqlalchemy import Column, MetaData, String, inspect, text
 from bulkapp import create_app
 from bulkapp.config import test_config
 from bulkapp.extensions import db
-from tests.conftest import database_url
-from tests.e2e.harness import drop_all_tables
+from tests.databases import database_name, drop_database, postgres_url, recreate_database
 
 
 @pytest.fixture
@@ -40,15 +39,19 @@ def restored_logging():
 
 @pytest.fixture
 def empty_database_app(tmp_path, restored_logging):
-    """An app on an empty database (SQLite file, or the emptied TEST_DATABASE_URL one)."""
-    url = database_url(tmp_path)
-    drop_all_tables(url)
+    """An app on an empty database of its own (a SQLite file, or ``<test database>_migrations``
+    on PostgreSQL), dropped after."""
+    if postgres_url() is None:
+        url = f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        url = recreate_database(database_name("migrations"))
     app = create_app(test_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
-    drop_all_tables(url)
+    if postgres_url() is not None:
+        drop_database(database_name("migrations"))
 
 
 def schema_differences(metadata: MetaData) -> list[Any]:

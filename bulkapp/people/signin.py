@@ -6,7 +6,7 @@ import logging
 import secrets
 from functools import cache
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,10 +21,10 @@ SIGN_IN_REFUSED = "E-mail or password is incorrect."
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     """A hash of a random password, checked when the account does not exist, so that an
     unknown address takes as long to refuse as a wrong password."""
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def find_user(email: str) -> User | None:
@@ -43,7 +43,7 @@ def sign_in(email: str, password: str) -> User:
     """
     user = find_user(email)
     if user is None or user.password_hash is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         correct = False
     else:
         correct = user.check_password(password)

@@ -13,6 +13,7 @@ from bulkapp.config import test_config
 from bulkapp.extensions import db
 from bulkapp.tokens import create_token
 from tests.conftest import PASSWORD, database_url
+from tests.databases import empty_tables
 
 API = "/api/v1"
 
@@ -97,7 +98,6 @@ def make_api_app(tmp_path, redis_server):
         if not create_tables:
             return app, ApiClient(app.test_client(), "bk_" + "x" * 43)
         with app.app_context():
-            db.drop_all()
             db.create_all()
             organisation = create_organisation("Org C", "org-c")
             user, _ = create_user(
@@ -111,5 +111,5 @@ def make_api_app(tmp_path, redis_server):
         with app.app_context():
             db.session.remove()
             if created:
-                db.drop_all()
+                empty_tables(db.engine, db.metadata)
             db.engine.dispose()

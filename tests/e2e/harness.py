@@ -22,39 +22,27 @@ import pytest
 from redis import Redis
 from rq import Queue, Worker
 from rq.worker import WorkerStatus
-from sqlalchemy import MetaData, create_engine, make_url, text
 
-from bulkapp.config import normalise_database_url
 from bulkapp.jobs.queues import worker_queue_names
 from tests.conftest import PASSWORD, free_port
+from tests.databases import database_name, drop_database, postgres_url, recreate_database
 from tests.processes import PROJECT_ROOT, ManagedProcess, ProcessGroup, wait_for
 
 # The virtualenv running the tests also holds the flask, gunicorn and rq commands.
 VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
 E2E_REDIS_DB = 1  # the in-process tests use db 0 and flush it per test
-E2E_SCHEMA = "e2e"  # on PostgreSQL, where the live stack's tables live
+E2E_DATABASE = "e2e"  # on PostgreSQL, the live stack's database is <test database>_e2e
 # What the tests sharing the stack need: schemathesis must reach the upload logic instead of
 # mostly hearing 429, and the monitor test must see a long import's progress move.
 LIVE_SETTINGS = {"API_UPLOAD_RATE_LIMIT": "6000 per minute", "IMPORT_CHUNK_ROWS": "20"}
 
 
-def drop_all_tables(database_url: str) -> None:
-    """Drop every table in the database, ``alembic_version`` included."""
-    engine = create_engine(database_url)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-    finally:
-        engine.dispose()
-
-
 @contextmanager
-def migrated_environment(root: Path, redis_url: str, schema: str) -> Iterator[dict[str, str]]:
+def migrated_environment(root: Path, redis_url: str, name: str) -> Iterator[dict[str, str]]:
     """Environment for live processes on a freshly migrated database of their own: a SQLite
-    file under ``root``, or ``schema`` in the TEST_DATABASE_URL database (the in-process tests
-    drop and create the tables of its default schema meanwhile), dropped afterwards."""
+    file under ``root``, or the PostgreSQL database ``<this test process's>_<name>``,
+    dropped afterwards."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -71,27 +59,18 @@ def migrated_environment(root: Path, redis_url: str, schema: str) -> Iterator[di
             "PYTHONUNBUFFERED": "1",
         }
     )
-    test_database_url = os.environ.get("TEST_DATABASE_URL")
-    if not test_database_url:
+    if postgres_url() is None:
         env["DATABASE_URL"] = f"sqlite:///{root / 'e2e.db'}"
         run_flask(env, "db", "upgrade")
         yield env
         return
-    url = make_url(normalise_database_url(test_database_url))
-    engine = create_engine(url)
-    drop_schema = text(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    database = database_name(name)
+    env["DATABASE_URL"] = recreate_database(database)
     try:
-        with engine.begin() as connection:
-            connection.execute(drop_schema)
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        in_schema = url.update_query_dict({"options": f"-csearch_path={schema}"})
-        env["DATABASE_URL"] = in_schema.render_as_string(hide_password=False)
         run_flask(env, "db", "upgrade")
         yield env
     finally:
-        with engine.begin() as connection:
-            connection.execute(drop_schema)
-        engine.dispose()
+        drop_database(database)
 
 
 def run_flask(env: dict[str, str], *args: str) -> str:
@@ -254,7 +233,7 @@ def e2e_env(e2e_root, redis_server) -> Iterator[dict[str, str]]:
     redis = Redis.from_url(redis_url)
     redis.flushdb()
     try:
-        with migrated_environment(e2e_root, redis_url, E2E_SCHEMA) as env:
+        with migrated_environment(e2e_root, redis_url, E2E_DATABASE) as env:
             yield env
     finally:
         redis.flushdb()

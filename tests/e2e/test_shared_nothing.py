@@ -141,7 +141,7 @@ class SharedNothing:
 @pytest.fixture(scope="module")
 def shared_nothing(tmp_path_factory, redis_server) -> Iterator[SharedNothing]:
     """gunicorn and two ``python worker.py``, each with folders of its own, on a PostgreSQL
-    schema and a Redis db of their own, FILE_STORE=database."""
+    database and a Redis db of their own, FILE_STORE=database."""
     root = tmp_path_factory.mktemp("shared-nothing")
     redis_url = f"redis://127.0.0.1:{redis_server.port}/{REDIS_DB}"
     Redis.from_url(redis_url).flushdb()

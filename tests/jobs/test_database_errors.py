@@ -10,7 +10,7 @@ from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bulkapp.extensions import db
 from bulkapp.jobs.attempt_sessions import LABEL_PREFIX
@@ -22,6 +22,7 @@ ROWS = 3000
 ALLOWED = 100  # the database accepts this many rows, then refuses every write
 WORKER = {"IMPORT_CHUNK_ROWS": "50"}
 BACKOFF = (1, 2, 3)  # seconds; the process that enqueues a job sets its retries
+CEILING = 300  # seconds to wait for an event: generous, for a busy machine
 SQLITE_TRIGGER = f"""
 CREATE TRIGGER refuse_writes BEFORE INSERT ON mechanics
 WHEN (SELECT count(*) FROM mechanics) >= {ALLOWED}
@@ -63,9 +64,15 @@ def refusing_database(app):
             )
 
     yield repair
-    if postgres:
-        with app.app_context(), db.engine.begin() as connection:
-            connection.execute(text("DROP FUNCTION IF EXISTS refuse_writes() CASCADE"))
+    # The schema outlives the test (the test process's tables are only emptied).
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "DROP FUNCTION IF EXISTS refuse_writes() CASCADE"
+                if postgres
+                else "DROP TRIGGER IF EXISTS refuse_writes"
+            )
+        )
 
 
 def rq_status(connection: Redis, job_id: str) -> str | None:
@@ -88,9 +95,9 @@ def fail_for_good(app, user_a, processes) -> tuple[str, set[str]]:
         seen.add(rq_status(connection, job_id))
         return fetch(app, job_id).status == "failed"
 
-    wait_for(failed, 120, "the job to fail after its retries", interval=0.05)
+    wait_for(failed, CEILING, "the job to fail after its retries", interval=0.05)
     registry = Queue("bulk-upload-mechanics", connection=connection).failed_job_registry
-    wait_for(lambda: job_id in registry, 10, "RQ to record the failure")
+    wait_for(lambda: job_id in registry, CEILING, "RQ to record the failure")
     return job_id, seen
 
 
@@ -140,7 +147,7 @@ def test_rq_requeue_on_the_command_line_brings_a_failed_job_back_and_the_page_fo
             statuses.append(state["status"])
         return state["finished"] and state["status"] != "failed"
 
-    wait_for(finished, 120, "the requeued job to finish", interval=0.05)
+    wait_for(finished, CEILING, "the requeued job to finish", interval=0.05)
     assert statuses[-1] == "completed"
     assert "processing" in statuses, statuses
     assert stored_count(app) == ROWS
@@ -158,6 +165,7 @@ def terminate_worker_connections(app) -> int:
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE (application_name = :name OR application_name LIKE :attempts) "
+                    "AND datname = current_database() "
                     "AND pid <> pg_backend_pid()"
                 ),
                 {"name": WORKER_APPLICATION_NAME, "attempts": LABEL_PREFIX + "%"},
@@ -177,8 +185,12 @@ def worker_with_named_connections(app, processes):
             "TEST_DATABASE_URL, as CI does)"
         )
     app.config["IMPORT_RETRY_INTERVALS"] = BACKOFF
-    url = f"{app.config['SQLALCHEMY_DATABASE_URI']}?application_name={WORKER_APPLICATION_NAME}"
-    return lambda: processes.worker(DATABASE_URL=url, **WORKER)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).update_query_dict(
+        {"application_name": WORKER_APPLICATION_NAME}
+    )
+    return lambda: processes.worker(
+        DATABASE_URL=url.render_as_string(hide_password=False), **WORKER
+    )
 
 
 def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried(
@@ -186,7 +198,7 @@ def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried
 ):
     worker = worker_with_named_connections()
     job_id = upload(app, user_a, mechanics_csv(ROWS))
-    wait_for(lambda: fetch(app, job_id).processed_rows > 0, 60, "the import to start")
+    wait_for(lambda: fetch(app, job_id).processed_rows > 0, CEILING, "the import to start")
     seen = []
 
     def retried_then_completed():
@@ -200,7 +212,9 @@ def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried
             terminate_worker_connections(app)
         return job.status == "completed"
 
-    wait_for(retried_then_completed, 120, "the import to be retried and complete", interval=0.05)
+    wait_for(
+        retried_then_completed, CEILING, "the import to be retried and complete", interval=0.05
+    )
     message, trace = seen[0]
     # The database's own words: which ones depends on where the connection was cut.
     assert message.startswith("Attempt 1 failed: "), message
@@ -226,7 +240,7 @@ def test_a_connection_killed_on_every_attempt_fails_the_job_with_its_own_words(
             terminate_worker_connections(app)
         return job.status == "failed"
 
-    wait_for(failed_for_good, 120, "the job to fail after its retries", interval=0.05)
+    wait_for(failed_for_good, CEILING, "the job to fail after its retries", interval=0.05)
     job = fetch(app, job_id)
     assert job.attempts == 4
     # The database's own words: which ones depends on where the connection was cut.

@@ -38,6 +38,8 @@ SLOW = {"IMPORT_CHUNK_ROWS": "20"}
 # A commit every 10 rows: the long import outlasts a 20 s outage even on a fast, idle machine.
 SLOWER = {"IMPORT_CHUNK_ROWS": "10"}
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def own_redis(tmp_path_factory):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bulkapp.config import load_config
 from bulkapp.extensions import db
 from bulkapp.models import AuditEntry, User
 from tests.conftest import PASSWORD, csrf_token, login, make_account
@@ -194,5 +195,9 @@ def test_a_weak_password_on_the_link_page_is_refused_and_the_link_still_works(ap
 
 
 def test_passwords_are_hashed_with_scrypt(ctx):
+    # The suite's one account hashed as production hashes (the test configuration's is fast).
+    ctx.config["PASSWORD_HASH_METHOD"] = load_config({"BULKAPP_ENV": "testing"})[
+        "PASSWORD_HASH_METHOD"
+    ]
     account = make_account(ctx, "org-a", "hash@a.example")
     assert account.load().password_hash.startswith("scrypt:")
