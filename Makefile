@@ -12,7 +12,8 @@ UV_SPEC := uv>=0.13,<0.14
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 export FLASK_APP := wsgi
 
-.PHONY: install install-run migrate demo run test lint bench clean
+.PHONY: install install-run migrate demo run test test-fast test-in-process test-processes lint \
+	bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv --without-pip $(VENV)
@@ -51,8 +52,29 @@ run: demo  ## Start Redis (when REDIS_URL is unset), the web server, a worker an
 	@export PATH="$(BIN):$$PATH" BULKAPP_ENV=$${BULKAPP_ENV:-development}; \
 	exec $(BIN)/python -m bulkapp.devtools run Procfile.dev
 
-test: install  ## Run the whole test suite
-	$(BIN)/python -m pytest
+# The tests run on TEST_DATABASE_URL's PostgreSQL (a database per worker named after it) or,
+# without it, on SQLite. In-process tests run in parallel, TEST_WORKERS at once; real-process
+# tests (marked e2e: workers, cron, gunicorn, Redis kills, Chromium) one at a time after them.
+# With JUNIT_DIR set, each run writes its JUnit XML there (TEST_RUN names the file).
+TEST_WORKERS ?= 3
+TEST_RUN ?= $(if $(TEST_DATABASE_URL),postgresql,sqlite)
+PYTEST = $(BIN)/python -m pytest $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(TEST_RUN)-$(1).xml)
+IN_PROCESS_TESTS = $(call PYTEST,in-process) -m "not e2e" -n $(TEST_WORKERS)
+PROCESS_TESTS = $(call PYTEST,processes) -m e2e -p no:xdist
+
+test: install  ## Run the whole suite: in-process tests in parallel, then the real-process ones
+	$(IN_PROCESS_TESTS)
+	$(PROCESS_TESTS)
+
+test-fast: TEST_RUN = sqlite
+test-fast: install  ## The inner loop: every in-process test, on SQLite, in parallel (no e2e)
+	env -u TEST_DATABASE_URL $(IN_PROCESS_TESTS)
+
+test-in-process: install  ## The in-process tests only, on TEST_DATABASE_URL or SQLite
+	$(IN_PROCESS_TESTS)
+
+test-processes: install  ## The real-process tests only (marked e2e), one at a time
+	$(PROCESS_TESTS)
 
 lint: install  ## What CI checks besides the tests: ruff, the format, mypy, the layer contracts
 	$(BIN)/ruff check .
