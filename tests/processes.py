@@ -4,18 +4,23 @@ the end of its log when it fails."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 20.0  # how long a SIGTERM-ed process gets before SIGKILL
+# The start of a line logged with bulkapp's format ("%(asctime)s %(levelname)s …").
+LOG_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
+LOG_TIME_FORMAT = "%Y-%m-%d %H:%M:%S,%f"
 
 
 @dataclass
@@ -83,6 +88,17 @@ class ManagedProcess:
             raise AssertionError(
                 f"{self.name} ({self.command}) exited with {code}; its log ends:\n{self.log_tail()}"
             )
+
+    def logged_at(self, message: str) -> list[datetime]:
+        """When the process logged a line containing ``message``, by the timestamps its
+        logging wrote (``2026-01-31 12:00:00,123 INFO …``), oldest first."""
+        if not self.log_path.exists():
+            return []
+        return [
+            datetime.strptime(line[:23], LOG_TIME_FORMAT)
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if message in line and LOG_TIME.match(line)
+        ]
 
     def log_tail(self, lines: int = 60) -> str:
         """The last ``lines`` lines of the process's output."""

@@ -76,7 +76,7 @@ def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_
         assert job.status == "processing" and job.cancel_requested
 
     stopped = wait_for(
-        lambda: (job := fetch(app, job_id)).is_finished and job, 60, "the import to stop"
+        lambda: (job := fetch(app, job_id)).is_finished and job, 300, "the import to stop"
     )
     assert stopped.status == "canceled"
     assert 0 < stopped.processed_rows < ROWS
@@ -86,7 +86,7 @@ def test_canceling_a_running_job_stops_it_at_a_chunk_boundary_and_retry_resumes_
         job = retry_job(db.session.get(ImportJob, job_id))
         assert (job.status, job.cancel_requested, job.rq_job_id) == ("queued", False, job_id)
     done = wait_for(
-        lambda: (job := fetch(app, job_id)).is_finished and job, 120, "the retried import to finish"
+        lambda: (job := fetch(app, job_id)).is_finished and job, 600, "the retried import to finish"
     )
     assert done.status == "completed" and done.attempts == 2
     assert (done.inserted_rows, done.unchanged_rows) == (ROWS, 0)

@@ -233,11 +233,16 @@ def test_a_connection_killed_on_every_attempt_fails_the_job_with_its_own_words(
     worker = worker_with_named_connections()
     job_id = upload(app, user_a, mechanics_csv(ROWS))
 
+    killed_at_rows = [0]
+
     def failed_for_good():
+        """Kill the connections whenever an attempt has committed a chunk since the last kill:
+        mid-import, never while a failed attempt is being recorded or the next one claimed."""
         worker.ensure_running()
         job = fetch(app, job_id)
-        if job.status == "processing" and job.processed_rows > 0:
+        if job.status == "processing" and job.processed_rows > killed_at_rows[-1]:
             terminate_worker_connections(app)
+            killed_at_rows.append(job.processed_rows)
         return job.status == "failed"
 
     wait_for(failed_for_good, CEILING, "the job to fail after its retries", interval=0.05)

@@ -3,7 +3,7 @@
 import signal
 import subprocess
 import sys
-import time
+from datetime import datetime
 
 import psutil
 from redis import Redis
@@ -22,8 +22,29 @@ ROWS = 6000
 # Small chunks make the import slow enough to interrupt mid-way.
 SLOW = {"IMPORT_CHUNK_ROWS": "20"}
 EVERY_ROW = {f"user{i}@example.com" for i in range(ROWS)}
-# The README's promise: a dead worker's import resumes elsewhere within this many seconds.
+# The README's promise: a dead worker's import resumes elsewhere within this many seconds,
+# measured from the product's own records (RQ's), not the test's clock, which a busy machine
+# slows down; the test waits for the resumption far longer.
 FAIL_OVER_SECONDS = 20
+RESUMPTION_CEILING = 180
+# The stop timeout operators should allow a worker after SIGTERM, by the worker's own log.
+STOP_SECONDS = 30
+STOP_CEILING = 120
+
+
+def last_heartbeat(connection: Redis, job_id: str) -> datetime:
+    """When the worker running ``job_id`` last renewed its lease, as RQ recorded it."""
+    heartbeat = Job.fetch(job_id, connection=connection).last_heartbeat
+    assert heartbeat is not None, "a running import's worker heartbeats"
+    return heartbeat
+
+
+def fail_over_seconds(connection: Redis, job_id: str, last_alive: datetime) -> float:
+    """Seconds from the dead worker's last heartbeat to the job's start on another worker,
+    both as RQ recorded them."""
+    started = Job.fetch(job_id, connection=connection).started_at
+    assert started is not None and started > last_alive, "the job was started again"
+    return (started - last_alive).total_seconds()
 
 
 def running_mid_way(app, job_id: str, *workers):
@@ -35,13 +56,13 @@ def running_mid_way(app, job_id: str, *workers):
         job = fetch(app, job_id)
         return job.status == "processing" and 0 < job.processed_rows < ROWS and job
 
-    return wait_for(under_way, 90, "the import to be under way")
+    return wait_for(under_way, RESUMPTION_CEILING, "the import to be under way")
 
 
 def assert_completed_exactly_once(app, job_id: str, attempts: int) -> None:
     """Completed with every row, none counted twice: the second attempt resumed, not restarted."""
     job = wait_for(
-        lambda: (job := fetch(app, job_id)).is_finished and job, 240, "the import to finish"
+        lambda: (job := fetch(app, job_id)).is_finished and job, 600, "the import to finish"
     )
     assert job.status == "completed", job.error_message
     assert job.attempts == attempts
@@ -93,16 +114,17 @@ def test_a_dead_machines_import_resumes_on_another_worker_within_the_fail_over_b
     running = worker_process_of(connection, job_id)
     doomed, survivor = (first, second) if running.ppid() == first.pid else (second, first)
     doomed.kill_everything()  # kill -9 the supervisor, its worker, work horse and scheduler
-    killed_at = time.monotonic()
+    last_alive = last_heartbeat(connection, job_id)
 
     wait_for(
         lambda: (job := fetch(app, job_id)).attempts == 2 and job.status == "processing",
-        FAIL_OVER_SECONDS,
+        RESUMPTION_CEILING,
         "the other worker to resume the import",
+        watching=[survivor],
     )
-    resumed_after = time.monotonic() - killed_at
-    print(f"resumed {resumed_after:.1f} s after the kill")
-    survivor.ensure_running()
+    fail_over = fail_over_seconds(connection, job_id, last_alive)
+    print(f"resumed {fail_over:.1f} s after the dead worker's last heartbeat")
+    assert fail_over <= FAIL_OVER_SECONDS
     assert_completed_exactly_once(app, job_id, attempts=2)
 
 
@@ -116,7 +138,9 @@ def test_a_killed_worker_takes_its_horse_and_scheduler_along_and_is_restarted(
     worker = worker_process_of(connection, job_id)
     assert worker.ppid() == supervisor.pid
     scheduler_pid = wait_for(
-        lambda: scheduler_holder(connection), 30, "the worker's retry scheduler to take its locks"
+        lambda: scheduler_holder(connection),
+        RESUMPTION_CEILING,
+        "the worker's retry scheduler to take its locks",
     )
     horse_and_scheduler = worker.children()
     assert scheduler_pid in {child.pid for child in horse_and_scheduler}
@@ -131,12 +155,14 @@ def test_a_killed_worker_takes_its_horse_and_scheduler_along_and_is_restarted(
 
     restarted = wait_for(
         lambda: [w for w in registered_workers(connection) if w.pid != worker.pid],
-        30,
+        RESUMPTION_CEILING,
         "the supervisor to restart it",
     )
     assert psutil.Process(restarted[0].pid).ppid() == supervisor.pid
     new_scheduler = wait_for(
-        lambda: scheduler_holder(connection), 90, "a live worker to run the retry scheduler again"
+        lambda: scheduler_holder(connection),
+        RESUMPTION_CEILING,
+        "a live worker to run the retry scheduler again",
     )
     assert psutil.Process(new_scheduler).ppid() == restarted[0].pid
     assert_completed_exactly_once(app, job_id, attempts=2)
@@ -167,7 +193,7 @@ def test_a_busy_worker_on_a_loaded_machine_keeps_its_import(app, user_a, process
             stages.add(job.stage)
             return job.is_finished and job
 
-        job = wait_for(finished, 600, "the import to finish under load", interval=0.2)
+        job = wait_for(finished, 1200, "the import to finish under load", interval=0.2)
     finally:
         for hog in load:
             hog.kill()
@@ -187,7 +213,11 @@ def test_sigterm_checkpoints_the_running_import_and_the_worker_exits_promptly(
     job_id = upload(app, user_a, mechanics_csv(ROWS))
     running_mid_way(app, job_id, worker)
     worker.signal(signal.SIGTERM)
-    assert worker.wait(30) == 0  # the stop timeout operators should allow: 30 s
+    assert worker.wait(STOP_CEILING) == 0
+    [asked] = worker.logged_at("bulkapp.jobs.supervisor: stopping on SIGTERM")
+    [stopped_at] = worker.logged_at("bulkapp.jobs.supervisor: stopped")
+    print(f"stopped {(stopped_at - asked).total_seconds():.1f} s after SIGTERM")
+    assert (stopped_at - asked).total_seconds() <= STOP_SECONDS, "as the worker logged it"
 
     stopped = fetch(app, job_id)
     assert (stopped.status, stopped.stage) == ("queued", "retrying")
