@@ -43,6 +43,7 @@ CEILING = 300
 # The long import on SQLite outlasts the outage on a fast idle machine; on a busy one it takes
 # many minutes.
 LONG_IMPORT_CEILING = 1500
+HOLD_TURN = 10  # seconds the test holds an import at a commit, at most, in one go
 SLOW = {"IMPORT_CHUNK_ROWS": "20"}
 # A commit every 10 rows: the long import outlasts a 20 s outage even on a fast, idle machine.
 SLOWER = {"IMPORT_CHUNK_ROWS": "10"}
@@ -100,7 +101,8 @@ def moved_again_after(app, job_id: str, redis_back: datetime) -> float:
 def held_at_its_next_commit(app, job_id: str, postgres: bool) -> Iterator[None]:
     """On PostgreSQL, hold the import at its next chunk's commit (its job row locked) until
     the block ends, so that it is still running then, however fast the machine; on SQLite,
-    whose only lock would fail the import after its busy timeout, the file's size does it."""
+    whose only lock would fail the import after its busy timeout, the file's size does it.
+    A block must stay well within an attempt's lock_timeout (30 s)."""
     if not postgres:
         yield
         return
@@ -110,6 +112,15 @@ def held_at_its_next_commit(app, job_id: str, postgres: bool) -> Iterator[None]:
                 select(ImportJob.id).where(ImportJob.id == job_id).with_for_update()
             ).one()
             yield
+
+
+def hold_for(app, job_id: str, postgres: bool, seconds: float) -> None:
+    """Keep the import from finishing for ``seconds``: held in turns of HOLD_TURN seconds,
+    between which it commits a chunk or so."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        with held_at_its_next_commit(app, job_id, postgres):
+            time.sleep(min(HOLD_TURN, left))
 
 
 @pytest.mark.timeout(1800)  # the long import, on SQLite on a busy machine
@@ -145,8 +156,8 @@ def test_imports_running_through_a_redis_outage_finish_once_and_uploads_made_mea
         "the running import to carry on without Redis",
         watching=[*workers, cron],
     )
+    hold_for(outage_app, long_job, postgres, OUTAGE_SECONDS - (time.monotonic() - down))
     with held_at_its_next_commit(outage_app, long_job, postgres):
-        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down)))
         for process in (*workers, cron):
             process.ensure_running()
         own_redis.start(appendonly=True)
