@@ -120,10 +120,23 @@ def drop_all_tables(database_url: str) -> None:
 
 
 def empty_tables(engine: Engine, metadata: MetaData) -> None:
-    """Delete every row a test left in ``metadata``'s tables (ids go on from where they
-    were: a DELETE of a few rows costs a millisecond, a TRUNCATE with its new files ten)."""
+    """Delete every row a test left in ``metadata``'s tables, and start the ids at 1 again, as
+    in a fresh schema (on PostgreSQL a DELETE and a ``setval`` of the sequences used cost a
+    millisecond or two; a TRUNCATE, with its new files, ten times that)."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"SET LOCAL lock_timeout = '{EMPTYING_LOCK_TIMEOUT}'"))
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+                    "FROM pg_sequences "
+                    "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+                )
+            )
+        elif connection.execute(
+            text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
+        ).first():
+            connection.execute(text("DELETE FROM sqlite_sequence"))  # AUTOINCREMENT tables
