@@ -2,7 +2,8 @@
 
 ``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG
 [--chunk-rows N] [--file-store local|database]`` · ``child.py dryrun URL FILE ORG``
-· ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
+· ``child.py poll URL [FILE]`` (20 pollers of a job's status; with FILE, while it is
+imported) · ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sqlalchemy import (
 from bulkapp import create_app  # noqa: E402
 from bulkapp.config import load_config  # noqa: E402
 
-ORGS = ("bench-org", "bench-small", "bench-xlsx", "bench-xlsx-inline")
+ORGS = ("bench-org", "bench-small", "bench-xlsx", "bench-xlsx-inline", "bench-poll")
 FLOOR_TABLE = "floor_mechanics"
 
 
@@ -330,6 +331,10 @@ def main(argv: list[str]) -> None:
         result = floor(url, rest[0])
     elif command == "dryrun":
         result = dry_run(url, rest[0], rest[1], chunk_rows)
+    elif command == "poll":
+        from bench.polling import poll
+
+        result = poll(url, rest[0] if rest else None)
     else:
         result = pipeline(url, rest[0], rest[1], chunk_rows, str(options["--file-store"]))
     print(json.dumps(result))

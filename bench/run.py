@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import child  # noqa: E402
+from bench.polling import POLLERS  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench"
 SMALL_ROWS = 100_000
@@ -63,6 +64,7 @@ def bench_database(
     extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
     xlsx = [name for name in XLSX_RUNS if name in files]
     names = ("floor", "dry_first", "first", "dry_again", "again", "small", "first_db", *xlsx)
+    names += ("poll_idle", "poll_busy")
     runs: dict[str, list[dict]] = {name: [] for name in names}
     csv_file = str(files["csv"])
     for _ in range(repeat):
@@ -83,6 +85,8 @@ def bench_database(
         runs["first_db"].append(
             run_child("pipeline", url, csv_file, "bench-org", *extra, "--file-store", "database")
         )
+        runs["poll_idle"].append(run_child("poll", url))
+        runs["poll_busy"].append(run_child("poll", url, csv_file))
     floor, first, again, small, first_db = (
         fastest(runs[k]) for k in ("floor", "first", "again", "small", "first_db")
     )
@@ -141,6 +145,8 @@ def print_table(results: list[dict]) -> None:
     print(header)
     print("-" * len(header))
     for r in results:
+        if "polls" in r:
+            continue
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
         memory = [
             f"{r[key]:.0f}" if key in r else ""
@@ -151,6 +157,23 @@ def print_table(results: list[dict]) -> None:
             f"{r['database']:<11} {r['run']:<36} {r['rows']:>9,} {r['seconds']:>8.2f} "
             f"{r['cpu_seconds']:>6.1f} {r['rows'] / r['seconds']:>9,.0f} {ratio:>8} "
             f"{memory[0]:>6} {memory[1]:>6} {memory[2]:>6} {flat:>6}  {r.get('outcome', '')}"
+        )
+
+
+def print_polls(results: list[dict]) -> None:
+    """The pollers' figures: the web's requests/s and CPU per request."""
+    polls = [r for r in results if "polls" in r]
+    if not polls:
+        return
+    title = f"{POLLERS} pollers of a job's status"
+    header = f"{'database':<11} {title:<29} {'requests/s':>10} {'web CPU ms/request':>18}"
+    print(header)
+    print("-" * len(header))
+    for r in polls:
+        busy = "" if r.get("import_still_running", True) else " (the import ended early)"
+        print(
+            f"{r['database']:<11} {r['polls'] + busy:<29} {r['requests_per_second']:>10,.0f} "
+            f"{r['cpu_ms_per_request']:>18.2f}"
         )
 
 
@@ -208,6 +231,8 @@ def main() -> None:
         )
     print()
     print_table(results)
+    print()
+    print_polls(results)
     print()
     for row in results:
         if "store_ratio" in row:

@@ -10,7 +10,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager
 
 from . import audit
 from .extensions import db
@@ -83,12 +84,23 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
+# A token with its user and their organisation, in one query: every API request asks it, so
+# the statement is built (and its cache key computed) once.
+_TOKEN_WITH_ITS_USER = (
+    select(ApiToken)
+    .join(ApiToken.user)
+    .join(User.organisation)
+    .options(contains_eager(ApiToken.user).contains_eager(User.organisation))
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(raw_token: str) -> User | None:
     """The active user owning the active token ``raw_token``, else None: a deactivated
     user's or organisation's tokens stop at once."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token)))
+    token = db.session.scalar(_TOKEN_WITH_ITS_USER, {"token_hash": hash_token(raw_token)})
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     now = utcnow()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from ..extensions import db
 from ..models import ImportJob, User
@@ -48,6 +48,12 @@ def can_act(user: User, job: ImportJob) -> bool:
     return user.is_admin or job.user_id == user.id
 
 
+# One job by id, as ``jobs_visible_to`` scopes it: every API client polls its job through
+# these, so they are built (and their cache keys computed) once.
+_ANY_JOB = select(ImportJob).where(ImportJob.id == bindparam("job_id"))
+_ORGANISATION_JOB = _ANY_JOB.where(ImportJob.organisation_id == bindparam("organisation_id"))
+
+
 def require_job(user: User, job_id: str, action: JobAction = "view") -> ImportJob:
     """The job ``job_id``, if ``user`` may view it or, with ``action="act"``, cancel or retry it.
 
@@ -55,7 +61,10 @@ def require_job(user: User, job_id: str, action: JobAction = "view") -> ImportJo
         JobNotFound: ``user`` cannot see the job (or it does not exist).
         NotAllowed: ``user`` can see the job but not act on it.
     """
-    job = db.session.scalar(jobs_visible_to(user).where(ImportJob.id == str(job_id)))
+    job = db.session.scalar(
+        _ANY_JOB if user.is_super_admin else _ORGANISATION_JOB,
+        {"job_id": str(job_id), "organisation_id": user.organisation_id},
+    )
     if job is None:
         raise JobNotFound(job_id)
     if action == "act" and not can_act(user, job):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bulkapp.extensions import db
 from bulkapp.models import ImportJob
@@ -302,3 +302,26 @@ def test_template_of_an_unknown_entity_is_404(api_a):
     response = api_a.get("/templates/spaceships.csv")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "unknown_entity"
+
+
+def test_a_polled_status_costs_two_queries_and_writes_nothing(app, api_a):
+    """Every client polls its job: the token with its user and organisation is one query, the
+    job another; the token's last use is written at most once a minute."""
+    accepted = api_a.post("/bulk-upload/mechanics", json=MECHANICS).get_json()["data"]
+    api_a.get(accepted["statusUrl"])  # the first use of the token is recorded
+    statements: list[str] = []
+
+    def count(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for path in (accepted["statusUrl"], f"/bulk-upload/status/{accepted['jobId']}"):
+            statements.clear()
+            assert api_a.get(path).status_code == 200
+            assert len(statements) == 2, statements
+            assert all(s.lstrip().upper().startswith("SELECT") for s in statements), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
