@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import EntitySchema, Field, RowRule, header_key, strip_accents
+from .base import HEADER_ABBREVIATIONS, EntitySchema, Field, RowRule, header_key, strip_accents
 
 __all__ = [
+    "HEADER_ABBREVIATIONS",
     "EntitySchema",
     "Field",
     "RowRule",

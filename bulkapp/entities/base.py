@@ -11,6 +11,29 @@ FIELD_TYPES = ("string", "email", "phone", "date", "integer", "decimal", "enum",
 
 _ALIAS_NOISE = re.compile(r"[\s_\-\.]+")
 
+# Abbreviations people write in headers, as the word they stand for ("Prov." is "province",
+# "Res. Addr." is "residential address"): every type's headers and aliases are read so.
+HEADER_ABBREVIATIONS = {
+    "addr": "address",
+    "adr": "address",
+    "prov": "province",
+    "yrs": "years",
+    "yr": "years",
+    "amt": "amount",
+    "tel": "telephone",
+    "mob": "mobile",
+    "ph": "phone",
+    "dt": "date",
+    "ref": "reference",
+    "reg": "registration",
+    "pol": "policy",
+    "prem": "premium",
+    "res": "residential",
+    "muni": "municipality",
+    "cat": "category",
+    "svc": "service",
+}
+
 
 def strip_accents(text: str) -> str:
     """``text`` without accents (``é`` → ``e``); plain ASCII is returned as it is."""
@@ -41,6 +64,8 @@ class Field:
         synonyms: further values people write for a choice, per choice (``enum`` only).
         min_value / max_value: bounds of an ``integer`` or ``decimal``.
         example: a value shown in the downloadable template.
+        list_joiner: how a list of values in one cell (a JSON list) becomes this field's
+            text, e.g. ``", "``; None: a list is rejected (text fields only).
     """
 
     name: str
@@ -54,10 +79,13 @@ class Field:
     min_value: float | None = None
     max_value: float | None = None
     example: str = ""
+    list_joiner: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
             raise ValueError(f"{self.name}: unknown field type {self.type!r}")
+        if self.list_joiner is not None and self.type != "string":
+            raise ValueError(f"{self.name}: only a text field can join a list")
         if self.type == "enum" and not self.choices:
             raise ValueError(f"{self.name}: an enum needs choices")
         strangers = set(self.synonyms) - set(self.choices)

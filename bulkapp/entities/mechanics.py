@@ -1,7 +1,14 @@
 """Mechanics: people who repair vehicles for the organisation's members."""
 
 from .base import EntitySchema, Field
-from .provinces import PHONE_ALIASES, province_field
+from .provinces import (
+    AFRIKAANS_FIRST_NAME,
+    CITY_ALIASES,
+    EMAIL_ALIASES,
+    LAST_NAME_ALIASES,
+    PHONE_ALIASES,
+    province_field,
+)
 
 SCHEMA = EntitySchema(
     name="mechanics",
@@ -16,7 +23,16 @@ SCHEMA = EntitySchema(
             "firstName",
             required=True,
             max_length=100,
-            aliases=("given name", "forename", "name", "first names", "fname", "christian name"),
+            aliases=(
+                "given name",
+                "forename",
+                "name",
+                "first names",
+                "fname",
+                "christian name",
+                "naam",
+                *AFRIKAANS_FIRST_NAME,
+            ),
             example="John",
         ),
         Field(
@@ -24,7 +40,7 @@ SCHEMA = EntitySchema(
             "lastName",
             required=True,
             max_length=100,
-            aliases=("surname", "family name", "lname"),
+            aliases=LAST_NAME_ALIASES,
             example="Doe",
         ),
         Field(
@@ -32,7 +48,7 @@ SCHEMA = EntitySchema(
             "email",
             "email",
             required=True,
-            aliases=("e-mail", "email address", "mail", "e-mail address"),
+            aliases=EMAIL_ALIASES,
             example="john@example.com",
         ),
         Field(
@@ -55,8 +71,14 @@ SCHEMA = EntitySchema(
                 "skill",
                 "skills",
                 "expertise",
+                "spesialisering",
+                "spesialiteit",
+                "vaardigheid",
+                "vaardighede",
+                "ambag",
             ),
             example="Diesel engines",
+            list_joiner=", ",
         ),
         Field(
             "years_experience",
@@ -64,17 +86,37 @@ SCHEMA = EntitySchema(
             "integer",
             min_value=0,
             max_value=70,
-            aliases=("experience", "years of experience", "years", "yrs experience"),
+            aliases=(
+                "experience",
+                "years of experience",
+                "years",
+                "years exp",
+                "exp",
+                "ervaring",
+                "jare ervaring",
+                "jare",
+            ),
             example="12",
         ),
         Field(
             "workshop_name",
             "workshopName",
             max_length=150,
-            aliases=("workshop", "garage", "garage name", "company", "business", "employer"),
+            aliases=(
+                "workshop",
+                "garage",
+                "garage name",
+                "company",
+                "business",
+                "employer",
+                "werkswinkel",
+                "motorhawe",
+                "werkgewer",
+                "maatskappy",
+            ),
             example="Doe Motors",
         ),
-        Field("city", "city", max_length=100, aliases=("town", "city/town"), example="Pretoria"),
+        Field("city", "city", max_length=100, aliases=CITY_ALIASES, example="Pretoria"),
         province_field(),
     ),
 )

@@ -1,7 +1,15 @@
 """Members of the organisation, keyed by South African ID number."""
 
 from .base import EntitySchema, Field, RowRule
-from .provinces import PHONE_ALIASES, province_field
+from .provinces import (
+    ADDRESS_ALIASES,
+    AFRIKAANS_FIRST_NAME,
+    EMAIL_ALIASES,
+    FIRST_NAME_ALIASES,
+    LAST_NAME_ALIASES,
+    PHONE_ALIASES,
+    province_field,
+)
 
 GENDERS = ("female", "male", "other")
 GENDER_SYNONYMS = {
@@ -33,7 +41,7 @@ SCHEMA = EntitySchema(
             "firstName",
             required=True,
             max_length=100,
-            aliases=("given name", "forename", "name", "first names", "names", "fname"),
+            aliases=(*FIRST_NAME_ALIASES, "names", *AFRIKAANS_FIRST_NAME),
             example="Thandi",
         ),
         Field(
@@ -41,7 +49,7 @@ SCHEMA = EntitySchema(
             "lastName",
             required=True,
             max_length=100,
-            aliases=("surname", "family name", "lname"),
+            aliases=LAST_NAME_ALIASES,
             example="Nkosi",
         ),
         Field(
@@ -59,6 +67,9 @@ SCHEMA = EntitySchema(
                 "rsa id",
                 "national id",
                 "id document",
+                "id nommer",
+                "identiteitsnommer",
+                "identiteit",
             ),
             example="8001015009087",
         ),
@@ -66,7 +77,17 @@ SCHEMA = EntitySchema(
             "date_of_birth",
             "dateOfBirth",
             "date",
-            aliases=("dob", "birth date", "birthday", "born", "date born"),
+            aliases=(
+                "dob",
+                "birth date",
+                "birthday",
+                "born",
+                "date born",
+                "geboortedatum",
+                "geboorte datum",
+                "geb datum",
+                "verjaarsdag",
+            ),
             example="1980-01-01",
         ),
         Field(
@@ -75,14 +96,14 @@ SCHEMA = EntitySchema(
             "enum",
             choices=GENDERS,
             synonyms=GENDER_SYNONYMS,
-            aliases=("sex",),
+            aliases=("sex", "geslag"),
             example="female",
         ),
         Field(
             "email",
             "email",
             "email",
-            aliases=("e-mail", "email address", "mail", "e-mail address"),
+            aliases=EMAIL_ALIASES,
             example="thandi@example.com",
         ),
         Field(
@@ -97,19 +118,34 @@ SCHEMA = EntitySchema(
             "address",
             max_length=300,
             aliases=(
-                "street address",
+                *ADDRESS_ALIASES,
                 "residential address",
-                "physical address",
                 "home address",
+                "woonadres",
+                "huisadres",
             ),
+            list_joiner=", ",
             example="12 Church Street",
         ),
-        Field("ward", "ward", max_length=50, aliases=("ward number", "ward no"), example="58"),
+        Field(
+            "ward",
+            "ward",
+            max_length=50,
+            aliases=("ward number", "ward no", "wyk", "wyknommer"),
+            example="58",
+        ),
         Field(
             "municipality",
             "municipality",
             max_length=150,
-            aliases=("local municipality", "metro", "municipal area"),
+            aliases=(
+                "local municipality",
+                "metro",
+                "municipal area",
+                "munisipaliteit",
+                "plaaslike munisipaliteit",
+                "munisipale gebied",
+            ),
             example="City of Tshwane",
         ),
         province_field(),

@@ -28,7 +28,8 @@ PROVINCE_SYNONYMS = {
 }
 
 
-# What people call a mobile number column ("contact" alone is left to each type).
+# What people call a mobile number column ("contact" alone is left to each type), in English
+# and Afrikaans.
 PHONE_ALIASES = (
     "mobile",
     "cell",
@@ -42,6 +43,40 @@ PHONE_ALIASES = (
     "tel",
     "contact number",
     "whatsapp",
+    # Afrikaans
+    "selfoon",
+    "selfoonnommer",
+    "sel",
+    "selnommer",
+    "telefoon",
+    "telefoonnommer",
+    "foon",
+    "foonnommer",
+    "kontaknommer",
+)
+# What people call an address column, in English and Afrikaans.
+ADDRESS_ALIASES = (
+    "street address",
+    "physical address",
+    "adres",
+    "straatadres",
+    "fisiese adres",
+)
+# ... a city or town column.
+CITY_ALIASES = ("town", "city/town", "stad", "dorp", "stad/dorp", "dorp/stad")
+# ... a first name and a last name column (Afrikaans: naam, voorname, van).
+FIRST_NAME_ALIASES = ("given name", "forename", "name", "first names", "fname", "naam")
+AFRIKAANS_FIRST_NAME = ("voornaam", "voorname")
+LAST_NAME_ALIASES = ("surname", "family name", "lname", "van", "familienaam")
+# ... an e-mail column (Afrikaans: e-pos).
+EMAIL_ALIASES = (
+    "e-mail",
+    "email address",
+    "mail",
+    "e-mail address",
+    "e-pos",
+    "e-posadres",
+    "e-pos adres",
 )
 
 
@@ -53,6 +88,6 @@ def province_field() -> Field:
         "enum",
         choices=SA_PROVINCES,
         synonyms=PROVINCE_SYNONYMS,
-        aliases=("region",),
+        aliases=("region", "provinsie"),
         example="Gauteng",
     )

@@ -1,7 +1,7 @@
 """Service providers: businesses that deliver services (towing, repairs, glass, ...)."""
 
 from .base import EntitySchema, Field
-from .provinces import province_field
+from .provinces import ADDRESS_ALIASES, CITY_ALIASES, EMAIL_ALIASES, province_field
 
 SERVICE_TYPES = (
     "towing",
@@ -14,16 +14,32 @@ SERVICE_TYPES = (
     "funeral",
     "other",
 )
-SERVICE_TYPE_SYNONYMS = {
-    "towing": ("tow", "tow truck", "towing service", "roadside recovery"),
-    "panel beating": ("panel beater", "panel beaters", "body shop", "bodywork", "body repairs"),
-    "mechanical": ("mechanic", "mechanical repairs", "repairs", "workshop"),
-    "glass": ("windscreen", "windscreens", "windshield", "auto glass"),
-    "assessor": ("assessors", "assessing", "loss adjuster"),
-    "medical": ("doctor", "hospital", "clinic", "ambulance"),
-    "legal": ("lawyer", "lawyers", "attorney", "attorneys", "legal services"),
-    "funeral": ("undertaker", "funeral parlour", "funeral home"),
-    "other": ("misc", "miscellaneous"),
+SERVICE_TYPE_SYNONYMS = {  # English, then Afrikaans
+    "towing": ("tow", "tow truck", "towing service", "roadside recovery", "insleep", "sleepdiens"),
+    "panel beating": (
+        "panel beater",
+        "panel beaters",
+        "body shop",
+        "bodywork",
+        "body repairs",
+        "paneelklop",
+        "paneelkloppers",
+    ),
+    "mechanical": ("mechanic", "mechanical repairs", "repairs", "workshop", "meganies"),
+    "glass": ("windscreen", "windscreens", "windshield", "auto glass", "glas", "voorruit"),
+    "assessor": ("assessors", "assessing", "loss adjuster", "assessore"),
+    "medical": ("doctor", "hospital", "clinic", "ambulance", "mediese", "dokter", "kliniek"),
+    "legal": (
+        "lawyer",
+        "lawyers",
+        "attorney",
+        "attorneys",
+        "legal services",
+        "prokureur",
+        "regsdienste",
+    ),
+    "funeral": ("undertaker", "funeral parlour", "funeral home", "begrafnisondernemer"),
+    "other": ("misc", "miscellaneous", "ander"),
 }
 
 SCHEMA = EntitySchema(
@@ -46,6 +62,12 @@ SCHEMA = EntitySchema(
                 "business name",
                 "trading name",
                 "supplier name",
+                "naam",
+                "maatskappy",
+                "besigheid",
+                "besigheidsnaam",
+                "handelsnaam",
+                "verskaffer",
             ),
             example="Acme Towing",
         ),
@@ -54,7 +76,7 @@ SCHEMA = EntitySchema(
             "email",
             "email",
             required=True,
-            aliases=("e-mail", "email address", "mail"),
+            aliases=EMAIL_ALIASES,
             example="info@acmetowing.co.za",
         ),
         Field(
@@ -67,6 +89,10 @@ SCHEMA = EntitySchema(
                 "company registration",
                 "company reg number",
                 "cipc number",
+                "cipc",
+                "registrasienommer",
+                "registrasie",
+                "maatskappy registrasie",
             ),
             example="2015/123456/07",
         ),
@@ -84,6 +110,11 @@ SCHEMA = EntitySchema(
                 "contact number",
                 "office number",
                 "landline",
+                "telefoon",
+                "telefoonnommer",
+                "selfoon",
+                "kontaknommer",
+                "kantoornommer",
             ),
             example="0115551234",
         ),
@@ -91,7 +122,14 @@ SCHEMA = EntitySchema(
             "contact_person",
             "contactPerson",
             max_length=150,
-            aliases=("contact", "contact name", "representative"),
+            aliases=(
+                "contact",
+                "contact name",
+                "contact person name",
+                "representative",
+                "kontakpersoon",
+                "kontak",
+            ),
             example="Jane Smith",
         ),
         Field(
@@ -100,17 +138,28 @@ SCHEMA = EntitySchema(
             "enum",
             choices=SERVICE_TYPES,
             synonyms=SERVICE_TYPE_SYNONYMS,
-            aliases=("service", "services", "type", "category", "service category"),
+            aliases=(
+                "service",
+                "services",
+                "type",
+                "category",
+                "service category",
+                "diens",
+                "dienste",
+                "dienstipe",
+                "kategorie",
+            ),
             example="towing",
         ),
         Field(
             "address",
             "address",
             max_length=300,
-            aliases=("street address", "physical address"),
+            aliases=ADDRESS_ALIASES,
             example="1 Main Road",
+            list_joiner=", ",
         ),
-        Field("city", "city", max_length=100, aliases=("town",), example="Johannesburg"),
+        Field("city", "city", max_length=100, aliases=CITY_ALIASES, example="Johannesburg"),
         province_field(),
     ),
 )

@@ -2,8 +2,10 @@
 
 A header is split into words (camelCase, snake_case, spaces and punctuation all separate
 words), accents and case are dropped, a lone letter joins the next word (``e-mail`` is
-``email``) and every way of writing "number" (``no``, ``nr``, ``#``, …) becomes ``number``.
-It is then compared with each field's name, label and aliases (declared in the schemas):
+``email``), every way of writing "number" (``no``, ``nr``, ``#``, Afrikaans ``nommer``, …)
+becomes ``number`` and abbreviations become their word (``Prov.`` is ``province``;
+``HEADER_ABBREVIATIONS``, declared with the schemas). It is then compared with each field's
+name, label and aliases (declared in the schemas, Afrikaans names among them):
 
 - the same words: 1.0;
 - the same words once "number" is left out: 0.9 ("Cell Number" is ``cell``);
@@ -12,9 +14,14 @@ It is then compared with each field's name, label and aliases (declared in the s
 - either of these two, when only one or two letters are left: 0.8 ("Member ID" may be a
   membership number, a policy's "ID" the policy's own);
 - a typo (rapidfuzz's optimal-string-alignment similarity of at least 0.75, where both have
-  five letters or more besides "number"): that similarity, e.g. "Surnmae" 0.86, "Emial" 0.8;
+  five letters or more besides "number"): that similarity, e.g. "Provnce" 0.88; two
+  neighbouring letters swapped, the commonest slip of a typing hand, count half a letter:
+  "Emial" 0.9, "Surnmae" 0.93;
 - an alias inside a longer header ("Home Address"): 0.35 to 0.85 by how much of the header
-  it covers; a header inside a longer alias ("First" in "first name"): 0.5 to 0.75.
+  it covers; a header inside a longer alias ("First" in "first name"): 0.5 to 0.75;
+- a path of a nested value (``workshop.city``, as the JSON reader names them): also its last
+  part alone, at 0.9 of that part's score ("city" is ``city`` at 0.9), so that the full path
+  ("workshop.name" is ``workshopName``) wins where it matches as well.
 
 A column's best field is *certain* when it reaches ``CERTAIN``, the next best field is at
 least ``MARGIN`` behind and no other column claims that field within ``MARGIN``; certain
@@ -31,7 +38,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
-from ..entities import EntitySchema, strip_accents
+from ..entities import HEADER_ABBREVIATIONS, EntitySchema, strip_accents
 
 CERTAIN = 0.85
 SUGGEST = 0.6
@@ -43,11 +50,14 @@ REDUCED = 0.9  # the same words once "number" and record words are left out
 REDUCED_TO_LETTERS = 0.8
 FUZZY_LEAST = 0.75
 FUZZY_SHORTEST = 5  # letters; shorter headers are too short to tell a typo from a word
+SWAPPED_LETTERS = 0.5  # what two neighbouring letters swapped count, in letters
+PATH_LEAF = 0.9  # the last part of a path alone, against the whole path
 LONGEST_HEADER = 100  # a longer cell is data, not a header
 
 NUMBER = "number"
-NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "nmbr", "numb", "#"})
-# Words that name the record rather than the field ("Member ID" is the ID), and fillers.
+NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "nmbr", "numb", "#", "nommer"})
+# Words that name the record rather than the field ("Member ID" is the ID), fillers, and
+# the currency an amount is in ("Premium (R)").
 RECORD_WORDS = frozenset(
     {
         "member",
@@ -61,16 +71,25 @@ RECORD_WORDS = frozenset(
         "the",
         "of",
         "your",
+        "lid",
+        "klient",
+        "r",
+        "zar",
+        "rand",
     }
 )
+_PATH_DOT = re.compile(r"\S\.(?=\S)")  # a dot between two parts of a path, not after "No"
+# A hint of how to write the value, in brackets: "(M/F)", "(Y/N)", "(DD/MM/YYYY)".
+_WRITING_HINT = re.compile(r"\(\s*[A-Za-z]{1,4}(?:\s*[/-]\s*[A-Za-z]{1,4})+\s*\)")
 
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD = re.compile(r"[^\W_]+|#")
 
 
 def header_words(header: object) -> tuple[str, ...]:
-    """The words of a header, folded: ``"Cell_No."`` → ``("cell", "number")``."""
-    text = strip_accents(_CAMEL_HUMP.sub(" ", str(header))).casefold()
+    """The words of a header, folded: ``"Cell_No."`` → ``("cell", "number")``; a hint of how
+    to write the value (``"Sex (M/F)"``) is left out."""
+    text = strip_accents(_CAMEL_HUMP.sub(" ", _WRITING_HINT.sub(" ", str(header)))).casefold()
     words: list[str] = []
     letters = ""  # a run of lone letters ("d o b", the "e" of "e-mail")
     for word in _WORD.findall(text):
@@ -80,12 +99,17 @@ def header_words(header: object) -> tuple[str, ...]:
         if letters:
             word = letters + word if len(letters) == 1 else word
             if len(letters) > 1:
-                words.append(letters)
+                words.append(_expanded(letters))
             letters = ""
-        words.append(NUMBER if word in NUMBER_WORDS else word)
+        words.append(_expanded(word))
     if letters:
-        words.append(letters)
+        words.append(_expanded(letters))
     return tuple(words)
+
+
+def _expanded(word: str) -> str:
+    """``number`` for a way of writing it, the full word for an abbreviation, else ``word``."""
+    return NUMBER if word in NUMBER_WORDS else HEADER_ABBREVIATIONS.get(word, word)
 
 
 @dataclass(frozen=True)
@@ -133,11 +157,8 @@ def _similarity(header: _Words, alias: _Words) -> float:
     best = 0.0
     if min(len(header.core_text), len(alias.core_text)) >= FUZZY_SHORTEST:
         best = max(
-            OSA.normalized_similarity(header.full, alias.full, score_cutoff=FUZZY_LEAST),
-            REDUCED
-            * OSA.normalized_similarity(
-                header.core_text, alias.core_text, score_cutoff=FUZZY_LEAST
-            ),
+            _typo_similarity(header.full, alias.full),
+            REDUCED * _typo_similarity(header.core_text, alias.core_text),
         )
     if header.core and alias.core:
         if alias.core < header.core:
@@ -145,6 +166,27 @@ def _similarity(header: _Words, alias: _Words) -> float:
         elif header.core < alias.core:
             best = max(best, 0.5 + 0.25 * len(header.core_text) / len(alias.core_text))
     return best
+
+
+def _typo_similarity(written: str, meant: str) -> float:
+    """How alike two words are as a typo of one another (0 below ``FUZZY_LEAST``)."""
+    if len(written) == len(meant) and written != meant:
+        differ = [i for i, (a, b) in enumerate(zip(written, meant, strict=True)) if a != b]
+        if (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and written[differ[0]] == meant[differ[1]]
+            and written[differ[1]] == meant[differ[0]]
+        ):
+            return 1 - SWAPPED_LETTERS / len(written)
+    return OSA.normalized_similarity(written, meant, score_cutoff=FUZZY_LEAST)
+
+
+def _path_leaf(text: str) -> str | None:
+    """The last part of a path such as ``workshop.city`` (None for a header that is none)."""
+    dots = list(_PATH_DOT.finditer(text))
+    leaf = text[dots[-1].end() :] if dots else ""
+    return leaf if leaf.strip(" .") else None
 
 
 def field_scores(schema: EntitySchema, header: object) -> dict[str, float]:
@@ -155,12 +197,16 @@ def field_scores(schema: EntitySchema, header: object) -> dict[str, float]:
     text = "" if header is None else str(header).strip()
     if not text or len(text) > LONGEST_HEADER:
         return {}
-    words = _Words.of(text)
+    readings = [(_Words.of(text), 1.0)]
+    leaf = _path_leaf(text)
+    if leaf is not None:
+        readings.append((_Words.of(leaf), PATH_LEAF))
     scores: dict[str, float] = {}
-    for alias in _aliases(schema):
-        score = _similarity(words, alias.words)
-        if score > scores.get(alias.field, 0.0):
-            scores[alias.field] = score
+    for words, weight in readings:
+        for alias in _aliases(schema):
+            score = weight * _similarity(words, alias.words)
+            if score > scores.get(alias.field, 0.0):
+                scores[alias.field] = score
     return {name: round(score, 2) for name, score in scores.items() if score > 0}
 
 

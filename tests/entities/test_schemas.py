@@ -65,6 +65,7 @@ def test_the_readme_lists_every_accepted_value_with_its_synonyms():
 def test_the_template_instructions_name_the_synonyms_of_each_value():
     help_text = field_help(get_entity("policies").field("type"))
     assert (
-        "accepted values: motor (also auto, car, vehicle, motor vehicle, automobile), home ("
+        "accepted values: motor (also auto, car, vehicle, motor vehicle, automobile, voertuig), "
+        "home ("
         in help_text
     )
