@@ -407,14 +407,35 @@ def test_json_array_of_objects(tmp_path):
 def test_json_keys_in_first_seen_order_and_values_as_text(tmp_path):
     text = (
         '\ufeff[{"a": 1, "b": 12.50, "c": true},\n {"d": {"x": [1, "y"]}, "a": null, "e": ""},'
-        '\n {}, {"b": 1e5, "c": false, "a": 12345678901234567890}]'
+        '\n {}, {"b": 1e5, "c": false, "a": 12345678901234567890, "f": 1e400}]'
     )
     headers, rows = read(write(tmp_path, "m.json", text), chunk_rows=2)
-    assert headers == ["a", "b", "c", "d", "e"]
+    assert headers == ["a", "b", "c", "d.x", "e", "f"]
     assert rows == [
-        (1, ["1", "12.50", "true", None, None]),
-        (2, [None, None, None, '{"x":[1,"y"]}', None]),
-        (4, ["12345678901234567890", "1E+5", "false", None, None]),
+        (1, ["1", "12.50", "true", None, None, None]),
+        (2, [None, None, None, '[1,"y"]', None, None]),
+        (4, ["12345678901234567890", "100000", "false", None, None, "1E+400"]),
+    ]
+
+
+def test_json_objects_become_columns_named_by_their_path(tmp_path):
+    text = (
+        '[{"name": "Ann", "workshop": {"name": "Doe Motors", "address": {"city": "Paarl"}}},'
+        ' {"workshop": {}, "skills": ["Diesel", "Auto electrical"]},'
+        ' {"workshop": {"address": {"city": "George", "province": "WC"}}}]'
+    )
+    headers, rows = read(write(tmp_path, "m.json", text))
+    assert headers == [
+        "name",
+        "workshop.name",
+        "workshop.address.city",
+        "skills",
+        "workshop.address.province",
+    ]
+    assert rows == [
+        (1, ["Ann", "Doe Motors", "Paarl", None, None]),
+        (2, [None, None, None, '["Diesel","Auto electrical"]', None]),
+        (3, [None, None, "George", None, "WC"]),
     ]
 
 

@@ -1,4 +1,9 @@
-"""The JSON reader: an array of objects, parsed one record at a time in bounded memory."""
+"""The JSON reader: an array of objects, parsed one record at a time in bounded memory.
+
+A nested object becomes columns of its own, named by the path to each value
+(``{"workshop": {"city": "Pretoria"}}`` is the column ``workshop.city``), so that its parts
+match and map like any header. A list stays one cell, written as JSON: a field joins it or
+rejects it (``Field.list_joiner``)."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from .common import (
 _BLOCK_BYTES = 256 * 1024
 _WHITESPACE = " \t\r\n"
 _EMPTY = float("nan")  # how frames mark an empty cell until chunks_from_frames makes it None
+PLAIN_DIGITS = 30  # numbers with an exponent up to this are written out in full
 
 
 def _whole_number(digits: str) -> int | Decimal:
@@ -38,17 +44,31 @@ _DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_whole_number)
 
 
 def json_text(value: Any) -> str | None:
-    """A JSON value as text: numbers keep their digits, booleans are ``true``/``false``,
-    objects and arrays become compact JSON; None for null and ""."""
+    """A JSON value as text: numbers keep their digits (written out without an exponent),
+    booleans are ``true``/``false``, objects and arrays become compact JSON; None for null
+    and ""."""
     if isinstance(value, str):
         return value or None
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal):
+        # 1e5 is 100000, as a person writes it; an exponent too large to write out stays.
+        return f"{value:f}" if abs(value.adjusted()) <= PLAIN_DIGITS else str(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=float)
+
+
+def _paths(record: dict, prefix: str) -> Iterator[tuple[str, Any]]:
+    """Each value of ``record`` with its path, nested objects opened (see the module)."""
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _paths(value, f"{path}.")  # an empty object adds nothing
+        else:
+            yield path, value
 
 
 class _Text:
@@ -103,11 +123,11 @@ class JsonReader:
         with open(path, "rb") as raw:
             for record in self._records(_Text(raw, filename)):
                 count += 1
-                for key, value in record.items():
+                for key, value in self._flattened(record, count):
                     if key not in self._columns:
                         self._columns[key] = len(self._columns)
                         check_column_count(len(self._columns))
-                    if isinstance(value, (dict, list)):
+                    if isinstance(value, list):
                         self._check_nested(value, count)
         if not count:
             raise ImportFailed(
@@ -178,7 +198,15 @@ class JsonReader:
             text.pos = end
             return value
 
-    def _check_nested(self, value: dict | list, number: int) -> None:
+    def _flattened(self, record: dict, number: int) -> list[tuple[str, Any]]:
+        """The values of record ``number`` by column name: a nested object's values under
+        their path (``workshop.city``)."""
+        try:
+            return list(_paths(record, ""))
+        except RecursionError as exc:
+            raise self._too_deep(number) from exc
+
+    def _check_nested(self, value: list, number: int) -> None:
         try:
             json_text(value)
         except RecursionError as exc:
@@ -187,7 +215,7 @@ class JsonReader:
     def _too_deep(self, number: int) -> ImportFailed:
         return ImportFailed(
             f"Record {number:,} in {self._filename} is nested too deeply. Each record should be "
-            "a flat object of field names and values."
+            "an object of field names and values, with groups of values a few levels deep."
         )
 
     def _shape_message(self, first: str) -> str:
@@ -212,9 +240,9 @@ class JsonReader:
         width = len(self._columns)
         with open(self._path, "rb") as raw:
             rows: list[list[Any]] = []
-            for record in self._records(_Text(raw, self._filename)):
+            for number, record in enumerate(self._records(_Text(raw, self._filename)), 1):
                 row: list[str | float] = [_EMPTY] * width
-                for key, value in record.items():
+                for key, value in self._flattened(record, number):
                     row[self._columns[key]] = json_text(value) or _EMPTY
                 rows.append(row)
                 if len(rows) == chunk_rows:
