@@ -19,9 +19,12 @@ _TYPE_HELP = {
     "string": "Text",
     "email": "E-mail address",
     "phone": "Phone number of 9 to 15 digits; spaces, dashes and a leading + are fine",
-    "date": "Date: YYYY-MM-DD, DD/MM/YYYY or 1 Jan 2026",
-    "integer": "Whole number",
-    "decimal": "Amount with at most two decimals, e.g. 450.00",
+    "date": "Date: YYYY-MM-DD, DD/MM/YYYY or 1 Jan 2026 (the day before the month)",
+    "integer": "Whole number, e.g. 12 or 1 250",
+    "decimal": (
+        "Amount with at most two decimals, e.g. 450.00, 450,00 or R 1 234,50 (the column's "
+        "values decide whether 1,250 is 1250 or 1.25)"
+    ),
     "enum": "One of the accepted values",
     "sa_id": "13-digit South African ID number",
 }

@@ -13,7 +13,7 @@ import json
 import operator
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..entities import REGISTRY, EntitySchema
+from ..entities import REGISTRY, EntitySchema, header_key
 from .errors import ImportFailed
 from .mapping import (
     ColumnMapping,
@@ -53,7 +53,18 @@ from .mapping import (
 )
 from .prefetch import Prefetcher
 from .progress import Counters, MappingLookup, no_mapping
-from .readers import Reader, open_reader
+from .readers import Reader, open_reader, rereading
+from .readers.common import HeaderScore
+from .readings import (
+    ColumnNotes,
+    UnreadColumn,
+    describe_readings,
+    empty_values,
+    merge_notes,
+    merge_unread,
+    refused_values,
+    undecided,
+)
 from .validate import ChunkOutcome, SeenKeys, raw_cells, validate_chunk
 
 SAMPLES_PER_COLUMN = 3
@@ -126,7 +137,7 @@ def analyse_file(
     Raises:
         ImportFailed: the file cannot be read at all.
     """
-    schema, fits, reader = _entity_of(request)
+    schema, fits, reader, header_score = _entity_of(request)
     headers = [("" if h is None else str(h)) for h in reader.headers]
     choice = request.mapping_for(schema, headers)
     matches = match_columns(schema, headers)
@@ -145,10 +156,16 @@ def analyse_file(
         "updates": [],
         "rejections": [],
         "unknown_values": {},
+        "readings": [],
+        "empty_values": {},
+        "refused_values": {},
+        "not_imported": [],
         "certain": False,
     }
     try:
-        mapping = map_headers(schema, headers, choice)
+        mapping = map_headers(schema, headers, choice).reading_file(
+            rereading(request.path, request.filename, header_score, request.chunk_rows)
+        )
     except ImportFailed as exc:
         analysis["problem"] = str(exc)
         analysis["columns"] = _columns(schema, matches, first_frame, None, choice)
@@ -160,7 +177,10 @@ def analyse_file(
     result = _dry_run(request, schema, reader, mapping, session, sink)
     if result is None:
         return None
-    counts, updates, rejections, unknown = result
+    counts = result.counts
+    readings = describe_readings(
+        schema, mapping.positions, mapping.formats.chosen if mapping.formats else {}, result.notes
+    )
     analysis.update(
         counts={
             "total": counts.total,
@@ -169,31 +189,64 @@ def analyse_file(
             "unchanged": counts.unchanged,
             "rejected": counts.invalid,
         },
-        updates=updates,
-        rejections=rejections,
-        unknown_values=unknown,
+        updates=result.updates,
+        rejections=result.rejections,
+        unknown_values=result.unknown,
+        readings=readings,
+        empty_values=empty_values(result.notes),
+        refused_values=refused_values(schema, result.notes),
+        not_imported=_not_imported(matches, result.unread),
     )
-    analysis["certain"] = _certain(schema, analysis["columns"], unknown, choice)
+    analysis["certain"] = (
+        _certain(schema, analysis["columns"], result.unknown, choice)
+        and not undecided(readings)
+        and not _unexplained(analysis["not_imported"], choice)
+    )
     return analysis
 
 
-def _entity_of(request: AnalysisRequest) -> tuple[EntitySchema, list[EntityFit], Reader]:
-    """The entity type to analyse the file as, how well each type fits its headers, and the
-    file opened (its header row found with that type's, or every type's, headers)."""
+def _not_imported(matches: list[ColumnMatch], unread: dict[int, UnreadColumn]) -> list[dict]:
+    """The columns with values that no field reads, each with its rows, first values and
+    the field it might be."""
+    return [
+        {
+            "position": match.position,
+            "header": match.header,
+            "rows": unread[match.position].rows,
+            "samples": unread[match.position].samples,
+            "might_be": match.field,
+        }
+        for match in matches
+        if match.position in unread
+    ]
+
+
+def _unexplained(not_imported: list[dict], choice: MappingChoice | None) -> list[dict]:
+    """The columns with values left out without a mapping saying so (a column without a
+    header cannot be named in one, so a person always sees it)."""
+    ignored = {header_key(h) for h, name in (choice.columns.items() if choice else ()) if not name}
+    return [c for c in not_imported if not c["header"] or header_key(c["header"]) not in ignored]
+
+
+def _entity_of(
+    request: AnalysisRequest,
+) -> tuple[EntitySchema, list[EntityFit], Reader, HeaderScore]:
+    """The entity type to analyse the file as, how well each type fits its headers, the
+    file opened and how its header row was found (by that type's, or every type's,
+    headers)."""
     if not request.detect:
-        reader = open_reader(
-            request.path, request.filename, header_score=header_scorer(request.schema)
-        )
-        return request.schema, detect_entity(reader.headers), reader
+        header_score = header_scorer(request.schema)
+        reader = open_reader(request.path, request.filename, header_score=header_score)
+        return request.schema, detect_entity(reader.headers), reader, header_score
     scorers = [header_scorer(schema) for schema in REGISTRY.values()]
-    reader = open_reader(
-        request.path,
-        request.filename,
-        header_score=lambda cells: max(score(cells) for score in scorers),
-    )
+
+    def best_score(cells: list[str]) -> int:
+        return max(score(cells) for score in scorers)
+
+    reader = open_reader(request.path, request.filename, header_score=best_score)
     fits = detect_entity(reader.headers)
     best = REGISTRY[fits[0].name] if fits[0].matched else request.schema
-    return best, fits, reader
+    return best, fits, reader, best_score
 
 
 def _columns(
@@ -275,6 +328,20 @@ def _certain(
 # -- the dry run ----------------------------------------------------------------------------
 
 
+@dataclass
+class _DryRun:
+    """What the dry run found: the counts, the updates and rejections to show, the unknown
+    values, what reading each column found, and the columns no field reads that hold
+    values."""
+
+    counts: Counters = field(default_factory=Counters)
+    updates: list[dict] = field(default_factory=list)
+    rejections: list[dict] = field(default_factory=list)
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: dict[str, ColumnNotes] = field(default_factory=dict)
+    unread: dict[int, UnreadColumn] = field(default_factory=dict)
+
+
 def _dry_run(
     request: AnalysisRequest,
     schema: EntitySchema,
@@ -282,13 +349,12 @@ def _dry_run(
     mapping: ColumnMapping,
     session: Session,
     sink: AnalysisSink,
-) -> tuple[Counters, list[dict], list[dict], dict[str, dict[str, int]]] | None:
+) -> _DryRun | None:
     """Read, validate and compare every row; None when canceled."""
     stored = _StoredRows(schema, mapping, request.organisation_id, session)
-    counts = Counters()
-    updates: list[dict] = []
+    found = _DryRun()
+    counts, updates = found.counts, found.updates
     reasons: dict[tuple[str, str], int] = {}
-    unknown: dict[str, dict[str, int]] = {}
     chunks = Prefetcher(_checked(request, schema, reader, mapping, keep=stored.any))
     try:
         while (checked := next(chunks, None)) is not None:
@@ -299,7 +365,9 @@ def _dry_run(
             for error in checked.outcome.errors:
                 reason = (error.column, _QUOTED.sub("", error.message))
                 reasons[reason] = reasons.get(reason, 0) + 1
-            unknown = checked.unknown
+            found.unknown = checked.unknown
+            merge_notes(found.notes, checked.outcome.notes)
+            merge_unread(found.unread, checked.outcome.unread)
             if stored.any:
                 stored.compare(checked, counts, updates)
             else:
@@ -307,11 +375,11 @@ def _dry_run(
             sink.record(checked.progress, counts.total)
     finally:
         chunks.close()
-    rejections = [
+    found.rejections = [
         {"column": column_label, "reason": reason, "rows": rows}
         for (column_label, reason), rows in sorted(reasons.items(), key=lambda item: -item[1])
     ][:REJECTION_GROUPS]
-    return counts, updates, rejections, unknown
+    return found
 
 
 def _checked(

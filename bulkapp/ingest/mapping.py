@@ -8,7 +8,7 @@ mapping (``MappingChoice``) decides the other columns and translates unknown enu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -25,6 +25,7 @@ from .matching import (
     ranked_fields,
     resembles,
 )
+from .readings import FORMATS, ColumnNotes, ColumnReading, FileFormats
 
 UNKNOWN_VALUES_PER_COLUMN = 50  # distinct unknown values counted per column
 
@@ -71,18 +72,25 @@ class MappingChoice:
     Attributes:
         columns: header text → field name, or None to ignore the column. Headers are
             compared ignoring case, accents, spaces, ``_``, ``-`` and ``.``.
-        values: enum field name → {value as written in the file → the choice it means}.
+        values: field name → {value as written in the file → the choice it means (enum
+            fields), or None to leave it empty (optional fields)}.
+        formats: number or date field name → how its column writes values that read two
+            ways (``decimal_point`` or ``decimal_comma``; ``day_first`` or ``month_first``).
     """
 
     columns: dict[str, str | None]
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The choice as plain JSON data (what ``from_json`` reads)."""
-        return {
+        data: dict = {
             "columns": dict(self.columns),
             "values": {name: dict(values) for name, values in self.values.items()},
         }
+        if self.formats:
+            data["formats"] = dict(self.formats)
+        return data
 
     @classmethod
     def from_json(cls, data: object, schema: EntitySchema) -> MappingChoice:
@@ -95,12 +103,13 @@ class MappingChoice:
         """
         if not isinstance(data, Mapping):
             raise ValueError('A mapping must be an object with "columns" (and "values").')
-        unexpected = set(data) - {"columns", "values"}
+        unexpected = set(data) - {"columns", "values", "formats"}
         if unexpected:
             raise ValueError(f"Unknown mapping keys: {', '.join(sorted(map(str, unexpected)))}.")
         columns = _read_columns(data.get("columns"), schema)
         values = _read_values(data.get("values") or {}, schema)
-        return cls(columns=columns, values=values)
+        formats = _read_formats(data.get("formats") or {}, schema)
+        return cls(columns=columns, values=values, formats=formats)
 
 
 def _field_named(schema: EntitySchema, name: object) -> Field:
@@ -139,21 +148,36 @@ def _read_columns(data: object, schema: EntitySchema) -> dict[str, str | None]:
     return columns
 
 
-def _read_values(data: object, schema: EntitySchema) -> dict[str, dict[str, str]]:
+def _read_values(data: object, schema: EntitySchema) -> dict[str, dict[str, str | None]]:
     if not isinstance(data, Mapping):
-        raise ValueError('"values" must be an object: field → {value in the file → choice}.')
-    values: dict[str, dict[str, str]] = {}
+        raise ValueError(
+            '"values" must be an object: field → {value in the file → choice, or null to '
+            "leave it empty}."
+        )
+    values: dict[str, dict[str, str | None]] = {}
     for name, translations in data.items():
         target = _field_named(schema, name)
-        if target.type != "enum":
-            raise ValueError(f"{target.label} has no list of accepted values to map to.")
         if not isinstance(translations, Mapping):
             raise ValueError(f"Values of {target.label} must be an object: value → choice.")
         lookup = {header_key(c): c for c in target.choices}
         values[target.name] = {}
         for written, choice in translations.items():
+            if not isinstance(written, str):
+                raise ValueError(f"{target.label}: {written!r} is not a value of the file.")
+            if choice is None:
+                if target.required:
+                    raise ValueError(
+                        f"{target.label} is required: {written!r} cannot be left empty."
+                    )
+                values[target.name][written] = None
+                continue
+            if target.type != "enum":
+                raise ValueError(
+                    f"{target.label} has no list of accepted values to map to; a value can "
+                    "only be left empty (null)."
+                )
             meant = lookup.get(header_key(choice)) if isinstance(choice, str) else None
-            if not isinstance(written, str) or meant is None:
+            if meant is None:
                 raise ValueError(
                     f"{target.label}: {choice!r} is not one of: {', '.join(target.choices)}."
                 )
@@ -161,24 +185,74 @@ def _read_values(data: object, schema: EntitySchema) -> dict[str, dict[str, str]
     return values
 
 
+def _read_formats(data: object, schema: EntitySchema) -> dict[str, str]:
+    if not isinstance(data, Mapping):
+        raise ValueError('"formats" must be an object: field → its number or date format.')
+    formats: dict[str, str] = {}
+    for name, chosen in data.items():
+        target = _field_named(schema, name)
+        allowed = FORMATS.get(target.type)
+        if allowed is None:
+            raise ValueError(f"{target.label} is neither a number nor a date: it has no format.")
+        if chosen not in allowed:
+            raise ValueError(f"{target.label}: {chosen!r} is not one of: {', '.join(allowed)}.")
+        formats[target.name] = chosen
+    return formats
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Which column of the file feeds which field, and how unknown values translate.
+    """Which column of the file feeds which field, how unknown values translate, and how
+    number and date columns are read.
 
     Attributes:
         positions: field name → position of its column in the file.
         warnings: messages for the user about columns that were not imported.
-        values: enum field name → {value as written → choice}, from a person's mapping.
+        values: field name → {value as written → choice, or None: empty}, from a person's
+            mapping.
+        formats: the format of each number and date column (chosen, or found in the file).
+        ignored: the positions of the file's columns that no field reads.
     """
 
     positions: dict[str, int]
     warnings: list[str] = field(default_factory=list)
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    formats: FileFormats | None = None
+    ignored: tuple[int, ...] = ()
+
+    def reading_file(self, frames: Callable[[], Iterable[pd.DataFrame]]) -> ColumnMapping:
+        """This mapping, deciding the format of number and date columns it leaves open from
+        the whole file, which ``frames`` reads (every data row, columns by position)."""
+        if self.formats is None:
+            return self
+        return replace(self, formats=self.formats.reading_file(frames))
+
+    def reading(self, schema_field: Field, notes: ColumnNotes | None = None) -> ColumnReading:
+        """How the column of ``schema_field`` is read (noting what it finds in ``notes``)."""
+        formats = self.formats
+        chosen = formats.chosen.get(schema_field.name) if formats else None
+        left = [w for w, c in self.values.get(schema_field.name, {}).items() if c is None]
+        if schema_field.type == "enum":
+            left = [header_key(w) for w in left]
+        return ColumnReading(
+            chosen=chosen,
+            whole_column=(
+                formats.whole_column(schema_field.name)
+                if formats and chosen is None and schema_field.type in FORMATS
+                else None
+            ),
+            left_empty=frozenset(w.strip() for w in left),
+            notes=notes,
+        )
 
     def field_for(self, schema_field: Field) -> Field:
         """``schema_field`` with the value translations of this mapping as synonyms; a
         translation overrides a synonym the schema declares (never a choice itself)."""
-        translations = self.values.get(schema_field.name)
+        translations = {
+            written: choice
+            for written, choice in self.values.get(schema_field.name, {}).items()
+            if choice is not None
+        }
         if not translations:
             return schema_field
         choices = {header_key(c) for c in schema_field.choices}
@@ -321,7 +395,15 @@ def map_headers(
     if missing:
         raise ImportFailed(_missing_message(schema, missing, matches, headers), COLUMNS)
     return ColumnMapping(
-        positions=positions, warnings=warnings, values=dict(choice.values) if choice else {}
+        positions=positions,
+        warnings=warnings,
+        values=dict(choice.values) if choice else {},
+        formats=FileFormats(
+            [f for f in schema.fields if f.type in FORMATS and f.name in positions],
+            positions,
+            choice.formats if choice else {},
+        ),
+        ignored=tuple(sorted(set(range(len(headers))) - set(positions.values()))),
     )
 
 
@@ -414,29 +496,27 @@ def _missing_message(
 def unknown_values(
     schema: EntitySchema, mapping: ColumnMapping
 ) -> Callable[[pd.DataFrame], dict[str, dict[str, int]]]:
-    """A collector of the enum values in a file that mean no choice, for the review.
+    """A collector of the enum values in a file that mean no choice (and are not read as
+    empty), for the review.
 
     Feed it every chunk (a reader's frame, columns by position); each call returns the
     totals so far: field name → {value as written → how many rows}, at most
     ``UNKNOWN_VALUES_PER_COLUMN`` distinct values per field (rows with further values are
     not counted).
     """
-    lookups = {
-        f.name: mapping.field_for(f).value_lookup
-        for f in schema.fields
-        if f.type == "enum" and f.name in mapping.positions
-    }
+    fields = [f for f in schema.fields if f.type == "enum" and f.name in mapping.positions]
+    lookups = {f.name: (f, mapping.field_for(f).value_lookup, mapping.reading(f)) for f in fields}
     found: dict[str, dict[str, int]] = {name: {} for name in lookups}
 
     def collect(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
-        for name, lookup in lookups.items():
+        for name, (enum_field, lookup, reading) in lookups.items():
             cells = frame[mapping.positions[name]].astype(object).to_numpy()
             codes, uniques = pd.factorize(cells)
             counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
             counted = found[name]
             for value, count in zip(uniques.tolist(), counts.tolist(), strict=True):
                 text = str(value).strip()
-                if not text or header_key(text) in lookup:
+                if not text or header_key(text) in lookup or reading.reads_empty(text, enum_field):
                     continue
                 if text in counted or len(counted) < UNKNOWN_VALUES_PER_COLUMN:
                     counted[text] = counted.get(text, 0) + count

@@ -9,16 +9,19 @@ database can store (NUL, or half of a UTF-16 surrogate pair) is rejected first.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
-from typing import cast
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
 
 from ..entities import Field, header_key
-from .dates import parse_date
+from .dates import DateText
+from .numbers import NumberText, plain
+from .readings import AMBIGUOUS, EMPTY, REJECTED, ColumnNotes, ColumnReading, read_as
 from .sa_id import sa_id_errors
 
 Errors = list[tuple[int, str]]
@@ -36,10 +39,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _EMAIL_LINES = re.compile(rf"^{_EMAIL.pattern}$", re.MULTILINE)  # no class matches a newline
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"\+?[0-9]+")
-_PLAIN_PHONE = re.compile(rf"[0-9]{{{PHONE_MIN_DIGITS},{PHONE_MAX_DIGITS}}}")
-_INTEGER_TEXT = re.compile(r"([+-]?)([0-9]+)(?:\.0*)?")
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_NUMBER_NOISE = re.compile(r"[\s,_]")
 # PostgreSQL text cannot hold NUL; UTF-8 (SQLite, PostgreSQL, the error report) cannot encode
 # a lone surrogate, which JSON's "\ud800" escape produces.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -105,47 +104,161 @@ def _present(values: Sequence[str | None]) -> Sequence[str]:
     return cast(Sequence[str], values)  # no None in it, checked just above
 
 
-def _reject(values: list, positions: list[int], message: str) -> Errors:
-    for i in positions:
-        values[i] = None
-    return [(i, message) for i in positions]
+class Refused(NamedTuple):
+    """A value that is not accepted: why, and what the review notes of it besides (the
+    format it shows; ``AMBIGUOUS``: it reads two ways)."""
+
+    message: str
+    note: str | None = None
+
+
+class Noted(NamedTuple):
+    """An accepted value the review notes: the format it shows, or that it was ambiguous."""
+
+    value: object
+    note: str
+
+
+class Pending(NamedTuple):
+    """A value that reads two ways, to be read once the column's format is known."""
+
+    text: str
+    readings: Any
+
+
+Convert = Callable[[str], Any]  # a value, Refused, Noted or Pending
 
 
 def _by_unique(
-    values: Sequence[str | None], convert: Callable[[str], object], message: Callable[[str], str]
+    values: Sequence[str | None],
+    field: Field,
+    reading: ColumnReading,
+    convert: Convert,
+    settle: Callable[[dict[int, Any]], dict[int, Any]] | None = None,
 ) -> Result:
     """Trim and ``convert`` each distinct value once, then spread the results.
 
     Most columns repeat their values (cities, provinces, dates, names), so this costs one
     hash per cell and one Python call per distinct value. ``convert`` receives non-empty
-    trimmed text and returns the normalised value, or None when the value is invalid.
+    trimmed text that is not to be read as empty and returns the normalised value, a
+    ``Refused`` or ``Noted`` one, or a ``Pending`` one that ``settle`` converts once every
+    value was seen (code of the distinct value → its ``Pending``).
     """
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    written = uniques.tolist()
     converted: list = []
-    bad: list[int] = []
-    for code, raw in enumerate(uniques.tolist()):
+    pending: dict[int, Any] = {}
+    outcomes: dict[int, Refused | Noted] = {}
+    for code, raw in enumerate(written):
         text = raw.strip()
-        value = convert(text) if text else None
-        if text and value is None:
-            bad.append(code)
-        converted.append(value)
+        out = _convert_one(text, field, reading, convert) if text else None
+        if type(out) is Pending:
+            pending[code], out = out, None
+        converted.append(_settled(code, out, outcomes))
+    if pending and settle is not None:
+        for code, out in settle(pending).items():
+            converted[code] = _settled(code, out, outcomes)
     lookup = np.asarray(converted + [None], dtype=object)
     normalised = lookup[codes].tolist()  # code -1 (an empty cell) picks the trailing None
-    if not bad:
+    if reading.notes is not None:
+        _note(reading.notes, field, codes, written, converted, outcomes)
+    if not outcomes:
         return normalised, []
-    messages = {code: message(uniques[code]) for code in bad}
-    positions = np.flatnonzero(np.isin(codes, bad)).tolist()
-    return normalised, [(i, messages[codes[i]]) for i in positions]
+    refused = {code: out.message for code, out in outcomes.items() if type(out) is Refused}
+    if not refused:
+        return normalised, []
+    positions = np.flatnonzero(np.isin(codes, list(refused))).tolist()
+    return normalised, [(i, refused[codes[i]]) for i in positions]
 
 
-def text(values: Sequence[str | None], field: Field) -> Result:
+def _convert_one(text: str, field: Field, reading: ColumnReading, convert: Convert) -> Any:
+    """``text`` (trimmed, not empty) converted: empty when it is to be read as empty."""
+    if reading.reads_empty(text, field):
+        return Noted(None, EMPTY)
+    return convert(text) if text[0] not in "[{" else _nested(text, field, convert)
+
+
+def _settled(code: int, out: Any, outcomes: dict[int, Refused | Noted]) -> Any:
+    """The value to store for a converted value ``out``; a refused or noted one is kept in
+    ``outcomes`` under the distinct value's ``code``."""
+    if type(out) is Refused:
+        outcomes[code] = out
+        return None
+    if type(out) is Noted:
+        outcomes[code] = out
+        return out.value
+    return out
+
+
+def _note(
+    notes: ColumnNotes,
+    field: Field,
+    codes: np.ndarray,
+    written: list[str],
+    converted: list,
+    outcomes: dict[int, Refused | Noted],
+) -> None:
+    """Count the rows of each noted value into ``notes``; keep the first value stored as the
+    column's sample."""
+    if notes.sample is None:
+        first = next((code for code, value in enumerate(converted) if value is not None), None)
+        if first is not None:
+            notes.sample = (written[first].strip(), str(converted[first]))
+    if not outcomes:
+        return
+    rows = np.bincount(codes[codes >= 0], minlength=len(written)).tolist()
+    for code, out in outcomes.items():
+        text = written[code].strip()
+        if out.note is not None:
+            stored = _shown(out.value) if type(out) is Noted else None
+            notes.add(out.note, text, rows[code], stored)
+        if type(out) is Refused and out.note != AMBIGUOUS and not field.required:
+            notes.add(REJECTED, text, rows[code])
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _nested(text: str, field: Field, convert: Convert) -> Any:
+    """A value written as a JSON list or object (as JSON files and some exports hold them):
+    a list is joined when the field declares how (``Field.list_joiner``), else refused; an
+    object is refused. Other text that starts with a bracket is converted as it is."""
+    if text[-1] not in "]}":
+        return convert(text)
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return convert(text)
+    if isinstance(parsed, dict):
+        return Refused(
+            f"{field.label} {_quoted(text)} is a group of values, not one value. Map the "
+            "group's parts to fields instead (such as workshop.city)."
+        )
+    if not isinstance(parsed, list):
+        return convert(text)
+    if field.list_joiner is None:
+        return Refused(f"{field.label} {_quoted(text)} is a list of values; it takes one value.")
+    if any(isinstance(item, (dict, list)) for item in parsed):
+        return Refused(
+            f"{field.label} {_quoted(text)} is a list of groups of values; only a list of "
+            "plain values can be joined."
+        )
+    items = [_item_text(item) for item in parsed if item not in (None, "")]
+    return convert(field.list_joiner.join(items)) if items else None
+
+
+def _item_text(item: object) -> str:
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    return str(item).strip()
+
+
+def text(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """Trimmed text within ``max_length``."""
     limit = field.max_length
-    return _by_unique(
-        values,
-        lambda v: v if len(v) <= limit else None,
-        lambda v: f"{field.label} is longer than {limit} characters.",
-    )
+    too_long = Refused(f"{field.label} is longer than {limit} characters.")
+    return _by_unique(values, field, reading, lambda v: v if len(v) <= limit else too_long)
 
 
 def _clean_email(value: str) -> str | None:
@@ -169,19 +282,13 @@ def _all_emails(values: Sequence[str]) -> bool:
     )
 
 
-def email(values: Sequence[str | None], field: Field) -> Result:
+def email(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """Trimmed, lower-cased e-mail addresses of a plausible shape."""
     out = [v.lower() if v is not None else None for v in values]
     if _all_emails(_present(out)):
         return out, []
-    bad = []
-    for i, value in enumerate(out):
-        if value is None or (_EMAIL.fullmatch(value) and len(value) <= EMAIL_MAX_LENGTH):
-            continue
-        out[i] = _clean_email(value) if value.strip() else None
-        if out[i] is None and value.strip():
-            bad.append(i)
-    return out, _reject(out, bad, f"{field.label} is not a valid e-mail address.")
+    invalid = Refused(f"{field.label} is not a valid e-mail address.")
+    return _by_unique(out, field, reading, lambda v: _clean_email(v) or invalid)
 
 
 def _phone_digits(value: str) -> str | None:
@@ -203,54 +310,108 @@ def _all_plain_phones(values: Sequence[str]) -> bool:
     )
 
 
-def phone(values: Sequence[str | None], field: Field) -> Result:
+def phone(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """Phone numbers as digits (a leading ``+`` kept), 9 to 15 digits long."""
-    out = list(values)
-    if _all_plain_phones(_present(out)):
-        return out, []
-    bad = []
-    for i, value in enumerate(out):
-        if value is None or _PLAIN_PHONE.fullmatch(value):
-            continue
-        trimmed = value.strip()
-        out[i] = _phone_digits(trimmed) if trimmed else None
-        if trimmed and out[i] is None:
-            bad.append(i)
-    message = (
+    if _all_plain_phones(_present(values)):
+        return list(values), []
+    invalid = Refused(
         f"{field.label} must be a phone number of {PHONE_MIN_DIGITS} to "
         f"{PHONE_MAX_DIGITS} digits (spaces, dashes and a leading + are fine)."
     )
-    return out, _reject(out, bad, message)
+    return _by_unique(values, field, reading, lambda v: _phone_digits(v) or invalid)
 
 
-def _integer(value: str) -> int | float | None:
-    """The whole number ``value`` writes, or None; too many digits for any column: ±inf."""
-    match = _INTEGER_TEXT.fullmatch(_NUMBER_NOISE.sub("", value))
-    if match is None:
-        return None
-    sign, digits = match.groups()
-    digits = digits.lstrip("0") or "0"
-    if len(digits) > INTEGER_MAX_DIGITS:
-        return float(sign + "inf")
-    return int(sign + digits)
+def _formatted(
+    values: Sequence[str | None],
+    field: Field,
+    reading: ColumnReading,
+    finish: Callable[[Any, str], Any],
+    unreadable: Callable[[str, Any], str],
+    ambiguous: Callable[[str, Any], str],
+) -> Result:
+    """A number or date column: each value read under both formats (``readings``); values
+    that read one way only are converted at once (and noted as showing that format), and
+    ambiguous ones once the column's format is known. ``finish(read value, text)`` checks and
+    converts a value read; the other two word the refusals."""
+    read = read_as(field.type)
+    shown: dict[str, int] = {}
+
+    def convert(text: str) -> Any:
+        readings = read(text)
+        if readings.ambiguous:
+            return Pending(text, readings)
+        value = readings.read(None)
+        if value is None:
+            return Refused(unreadable(text, readings))
+        out = finish(value, text)
+        if readings.evidence is None:
+            return out
+        shown[readings.evidence] = 1
+        if type(out) is Refused:
+            return Refused(out.message, readings.evidence)
+        return Noted(out, readings.evidence)
+
+    def settle(pending: dict[int, Any]) -> dict[int, Any]:
+        chosen = reading.format_of(field.type, shown)
+        if reading.notes is not None and reading.chosen is None:
+            reading.notes.found_format = chosen
+        settled: dict[int, Refused | Noted] = {}
+        for code, (text, readings) in pending.items():
+            value = readings.read(chosen)
+            if value is None:
+                settled[code] = Refused(ambiguous(text, readings), AMBIGUOUS)
+                continue
+            out = finish(value, text)
+            settled[code] = (
+                Refused(out.message, AMBIGUOUS) if type(out) is Refused else Noted(out, AMBIGUOUS)
+            )
+        return settled
+
+    return _by_unique(values, field, reading, convert, settle)
 
 
-def integer(values: Sequence[str | None], field: Field) -> Result:
-    """Whole numbers (``12`` or ``12.0``) within the field's bounds and an Integer column's."""
+def _number_refusals(field: Field, expected: str) -> tuple[Callable, Callable]:
+    """The messages of a number column: unreadable, and ambiguous with no format decided."""
+
+    def unreadable(text: str, readings: NumberText) -> str:
+        message = expected.format(quoted=_quoted(text))
+        if readings.shortened:
+            message += (
+                f" {_quoted(text)} is written with an exponent, the short form in which Excel "
+                "shows long numbers and loses their last digits: write the number out in full "
+                "(format the column as a number and export the file again)."
+            )
+        return message
+
+    def ambiguous(text: str, readings: NumberText) -> str:
+        point, comma = plain(cast(Decimal, readings.point)), plain(cast(Decimal, readings.comma))
+        return (
+            f"{field.label} {_quoted(text)} could be {point} or {comma}: nothing else in the "
+            "column shows whether ',' or '.' marks the decimals. Choose the column's number "
+            "format when reviewing the upload, or write the number unambiguously."
+        )
+
+    return unreadable, ambiguous
+
+
+def integer(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
+    """Whole numbers (``12``, ``12.0``, ``1 250``) within the field's bounds and an Integer
+    column's."""
     low = -INTEGER_LIMIT if field.min_value is None else max(int(field.min_value), -INTEGER_LIMIT)
     high = INTEGER_LIMIT if field.max_value is None else min(int(field.max_value), INTEGER_LIMIT)
+    not_whole = Refused(f"{field.label} must be a whole number.")
+    out_of_range = Refused(f"{field.label} must be between {low:,} and {high:,}.")
 
-    def convert(value: str) -> int | None:
-        number = _integer(value)
-        # A float here is ±inf (too many digits), which no bound admits.
-        return number if isinstance(number, int) and low <= number <= high else None
+    def finish(number: Decimal, text: str) -> int | Refused:
+        if number != number.to_integral_value():
+            return not_whole
+        if number and number.adjusted() >= INTEGER_MAX_DIGITS:
+            return out_of_range
+        whole = int(number)
+        return whole if low <= whole <= high else out_of_range
 
-    def message(value: str) -> str:
-        if _integer(value.strip()) is None:
-            return f"{field.label} must be a whole number."
-        return f"{field.label} must be between {low:,} and {high:,}."
-
-    return _by_unique(values, convert, message)
+    unreadable, ambiguous = _number_refusals(field, not_whole.message)
+    return _formatted(values, field, reading, finish, unreadable, ambiguous)
 
 
 def _decimal_bounds(field: Field) -> tuple[Decimal, Decimal]:
@@ -260,70 +421,78 @@ def _decimal_bounds(field: Field) -> tuple[Decimal, Decimal]:
     return max(low, -DECIMAL_LIMIT), min(high, DECIMAL_LIMIT)
 
 
-def _decimal(value: str, low: Decimal, high: Decimal) -> str | None:
-    value = _NUMBER_NOISE.sub("", value)
-    if _DECIMAL_TEXT.fullmatch(value) is None:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None
-    # The range first: quantize() fails on numbers of more than 28 digits.
-    if not low <= number <= high or number != number.quantize(CENT):
-        return None
-    return f"{abs(number) if number.is_zero() else number:.2f}"  # no "-0.00"
-
-
-def decimal(values: Sequence[str | None], field: Field) -> Result:
+def decimal(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """Amounts with at most two decimal places within the field's bounds, as text."""
     low, high = _decimal_bounds(field)
-    bounds = f" from {low:,} up to {high:,}"
-    return _by_unique(
-        values,
-        lambda v: _decimal(v, low, high),
-        lambda v: (
-            f"{field.label} must be a number with at most two decimals{bounds}; got {_quoted(v)}."
-        ),
+    expected = (
+        f"{field.label} must be a number with at most two decimals from {low:,} up to "
+        f"{high:,}; got {{quoted}}."
     )
 
+    def finish(number: Decimal, text: str) -> str | Refused:
+        # The range first: quantize() fails on numbers of more than 28 digits.
+        if not low <= number <= high or number != number.quantize(CENT):
+            return Refused(expected.format(quoted=_quoted(text)))
+        return f"{abs(number) if number.is_zero() else number:.2f}"  # no "-0.00"
 
-def enum(values: Sequence[str | None], field: Field) -> Result:
+    unreadable, ambiguous = _number_refusals(field, expected)
+    return _formatted(values, field, reading, finish, unreadable, ambiguous)
+
+
+def enum(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """One of the field's choices or their synonyms, matched ignoring case, accents, spaces,
     ``_``, ``-`` and ``.``."""
     canonical = field.value_lookup
     allowed = ", ".join(field.choices)
     return _by_unique(
         values,
-        lambda v: canonical.get(header_key(v)),
-        lambda v: f"{field.label} {_quoted(v)} is not one of: {allowed}.",
-    )
-
-
-def date(values: Sequence[str | None], field: Field) -> Result:
-    """Dates in common formats, as ISO ``YYYY-MM-DD`` text."""
-    return _by_unique(
-        values,
-        parse_date,
+        field,
+        reading,
         lambda v: (
-            f"{field.label} {_quoted(v)} is not a date; use YYYY-MM-DD "
-            "(e.g. 2026-01-31) or DD/MM/YYYY."
+            canonical.get(header_key(v))
+            or Refused(f"{field.label} {_quoted(v)} is not one of: {allowed}.")
         ),
     )
 
 
-def sa_id(values: Sequence[str | None], field: Field) -> Result:
+def date(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
+    """Dates in common formats, as ISO ``YYYY-MM-DD`` text."""
+
+    def unreadable(text: str, readings: DateText) -> str:
+        return (
+            f"{field.label} {_quoted(text)} is not a date; use YYYY-MM-DD "
+            "(e.g. 2026-01-31) or DD/MM/YYYY."
+        )
+
+    def ambiguous(text: str, readings: DateText) -> str:
+        return (
+            f"{field.label} {_quoted(text)} could be {readings.day_first} or "
+            f"{readings.month_first}: the column has dates written day first and month "
+            "first. Choose the column's date order when reviewing the upload, or write the "
+            "date as YYYY-MM-DD."
+        )
+
+    return _formatted(values, field, reading, lambda iso, text: iso, unreadable, ambiguous)
+
+
+def sa_id(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """South African ID numbers: 13 digits, a real date of birth, a valid checksum."""
     out = [
         (v.strip().replace(" ", "").replace("-", "") or None) if v is not None else None
         for v in values
     ]
+    if not field.required or reading.left_empty:
+        out = [
+            None if v is not None and reading.reads_empty(cast(str, raw).strip(), field) else v
+            for v, raw in zip(out, values, strict=True)
+        ]
     errors = sa_id_errors(out, field.label)
     for i, _ in errors:
         out[i] = None
     return out, errors
 
 
-NORMALISERS: dict[str, Callable[[Sequence[str | None], Field], Result]] = {
+NORMALISERS: dict[str, Callable[[Sequence[str | None], Field, ColumnReading], Result]] = {
     "string": text,
     "email": email,
     "phone": phone,
@@ -335,17 +504,21 @@ NORMALISERS: dict[str, Callable[[Sequence[str | None], Field], Result]] = {
 }
 
 
-def normalise_column(values: Sequence[str | None], field: Field) -> Result:
-    """Normalise and validate one column of ``field``'s type.
+def normalise_column(
+    values: Sequence[str | None], field: Field, reading: ColumnReading | None = None
+) -> Result:
+    """Normalise and validate one column of ``field``'s type, read as ``reading`` says (by
+    default: as its own values show).
 
     A cell holding a character that cannot be stored is rejected with its own message; the
     type's rules judge the other cells.
     """
+    reading = reading or ColumnReading()
     unstorable = _unstorable(values, field.label)
     if not unstorable:
-        return NORMALISERS[field.type](values, field)
+        return NORMALISERS[field.type](values, field, reading)
     values = list(values)
     for i, _ in unstorable:
         values[i] = None
-    normalised, errors = NORMALISERS[field.type](values, field)
+    normalised, errors = NORMALISERS[field.type](values, field, reading)
     return normalised, sorted(unstorable + errors)

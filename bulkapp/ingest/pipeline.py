@@ -33,7 +33,15 @@ from .progress import (
     ImportSink,
     Progress,
 )
-from .readers import Reader, open_reader
+from .readers import Reader, open_reader, rereading
+from .readings import (
+    ColumnNotes,
+    UnreadColumn,
+    merge_notes,
+    merge_unread,
+    reading_warnings,
+    unnamed_warnings,
+)
 from .report import ErrorReport
 from .validate import ChunkOutcome, SeenKeys, claim_keys, validate_chunk
 
@@ -79,9 +87,12 @@ def plan_import(request: ImportRequest) -> ImportPlan:
     Raises:
         ImportFailed: the file cannot be read, or its headers do not fit the entity type.
     """
-    reader = open_reader(request.path, request.filename, header_score=header_scorer(request.schema))
+    header_score = header_scorer(request.schema)
+    reader = open_reader(request.path, request.filename, header_score=header_score)
     headers = ["" if h is None else str(h) for h in reader.headers]
-    mapping = map_headers(request.schema, headers, request.mapping_for(request.schema, headers))
+    mapping = map_headers(
+        request.schema, headers, request.mapping_for(request.schema, headers)
+    ).reading_file(rereading(request.path, request.filename, header_score, request.chunk_rows))
     resume = request.checkpoint
     passes: list[Pass] = []
     for phase, low, high in PASSES[request.mode]:
@@ -137,6 +148,8 @@ class ImportRun:
         self.stage, self.percent = "parsing", 0
         self.rows_done = plan.resume.rows_done if plan.resume else 0
         self.estimated_rows: int | None = None
+        self.notes: dict[str, ColumnNotes] = {}  # what reading the columns found
+        self.unread: dict[int, UnreadColumn] = {}  # columns no field reads, with values
 
     def run(self) -> str:
         """Run every pass left; returns ``completed`` or ``canceled``.
@@ -263,6 +276,8 @@ class ImportRun:
         for background_stage, seconds in checked.seconds.items():
             self.background[background_stage] += seconds
         if report is not None:
+            merge_notes(self.notes, outcome.notes)
+            merge_unread(self.unread, outcome.unread)
             self._count_validation(outcome, checked.rows)
             report.add(
                 checked.rejected, checked.first_row, outcome.invalid_positions, outcome.errors
@@ -318,7 +333,11 @@ class ImportRun:
                 rows_done=self.rows_done,
                 counters=replace(self.counters),
                 stage_seconds=self._stage_seconds(),
-                warnings=list(self.plan.mapping.warnings),
+                warnings=[
+                    *self.plan.mapping.warnings,
+                    *unnamed_warnings(self.plan.reader.headers, self.unread),
+                    *reading_warnings(self.request.schema, self.notes),
+                ],
                 checkpoint=self.checkpoint,
                 report_written=self.counters.invalid > 0,
                 rejected=rejected,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 from ..entities import EntitySchema
 from .mapping import ColumnMapping
 from .normalise import normalise_column
+from .readings import ColumnNotes, UnreadColumn, unread_data
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class ChunkOutcome:
         invalid_positions: positions (within the chunk) of rejected rows, ascending.
         errors: every problem found, in row order.
         duplicates: rows rejected because their key appeared earlier in the file.
+        notes: per field, what reading its column found worth telling (formats shown,
+            ambiguous values, values read as empty, values not accepted).
+        unread: the columns no field reads that hold values, by position.
     """
 
     columns: dict[str, list]
@@ -40,6 +44,8 @@ class ChunkOutcome:
     invalid_positions: list[int]
     errors: list[RowError]
     duplicates: int
+    notes: dict[str, ColumnNotes] = field(default_factory=dict)
+    unread: dict[int, UnreadColumn] = field(default_factory=dict)
 
 
 class SeenKeys:
@@ -111,7 +117,9 @@ def claim_keys(
 ) -> None:
     """Record the valid keys of ``frame`` in ``seen`` (rebuilding it when a job resumes)."""
     columns = {
-        f.name: normalise_column(raw_cells(frame, mapping.positions[f.name]), f)[0]
+        f.name: normalise_column(
+            raw_cells(frame, mapping.positions[f.name]), f, mapping.reading(f)
+        )[0]
         for f in schema.key_fields
     }
     _claim(schema, columns, len(frame), seen)
@@ -129,19 +137,24 @@ def validate_chunk(
     columns: dict[str, list] = {}
     errors: list[RowError] = []
     raw: dict[str, list] = {}
-    for field in map(mapping.field_for, schema.fields):
-        position = mapping.positions.get(field.name)
+    notes: dict[str, ColumnNotes] = {}
+    for schema_field in schema.fields:
+        target = mapping.field_for(schema_field)
+        position = mapping.positions.get(target.name)
         if position is None:
-            columns[field.name] = [None] * rows
+            columns[target.name] = [None] * rows
             continue
-        raw[field.name] = raw_cells(frame, position)
-        values, problems = normalise_column(raw[field.name], field)
-        columns[field.name] = values
-        errors += [RowError(i, field.label, raw[field.name][i], m) for i, m in problems]
-        if field.required and None in values:
+        raw[target.name] = raw_cells(frame, position)
+        notes[target.name] = ColumnNotes()
+        values, problems = normalise_column(
+            raw[target.name], target, mapping.reading(target, notes[target.name])
+        )
+        columns[target.name] = values
+        errors += [RowError(i, target.label, raw[target.name][i], m) for i, m in problems]
+        if target.required and None in values:
             failed = {i for i, _ in problems}
             errors += [
-                RowError(i, field.label, None, f"{field.label} is required.")
+                RowError(i, target.label, None, f"{target.label} is required.")
                 for i, v in enumerate(values)
                 if v is None and i not in failed
             ]
@@ -185,4 +198,6 @@ def validate_chunk(
         invalid_positions=invalid,
         errors=errors,
         duplicates=duplicates,
+        notes=notes,
+        unread=unread_data(frame, mapping.ignored),
     )

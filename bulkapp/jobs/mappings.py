@@ -12,6 +12,7 @@ from ..entities import EntitySchema
 from ..extensions import db
 from ..ingest.mapping import MappingChoice, header_signature
 from ..ingest.progress import MappingLookup
+from ..ingest.readings import FROM_FILE
 from ..models import ImportJob, SavedMapping, User, is_storable_id, utcnow
 from .lifecycle import JobActionError
 from .state import iso_timestamp
@@ -70,12 +71,24 @@ def remember_mapping(job: ImportJob, user: User | None) -> SavedMapping:
             header_signature=signature,
         )
         db.session.add(saved)
-    saved.headers, saved.mapping = list(headers), dict(job.mapping or {})
+    saved.headers, saved.mapping = list(headers), _chosen_by_a_person(job)
     saved.created_by_id = user.id if user else None
     saved.created_at = utcnow()
     db.session.flush()
     job.saved_mapping_id = saved.id
     return saved
+
+
+def _chosen_by_a_person(job: ImportJob) -> dict[str, Any]:
+    """``job``'s mapping without the formats its analysis took from the file's values: the
+    next file with these headers shows its own."""
+    mapping = dict(job.mapping or {})
+    found = {
+        r["field"] for r in (job.analysis or {}).get("readings", []) if r["source"] == FROM_FILE
+    }
+    formats = {name: f for name, f in mapping.get("formats", {}).items() if name not in found}
+    mapping.pop("formats", None)
+    return {**mapping, "formats": formats} if formats else mapping
 
 
 def saved_mappings_visible_to(user: User) -> Select:

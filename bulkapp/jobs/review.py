@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..entities import UnknownEntity, get_entity
 from ..extensions import db
 from ..ingest.mapping import MappingChoice
+from ..ingest.readings import FROM_FILE, FROM_MAPPING
 from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
 from .lifecycle import JobActionError, delete_upload, enqueue
 from .mappings import remember_mapping
@@ -30,12 +31,21 @@ def _require_review(job: ImportJob) -> None:
 
 
 def analysed_choice(job: ImportJob) -> dict[str, Any]:
-    """The mapping the job's analysis used: every column's chosen field (or None), and the
-    value mappings it was given."""
+    """The mapping the job's analysis used: every column's chosen field (or None), the value
+    mappings it was given, and the format each number and date column was read in (chosen,
+    or shown by the column's values), so that the import reads the file as reviewed."""
     analysis = job.analysis or {}
     columns = {c["header"]: c["chosen"] for c in analysis.get("columns", []) if c["header"]}
     values = (analysis.get("mapping") or {}).get("values", {})
-    return {"columns": columns, "values": values}
+    choice: dict[str, Any] = {"columns": columns, "values": values}
+    formats = {
+        r["field"]: r["format"]
+        for r in analysis.get("readings", [])
+        if r["source"] in (FROM_MAPPING, FROM_FILE)
+    }
+    if formats:
+        choice["formats"] = formats
+    return choice
 
 
 def checked_choice(data: object, entity_type: str) -> dict[str, Any]:
@@ -94,8 +104,8 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
     """
     _require_review(job)
     analysed = analysed_choice(job)
-    if data is not None and checked_choice(data, job.entity_type) != checked_choice(
-        analysed, job.entity_type
+    if data is not None and _as_analysed(checked_choice(data, job.entity_type), analysed) != (
+        checked_choice(analysed, job.entity_type)
     ):
         return change_mapping(job, data)
     problem = (job.analysis or {}).get("problem")
@@ -106,6 +116,13 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
     db.session.commit()
     enqueue(job)
     return job
+
+
+def _as_analysed(choice: dict[str, Any], analysed: dict[str, Any]) -> dict[str, Any]:
+    """``choice`` with the formats it does not name taken from the analysis (a mapping that
+    leaves a column's format out leaves it as the column showed it)."""
+    formats = {**analysed.get("formats", {}), **choice.get("formats", {})}
+    return {**choice, "formats": formats} if formats else choice
 
 
 def discard_review(job: ImportJob) -> ImportJob:

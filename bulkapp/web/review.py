@@ -20,6 +20,7 @@ from .forms import ConfirmForm
 bp = Blueprint("review", __name__)
 
 ACTIONS = ("import", "analyse", "discard", "switch")
+LEAVE_EMPTY = "(leave empty)"  # the form's value for "store this value as empty"
 
 
 @bp.route("/jobs/<job_id>/review")
@@ -41,27 +42,39 @@ def show(job_id: str):
         better=better,
         entities=sorted(REGISTRY.values(), key=lambda s: s.label),
         form=ConfirmForm(),
+        leave_empty=LEAVE_EMPTY,
     )
 
 
 def _submitted_choice(job: ImportJob) -> dict[str, Any]:
-    """The mapping the review form holds: a field (or nothing) per column, and a choice for
-    each unknown value the user translated. A column the form leaves out keeps the field
-    the analysis used."""
+    """The mapping the review form holds: a field (or nothing) per column, a choice (or
+    "leave empty") for each value the user translated, and the format of each number or
+    date column the user chose. A column the form leaves out keeps the field the analysis
+    used; a format the form does not choose stays as the column shows it."""
     analysis = job.analysis or {}
+    given = analysis.get("mapping") or {}
     columns = {
         c["header"]: request.form.get(f"column-{c['position']}", c["chosen"] or "") or None
         for c in analysis.get("columns", [])
         if c["header"]
     }
-    values: dict[str, dict[str, str]] = {}
-    for name, found in (analysis.get("unknown_values") or {}).items():
-        for index, written in enumerate(found):
-            meant = request.form.get(f"value-{name}-{index}")
-            if meant:
-                values.setdefault(name, {})[written] = meant
-    given = (analysis.get("mapping") or {}).get("values", {})
-    return {"columns": columns, "values": {**given, **values}}
+    values: dict[str, dict[str, str | None]] = {}
+    for prefix, listed in (
+        ("value", analysis.get("unknown_values") or {}),
+        ("empty", analysis.get("refused_values") or {}),
+    ):
+        for name, found in listed.items():
+            for index, written in enumerate(found):
+                meant = request.form.get(f"{prefix}-{name}-{index}")
+                if meant:
+                    values.setdefault(name, {})[written] = None if meant == LEAVE_EMPTY else meant
+    formats = dict(given.get("formats", {}))
+    for reading in analysis.get("readings", []):
+        chosen = request.form.get(f"format-{reading['field']}")
+        if chosen:
+            formats[reading["field"]] = chosen
+    choice = {"columns": columns, "values": {**given.get("values", {}), **values}}
+    return {**choice, "formats": formats} if formats else choice
 
 
 @bp.route("/jobs/<job_id>/review", methods=["POST"])

@@ -66,6 +66,5 @@ def test_the_template_instructions_name_the_synonyms_of_each_value():
     help_text = field_help(get_entity("policies").field("type"))
     assert (
         "accepted values: motor (also auto, car, vehicle, motor vehicle, automobile, voertuig), "
-        "home ("
-        in help_text
+        "home (" in help_text
     )

@@ -167,3 +167,45 @@ def test_the_jobs_list_links_a_file_waiting_for_review(app, client_a):
     run_worker(app)
     listing = client_a.get("/jobs").get_data(as_text=True)
     assert f'href="/jobs/{job_id}/review"' in listing
+
+
+AMOUNTS = (
+    "Polisnommer;Tipe;Premie;Stand;Makelaar\n"
+    "POL-1;motor;1,250;N/A;Sanlam\n"
+    "POL-2;huis;2,500;Aktief;Santam\n"
+    "POL-3;lewe;450;Onbekend;\n"
+).encode("cp1252")
+
+
+def test_the_review_shows_what_is_left_out_how_numbers_read_and_what_is_left_empty(app, client_a):
+    job_id = review_upload(client_a, AMOUNTS, entity="policies")
+    run_worker(app)
+    html = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
+
+    not_imported = re.search(r'<table id="not-imported">.*?</table>', html, re.S).group(0)
+    assert "Makelaar" in not_imported and "Sanlam · Santam" in not_imported
+    readings = re.search(r'<tr id="reading-premium">.*?</tr>', html, re.S).group(0)
+    assert "not decided: no value shows which mark is the decimal one" in readings
+    assert (
+        "1,250 is 1250 (decimal point)" in readings and "1,250 is 1.25 (decimal comma)" in readings
+    )
+    assert "N/A (1 row) means no value, so it is stored empty." in html
+    values = re.search(r'<table id="value-table">.*?</table>', html, re.S).group(0)
+    assert "Onbekend" in values and '<option value="(leave empty)">leave empty</option>' in values
+    assert re.search(r'id="review-rejected">3<', html)
+
+    form = {
+        "csrf_token": csrf_token(html),
+        "action": "analyse",
+        "format-premium": "decimal_comma",
+        "value-status-0": "(leave empty)",
+    }
+    client_a.post(f"/jobs/{job_id}/review", data=form)
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert job.mapping["formats"] == {"premium": "decimal_comma"}
+    assert job.mapping["values"] == {"status": {"Onbekend": None}}
+    html = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
+    assert re.search(r'id="review-rejected">0<', html)
+    assert selected(html, "format-premium") == "decimal_comma"
+    assert "decimal comma, as chosen" in html

@@ -5,7 +5,10 @@ Every reader raises ``ImportFailed`` with a message for the user when the file c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pandas
 
 from ..errors import EMPTY_FILE, FILE_GONE, WRONG_TYPE, ImportFailed
 from .common import Chunk, HeaderScore, Reader
@@ -13,7 +16,14 @@ from .delimited import CsvReader
 from .json_array import JsonReader
 from .workbook import XlsxReader
 
-__all__ = ["Chunk", "ImportFailed", "Reader", "READABLE_EXTENSIONS", "open_reader"]
+__all__ = [
+    "Chunk",
+    "ImportFailed",
+    "Reader",
+    "READABLE_EXTENSIONS",
+    "open_reader",
+    "rereading",
+]
 
 READABLE_EXTENSIONS = (".csv", ".xlsx", ".json")
 
@@ -45,3 +55,16 @@ def open_reader(
         f"{filename} is not a supported file type. Upload a {', '.join(READABLE_EXTENSIONS)} file.",
         WRONG_TYPE,
     )
+
+
+def rereading(
+    path: Path, filename: str, header_score: HeaderScore | None, chunk_rows: int
+) -> Callable[[], Iterator[pandas.DataFrame]]:
+    """A function that reads the file again from its first data row, as ``open_reader``
+    with the same arguments reads it, in frames of ``chunk_rows`` (columns by position)."""
+
+    def frames() -> Iterator[pandas.DataFrame]:
+        reader = open_reader(path, filename, header_score=header_score)
+        return (chunk.frame for chunk in reader.chunks(chunk_rows))
+
+    return frames

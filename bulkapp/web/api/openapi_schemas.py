@@ -176,8 +176,11 @@ SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "required": ["columns"],
         "additionalProperties": False,
-        "description": "Which field each file column feeds (null: ignored), and what unknown "
-        "values of enum fields mean. Fields by name (mobile_number) or label (mobileNumber).",
+        "description": "Which field each file column feeds (null: ignored), what values of "
+        "the file mean (an enum field's choice, or null: leave empty, optional fields only), and "
+        "how number and date columns write values that read two ways (1,250: decimal_point "
+        "reads 1250, decimal_comma 1.25; 03/04/2026: day_first or month_first). Fields by name "
+        "(mobile_number) or label (mobileNumber).",
         "properties": {
             "columns": {
                 "type": "object",
@@ -186,7 +189,17 @@ SCHEMAS: dict[str, Schema] = {
             },
             "values": {
                 "type": "object",
-                "additionalProperties": {"type": "object", "additionalProperties": STRING},
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": NULLABLE_STRING,
+                },
+            },
+            "formats": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "string",
+                    "enum": ["decimal_point", "decimal_comma", "day_first", "month_first"],
+                },
             },
         },
     },
@@ -203,6 +216,24 @@ SCHEMAS: dict[str, Schema] = {
             "entityFits": {"type": "array", "items": {"type": "object"}},
             "columns": {"type": "array", "items": {"type": "object"}},
             "unknownValues": {"type": "object"},
+            "readings": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "How each number and date column was read: format, where it "
+                "came from (mapping, file, default), an example, values that read two ways.",
+            },
+            "emptyValues": {"type": "object", "description": "Values read as empty, per field."},
+            "refusedValues": {
+                "type": "object",
+                "description": "Values of optional fields that are not accepted, per field (a "
+                "mapping may leave them empty).",
+            },
+            "notImported": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Columns holding values that no field reads: header, rows "
+                "with a value, first values, the field they might be.",
+            },
             "preview": {"type": ["object", "null"]},
             "counts": {"type": ["object", "null"], "additionalProperties": INTEGER},
             "updates": {"type": "array", "items": {"type": "object"}},

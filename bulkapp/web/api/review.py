@@ -39,7 +39,8 @@ def json_body(required: bool) -> Any:
         if required:
             raise ApiError(
                 422,
-                'Send the mapping as a JSON object: {"columns": {...}, "values": {...}}.',
+                'Send the mapping as a JSON object: {"columns": {...}, "values": {...}, '
+                '"formats": {...}}.',
                 "missing_mapping",
             )
         return None
@@ -116,6 +117,10 @@ def review_shape(job: ImportJob) -> dict[str, Any]:
         "entityFits": analysis.get("fits", []),
         "columns": analysis.get("columns", []),
         "unknownValues": analysis.get("unknown_values", {}),
+        "readings": analysis.get("readings", []),
+        "emptyValues": analysis.get("empty_values", {}),
+        "refusedValues": analysis.get("refused_values", {}),
+        "notImported": analysis.get("not_imported", []),
         "preview": analysis.get("preview"),
         "counts": analysis.get("counts"),
         "updates": analysis.get("updates", []),
