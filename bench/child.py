@@ -103,8 +103,8 @@ def setup(url: str) -> dict:
     """Empty the database, create the tables, the organisations and the floor table. A
     SQLite database starts as a new file, so that every run that follows a setup finds the
     same file (not the free pages of the runs before, wherever they lie)."""
-    from bulkapp.accounts import create_organisation
     from bulkapp.extensions import db
+    from bulkapp.people.organisations import create_organisation
 
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))
@@ -117,6 +117,7 @@ def setup(url: str) -> dict:
         db.drop_all()
         db.create_all()
         orgs = [create_organisation(slug.replace("-", " ").title(), slug) for slug in ORGS]
+        db.session.commit()
         floor_table(db.metadata, orgs[0].id).create(db.engine)
     return {"ok": True}
 
@@ -171,9 +172,9 @@ def pipeline(url: str, path: str, org: str, chunk_rows: int | None, file_store: 
     """The full pipeline (``flask bulk import``'s path) on ``path`` for organisation ``org``,
     the upload kept in ``file_store``. Its time includes copying the upload out of the store
     (not storing it: that is the upload's part)."""
-    from bulkapp.accounts import find_organisation
     from bulkapp.extensions import db
     from bulkapp.jobs.imports import import_inline
+    from bulkapp.people.organisations import find_organisation
 
     app = make_app(url, chunk_rows, file_store)
     with app.app_context(), PssSampler() as pss:
@@ -206,10 +207,10 @@ def measured(job, counts: tuple[int, int, int, int], cpu: float, pss: PssSampler
 def dry_run(url: str, path: str, org: str, chunk_rows: int | None) -> dict:
     """The review's analysis (the dry run over the whole file against the stored records),
     as a worker runs it, on ``path`` for organisation ``org``."""
-    from bulkapp.accounts import find_organisation
     from bulkapp.extensions import db
     from bulkapp.jobs.attempts import run_import
     from bulkapp.models import ANALYSIS, ImportJob
+    from bulkapp.people.organisations import find_organisation
 
     app = make_app(url, chunk_rows)
     with app.app_context(), PssSampler() as pss:

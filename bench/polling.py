@@ -172,8 +172,9 @@ def _answered(access_log: Path) -> int:
 def poll(url: str, import_file: str | None) -> dict:
     """Measure 20 pollers on the application at ``url``; with ``import_file``, while that file
     is imported in another process (the pipeline bench's child)."""
-    from bench.child import make_app
     from bulkapp.accounts import create_organisation, create_user, find_organisation
+
+    from bench.child import make_app
     from bulkapp.extensions import db
     from bulkapp.models import ImportJob
     from bulkapp.tokens import create_token

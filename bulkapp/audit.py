@@ -29,6 +29,8 @@ ACTIONS = {
     "password_reset_requested": "asked for a password reset",
     "password_reset": "set a new password by e-mail link",
     "user_invited": "invited",
+    "user_created": "created",
+    "invitation_resent": "resent the invitation of",
     "role_changed": "changed the role of",
     "user_deactivated": "deactivated",
     "user_reactivated": "reactivated",
@@ -162,7 +164,7 @@ def csv_lines(query: Select) -> Iterator[str]:
 
 
 def forget_entries_older_than(days: int) -> int:
-    """Delete entries older than ``days`` days; returns how many."""
+    """Delete entries older than ``days`` days (the caller commits); returns how many."""
     # Session.execute is typed to return a Result; a DELETE's is always a CursorResult.
     result = cast(
         CursorResult[Any],
@@ -172,5 +174,4 @@ def forget_entries_older_than(days: int) -> int:
             .execution_options(synchronize_session=False)
         ),
     )
-    db.session.commit()
     return result.rowcount

@@ -1,4 +1,7 @@
-"""``flask`` commands: organisations, users, API tokens, bulk import and the demo account."""
+"""``flask`` commands: organisations, users, API tokens, bulk import and the demo account.
+
+Organisations and users are created through the same audited use cases as the pages (as the
+system: the command line is the deployment's operator)."""
 
 from __future__ import annotations
 
@@ -11,15 +14,17 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from .accounts import AccountError, create_organisation, create_user, find_organisation
 from .demo import DEMO_EMAIL, DEMO_PASSWORD
 from .entities import UnknownEntity
+from .errors import UseCaseError
 from .extensions import db
-from .jobs.imports import UploadRejected, import_inline
+from .jobs.imports import import_inline
 from .jobs.state import job_state
 from .models import FAILED, MODES, ROLES, User
-from .storage import DATABASE_KEY_PREFIX, StorageUnavailable
-from .tokens import TokenError, create_token
+from .people.organisations import add_organisation, find_organisation
+from .people.users import create_with_password
+from .storage import DATABASE_KEY_PREFIX
+from .tokens import create_token
 
 orgs = AppGroup("orgs", help="Manage organisations.")
 users = AppGroup("users", help="Manage users.")
@@ -35,8 +40,8 @@ DEMO_ORG = "Demo Organisation"
 def orgs_create(name: str, slug: str | None) -> None:
     """Create the organisation NAME."""
     try:
-        organisation = create_organisation(name, slug)
-    except AccountError as exc:
+        organisation = add_organisation(None, name, slug)
+    except UseCaseError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created organisation {organisation.name} (slug: {organisation.slug}).")
 
@@ -55,10 +60,8 @@ def users_create(org: str, email: str, role: str, password: str | None, name: st
     if organisation is None:
         raise click.ClickException(f"No organisation {org!r}. Create it with: flask orgs create")
     try:
-        user, password = create_user(
-            organisation=organisation, email=email, role=role, password=password, name=name
-        )
-    except AccountError as exc:
+        user, password = create_with_password(None, organisation, email, role, name, password)
+    except UseCaseError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {user.role} {user.email} in {organisation.name}. Password: {password}")
 
@@ -75,7 +78,7 @@ def tokens_create(email: str, name: str) -> None:
         )
     try:
         token, raw_token = create_token(user, name)
-    except TokenError as exc:
+    except UseCaseError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"Created token “{token.name}” for {user.email}. Copy it now; it is not shown again:",
@@ -99,7 +102,7 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
         raise click.ClickException(f"No organisation {org!r}. Create it with: flask orgs create")
     try:
         job = import_inline(organisation=organisation, entity_type=entity, path=file, mode=mode)
-    except (UnknownEntity, UploadRejected, StorageUnavailable) as exc:
+    except (UnknownEntity, UseCaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     state = job_state(job)
     stats, saved = state["validation_stats"], state["database_stats"]
@@ -137,15 +140,11 @@ def report_location(key: str, job_id: str) -> str:
 
 def demo_command() -> None:
     """Create the demo organisation and its admin (once) and print how to sign in."""
-    organisation = find_organisation(DEMO_ORG) or create_organisation(DEMO_ORG, "demo")
+    organisation = find_organisation(DEMO_ORG) or add_organisation(None, DEMO_ORG, "demo")
     email_taken = db.session.scalar(select(User).where(func.lower(User.email) == DEMO_EMAIL))
     if email_taken is None:
-        create_user(
-            organisation=organisation,
-            email=DEMO_EMAIL,
-            role="super_admin",
-            password=DEMO_PASSWORD,
-            name="Demo Admin",
+        create_with_password(
+            None, organisation, DEMO_EMAIL, "super_admin", "Demo Admin", DEMO_PASSWORD
         )
     port = os.environ.get("BULKAPP_PORT", "5000")  # make run's port
     click.echo(

@@ -223,6 +223,8 @@ def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[s
         "SMTP_PASSWORD": environ.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(environ, "SMTP_STARTTLS", True),
         "MAIL_FROM": environ.get("MAIL_FROM") or "bulkapp@localhost",
+        # Seconds before each retry of an invitation or reset the mail server did not take.
+        "MAIL_RETRY_INTERVALS": _int_list(environ, "MAIL_RETRY_INTERVALS", (10, 30, 60, 300, 900)),
         "OUTBOX_DIR": environ.get("OUTBOX_DIR") or str(instance_dir / "outbox"),
         # Links in e-mails point here, e.g. https://bulk.example.org
         "PUBLIC_URL": (environ.get("PUBLIC_URL") or "").rstrip("/"),

@@ -1,4 +1,4 @@
-"""Flask extensions, created without an app and bound in ``create_app``."""
+"""Flask extensions, created without an app and bound in ``core.core_app``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from .unit_of_work import UnitOfWorkSession
+
 
 class Base(DeclarativeBase):
     """Declarative base of every model. ``db.Model`` is built from it (same metadata and
     registry), but type checkers cannot see that generated class, so models subclass this."""
 
 
-db = SQLAlchemy(model_class=Base)
+# Its sessions run the effects registered with unit_of_work.after_commit after each commit.
+db = SQLAlchemy(model_class=Base, session_options={"class_": UnitOfWorkSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -10,12 +10,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import contains_eager
 
 from . import audit
+from .errors import UseCaseError
 from .extensions import db
-from .models import ApiToken, User, utcnow
+from .models import ApiToken, User, rows_matched, utcnow
+from .unit_of_work import use_case
 
 TOKEN_PREFIX = "bk_"
 DISPLAY_PREFIX_LENGTH = 10
@@ -24,8 +26,12 @@ MAX_NAME_LENGTH = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenError(ValueError):
-    """The token request cannot be carried out; the message says why."""
+class TokenError(UseCaseError):
+    """The token request cannot be carried out; the message says why (422, or 404 for a
+    token the user does not have)."""
+
+    status = 422
+    code = "invalid_token_request"
 
 
 def hash_token(raw_token: str) -> str:
@@ -33,6 +39,7 @@ def hash_token(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
 
 
+@use_case
 def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns the row and the raw token (shown once only)."""
     name = (name or "").strip() or f"Token created {utcnow():%Y-%m-%d %H:%M} UTC"
@@ -47,7 +54,6 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     )
     db.session.add(token)
     audit.record("token_created", actor=user, target_user=user, detail=f"{token.prefix}… {name}")
-    db.session.commit()
     return token, raw_token
 
 
@@ -64,6 +70,7 @@ def list_tokens(user: User) -> list[ApiToken]:
     )
 
 
+@use_case
 def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke ``user``'s token ``token_id`` (revoking twice is harmless).
 
@@ -74,14 +81,27 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
     )
     if token is None:
-        raise TokenError("There is no such token.")
+        raise TokenError("There is no such token.", code="not_found", status=404)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(
             "token_revoked", actor=user, target_user=user, detail=f"{token.prefix}… {token.name}"
         )
-        db.session.commit()
     return token
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every active token of ``user`` for good (the caller's use case commits and
+    audits); returns how many. Used when a person is deactivated: reactivating them does
+    not bring these back, they make new ones."""
+    revoked = rows_matched(
+        db.session(),
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False),
+    )
+    return revoked
 
 
 # A token with its user and their organisation, in one query: every API request asks it, so

@@ -21,11 +21,12 @@ from redis import Redis
 from rq import SimpleWorker
 
 from bulkapp import create_app
-from bulkapp.accounts import create_organisation, create_user
 from bulkapp.config import test_config
 from bulkapp.devtools import redis_server_args
 from bulkapp.extensions import db, get_redis, init_limiter
 from bulkapp.jobs.queues import get_queue, worker_queue_names
+from bulkapp.people.organisations import create_organisation, find_organisation
+from bulkapp.people.users import create_user
 from bulkapp.storage import REPORTS, store_holding
 from tests.databases import (
     database_name,
@@ -243,13 +244,12 @@ class Account:
 
 def make_account(app, org_slug: str, email: str, role: str = "member") -> Account:
     """Create ``email`` (and its organisation when new) and return it as an Account."""
-    from bulkapp.accounts import find_organisation
-
     with app.app_context():
         organisation = find_organisation(org_slug) or create_organisation(
             org_slug.replace("-", " ").title(), org_slug
         )
         user, _ = create_user(organisation=organisation, email=email, role=role, password=PASSWORD)
+        db.session.commit()
         return Account(user.id, user.email, user.role, user.organisation_id)
 
 

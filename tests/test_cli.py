@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
 from bulkapp.extensions import db
-from bulkapp.models import Organisation, User
+from bulkapp.models import AuditEntry, Organisation, User
 
 
 def test_orgs_and_users_are_created_from_the_command_line(app):
@@ -59,3 +59,18 @@ def test_demo_command_is_idempotent_and_prints_the_login(app):
     with app.app_context():
         assert len(db.session.scalars(select(Organisation)).all()) == 1
         assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_people_made_on_the_command_line_are_audited_as_the_system(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["orgs", "create", "Acme"])
+    result = runner.invoke(args=["users", "create", "--org", "acme", "--email", "ops@acme.example"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [(e.action, e.actor_email, e.target) for e in entries] == [
+            ("organisation_created", "", "Acme"),
+            ("user_created", "", "ops@acme.example"),
+        ]
+    refused = runner.invoke(args=["users", "create", "--org", "acme", "--email", "not-an-address"])
+    assert refused.exit_code != 0 and "is not an e-mail address" in refused.output

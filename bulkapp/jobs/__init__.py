@@ -17,6 +17,7 @@ from .tasks import (
     post_job_webhook,
     recover,
     send_job_email,
+    send_mail,
     trim,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "post_job_webhook",
     "recover",
     "send_job_email",
+    "send_mail",
     "trim",
 ]

@@ -6,22 +6,35 @@ from typing import Literal
 
 from sqlalchemy import Select, bindparam, select
 
+from ..errors import NOTHING_HERE, Forbidden, NotFound
 from ..extensions import db
 from ..models import ImportJob, User
 
 JobAction = Literal["view", "act"]
 
 
-class JobNotFound(Exception):
-    """There is no such job, or it belongs to an organisation the user cannot see."""
+class JobNotFound(NotFound):
+    """There is no such job, or it belongs to an organisation the user cannot see (a page
+    says no more than it would of any missing page)."""
+
+    code = "job_not_found"
+    page_message = NOTHING_HERE
 
     def __init__(self, job_id: str) -> None:
-        super().__init__(job_id)
+        super().__init__(f"There is no job {job_id!r}, or you do not have access to it.")
         self.job_id = job_id
 
 
-class NotAllowed(Exception):
+class NotAllowed(Forbidden):
     """The user may see the job but not cancel or retry it."""
+
+    page_message = (
+        "Only the person who uploaded this file and the organisation's admins can change this job."
+    )
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__("Only the uploader or an administrator may act on this job.")
+        self.job_id = job_id
 
 
 def jobs_visible_to(user: User) -> Select:

@@ -154,6 +154,7 @@ def run_import(job_id: str) -> JobState | None:
     if job.is_finished and job.status != FAILED:
         return job_state(job)
     attempt = job.start_attempt()
+    db.session.commit()  # the claim: from here on every commit checks it is still this attempt's
     if attempt is None:
         log.warning("import %s was claimed by another attempt meanwhile; leaving it to it", job_id)
         return job_state(job)

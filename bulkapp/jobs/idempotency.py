@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from ..errors import UseCaseError
 from ..extensions import db, get_redis
 from ..models import ImportJob, User
 from .access import jobs_visible_to
@@ -23,10 +24,18 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 60
 
 
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(UseCaseError):
     """Another request with the same key is still being handled; retry in a moment."""
 
+    code = "idempotency_conflict"
     retry_after_seconds = 1
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being handled. Retry in a moment.",
+            headers={"Retry-After": str(self.retry_after_seconds)},
+        )
+        self.key = key
 
 
 def _job_with_key(user: User, key: str) -> ImportJob | None:

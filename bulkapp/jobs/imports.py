@@ -14,12 +14,13 @@ from typing import IO
 from sqlalchemy.exc import IntegrityError
 
 from ..entities import REGISTRY, get_entity
+from ..errors import UseCaseError
 from ..extensions import db
 from ..models import ANALYSIS, IMPORT, MODES, ImportJob, Organisation, ReviewPolicy, User
 from ..storage import UPLOADS, configured_store, delete_stored
 from . import failures, queues
 from .attempts import run_import
-from .lifecycle import describe_error, enqueue, record_attempt_failure
+from .lifecycle import describe_error, enqueue_after_commit, record_attempt_failure
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,11 @@ class IdempotencyKeyUsed(Exception):
     """The user already has a job with this idempotency key; nothing new was stored."""
 
 
-class UploadRejected(ValueError):
-    """The upload cannot become a job; the message is meant for the user."""
+class UploadRejected(UseCaseError):
+    """The upload cannot become a job; the message is meant for the user (422)."""
+
+    status = 422
+    code = "upload_rejected"
 
 
 def display_name(filename: str) -> str:
@@ -63,7 +67,7 @@ def start_import(
     mapping: dict | None = None,
     saved_mapping_id: int | None = None,
 ) -> tuple[ImportJob, bool]:
-    """Store an upload, record its ImportJob, commit, then enqueue it.
+    """Store an upload, record its ImportJob, commit, then enqueue it (after the commit).
 
     Args:
         entity_type: what the file holds; ``DETECT`` to find out from its headers (the
@@ -105,6 +109,7 @@ def start_import(
         saved_mapping_id=saved_mapping_id,
     )
     db.session.add(job)
+    enqueue_after_commit(job)
     try:
         db.session.commit()
     except IntegrityError:
@@ -113,7 +118,7 @@ def start_import(
         if idempotency_key is None:
             raise
         raise IdempotencyKeyUsed(idempotency_key) from None
-    return job, enqueue(job)
+    return job, job.rq_job_id is not None
 
 
 def _discard_upload(key: str) -> None:

@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from redis import Redis
@@ -23,6 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .. import audit
+from ..errors import UseCaseError
 from ..extensions import db, get_redis
 from ..models import (
     CANCELED,
@@ -37,6 +39,7 @@ from ..models import (
     utcnow,
 )
 from ..storage import REPORTS, UPLOADS, delete_stored, stored_file_exists
+from ..unit_of_work import after_commit, use_case
 from . import failures, queues
 
 log = logging.getLogger(__name__)
@@ -49,15 +52,11 @@ LIVE_RQ_STATUSES = frozenset(
 )
 
 
-class JobActionError(Exception):
-    """An action the job's state does not allow; ``str()`` is the message for the user."""
-
-    def __init__(self, code: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+class JobActionError(UseCaseError):
+    """An action the job's state does not allow (by default a conflict, 409)."""
 
 
+@use_case
 def cancel_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """Cancel ``job``: a waiting job ends ``canceled`` now; a running one stops at its next
     chunk boundary, keeping the chunks it committed. ``actor`` is audited.
@@ -67,21 +66,25 @@ def cancel_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """
     if job.is_finished:
         raise JobActionError(
-            "job_finished", f"This job has already {_past(job.status)}; there is nothing to cancel."
+            f"This job has already {_past(job.status)}; there is nothing to cancel.",
+            code="job_finished",
         )
     job.cancel()
     audit.record("job_canceled", actor=actor, target=job.id, organisation_id=job.organisation_id)
-    db.session.commit()
     if job.status == CANCELED:
-        try:
-            _cancel_rq_job(get_redis(), job.id)
-        except RedisError as exc:
-            log.warning(
-                "job %s canceled; its queue entry stays until Redis is back: %s", job.id, exc
-            )
+        after_commit(partial(_drop_queue_entry, job.id))
     return job
 
 
+def _drop_queue_entry(job_id: str) -> None:
+    """Effect of a cancel: take the canceled import's RQ job off its queue."""
+    try:
+        _cancel_rq_job(get_redis(), job_id)
+    except RedisError as exc:
+        log.warning("job %s canceled; its queue entry stays until Redis is back: %s", job_id, exc)
+
+
+@use_case
 def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """Put a failed or canceled ``job`` back on its queue; it resumes from its checkpoint.
     ``actor`` is audited (None: part of a requeue, audited as a whole).
@@ -94,40 +97,40 @@ def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """
     if job.status == PROCESSING:
         raise JobActionError(
-            "job_running",
             "This job is running. It can be retried once it has failed or been canceled.",
+            code="job_running",
         )
     if job.status == QUEUED:
-        raise JobActionError("job_queued", "This job is already waiting for a worker.")
+        raise JobActionError("This job is already waiting for a worker.", code="job_queued")
     if job.status == NEEDS_REVIEW:
         raise JobActionError(
-            "job_in_review",
             "This file is waiting for its review: import or discard it on its review page.",
+            code="job_in_review",
         )
     if job.status == COMPLETED:
         raise JobActionError(
-            "not_retryable", "This job completed. Upload the file again to import it again."
+            "This job completed. Upload the file again to import it again.", code="not_retryable"
         )
     if job.status == FAILED and failures.is_permanent(job.failure_kind):
         raise JobActionError(
-            "needs_corrected_file",
             f"This file cannot be imported as it is ({failures.label(job.failure_kind)}), so a "
             "retry would fail the same way. Correct the file and upload it again.",
+            code="needs_corrected_file",
         )
     if not stored_file_exists(job.stored_path, UPLOADS):
         raise JobActionError(
-            "file_gone",
             "The uploaded file is no longer stored, so this job "
             "cannot be retried. Upload the file again.",
+            code="file_gone",
         )
     job.requeue()
     if actor is not None:
         audit.record("job_retried", actor=actor, target=job.id, organisation_id=job.organisation_id)
-    db.session.commit()
-    enqueue(job)
+    enqueue_after_commit(job)
     return job
 
 
+@use_case
 def requeue_failed(organisation_id: int | None, actor: User | None = None) -> int:
     """Retry every failed job of the organisation (``None``: of all) that a retry can
     mend; returns how many were queued again. ``actor`` is audited."""
@@ -145,10 +148,10 @@ def requeue_failed(organisation_id: int | None, actor: User | None = None) -> in
     audit.record(
         "jobs_requeued", actor=actor, organisation_id=organisation_id, detail=f"{requeued} jobs"
     )
-    db.session.commit()
     return requeued
 
 
+@use_case
 def clean_jobs(
     grace_period_hours: float, organisation_id: int | None, actor: User | None = None
 ) -> dict[str, int]:
@@ -161,8 +164,8 @@ def clean_jobs(
     """
     if not (math.isfinite(grace_period_hours) and 0 <= grace_period_hours <= MAX_GRACE_HOURS):
         raise JobActionError(
-            "invalid_grace_period",
             f"The grace period must be between 0 and {MAX_GRACE_HOURS:,} hours.",
+            code="invalid_grace_period",
             status=400,
         )
     cutoff = utcnow() - timedelta(hours=grace_period_hours)
@@ -189,10 +192,10 @@ def clean_jobs(
         organisation_id=organisation_id,
         detail=f"finished over {grace_period_hours:g} h ago: {counts}",
     )
-    db.session.commit()
     return counts
 
 
+@use_case
 def clean_job(job: ImportJob, actor: User | None = None) -> ImportJob:
     """Remove what the finished ``job`` left behind (upload, error report, RQ job); the row
     stays. ``actor`` is audited.
@@ -201,12 +204,11 @@ def clean_job(job: ImportJob, actor: User | None = None) -> ImportJob:
         JobActionError: the job is still waiting or running, or there is nothing to remove.
     """
     if not job.is_finished:
-        raise JobActionError("job_not_finished", "Only finished jobs can be cleaned.")
+        raise JobActionError("Only finished jobs can be cleaned.", code="job_not_finished")
     if not (job.stored_path or job.report_path or job.rq_job_id):
-        raise JobActionError("nothing_to_clean", "This job has nothing left to clean.")
+        raise JobActionError("This job has nothing left to clean.", code="nothing_to_clean")
     _clean(get_redis(), job)
     audit.record("job_cleaned", actor=actor, target=job.id, organisation_id=job.organisation_id)
-    db.session.commit()
     return job
 
 
@@ -214,7 +216,7 @@ def _clean(connection: Redis, job: ImportJob) -> dict[str, int]:
     """Delete ``job``'s RQ job, upload and error report (uncommitted); what went."""
     removed = {"rq_jobs_removed": 0}
     try:
-        removed["rq_jobs_removed"] = _delete_rq_job(connection, job.id)
+        removed["rq_jobs_removed"] = delete_rq_job(connection, job.id)
         job.rq_job_id = None
     except RedisError as exc:
         log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
@@ -254,12 +256,20 @@ def act_on_jobs(
     return {"done": done, "skipped": dict(skipped)}
 
 
+def enqueue_after_commit(job: ImportJob) -> None:
+    """Put ``job`` on its queue once the current transaction has committed it (``enqueue``);
+    afterwards ``job.rq_job_id`` says whether it reached the queue."""
+    after_commit(partial(enqueue, job))
+
+
 def enqueue(job: ImportJob, connection: Redis | None = None) -> bool:
-    """Put ``job`` on its queue, its RQ job id being its own id (an old RQ job of that id is
-    dropped first). False when Redis is down: the job then waits for the sweeper."""
+    """Put the committed ``job`` on its queue, its RQ job id being its own id (an old RQ job
+    of that id is dropped first), and record that on the job (a commit of its own: this is
+    the effect after a use case's commit, or the sweeper's). False when Redis is down: the
+    job then waits for the sweeper."""
     connection = connection or get_redis()
     try:
-        _delete_rq_job(connection, job.id)
+        delete_rq_job(connection, job.id)
         queues.enqueue_import(
             connection, job.queue_name or queues.queue_name_for(job.entity_type), job.id
         )
@@ -378,7 +388,8 @@ def _cancel_rq_job(connection: Redis, job_id: str) -> None:
             pass
 
 
-def _delete_rq_job(connection: Redis, job_id: str) -> int:
+def delete_rq_job(connection: Redis, job_id: str) -> int:
+    """Delete the RQ job ``job_id`` and take it off its queue; 1 if there was one, else 0."""
     try:
         Job.fetch(job_id, connection=connection).delete(remove_from_queue=True)
     except NoSuchJobError:

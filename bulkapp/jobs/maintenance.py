@@ -31,9 +31,11 @@ from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from ..records.export import forget_exports_older_than
 from ..storage import DatabaseStore
+from ..unit_of_work import use_case
 from . import failures
 from .attempt_sessions import end_attempt_sessions
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
+from .mailing import send_unsent_mails
 from .notifications import send_pending_notifications
 from .queues import JOB_HEARTBEAT_TTL, get_queue, import_queue_names, worker_queue_names
 from .redis_patience import failed_within
@@ -52,14 +54,16 @@ WORKER_LOST = "the worker running it stopped responding"
 
 
 def recover_imports(connection: Redis) -> dict[str, int]:
-    """Get every import that lost its worker, its queue entry or its notification moving;
-    discard reviews nobody finished in time."""
+    """Get every import that lost its worker, its queue entry or its notification moving, and
+    every mail that lost its way to the mail server; discard reviews nobody finished in
+    time."""
     counts = {"failed_over": 0, "orphaned": 0}
     if _may_judge_running_imports(connection):
         counts["failed_over"] = fail_over_abandoned_imports(connection)
         counts["orphaned"] = requeue_orphaned_imports(connection)
     counts["swept"] = sweep_queued_jobs(connection=connection)
     counts["notified"] = send_pending_notifications()
+    counts["mails"] = send_unsent_mails(connection)
     counts["reviews_expired"] = expire_reviews()
     if any(counts.values()):
         log.info("recovered imports: %s", counts)
@@ -225,6 +229,7 @@ def _trim(registry: BaseRegistry, keep: int) -> int:
     return surplus
 
 
+@use_case
 def nightly_clean_up() -> dict[str, int]:
     """Clean jobs finished more than JOB_RETENTION_HOURS ago, delete records exports made
     that long ago, remove uploads to the database whose writer died, trim the registries and
@@ -232,7 +237,6 @@ def nightly_clean_up() -> dict[str, int]:
     counts = clean_jobs(current_app.config["JOB_RETENTION_HOURS"], None)
     counts["abandoned_uploads_deleted"] = DatabaseStore().remove_abandoned_uploads()
     counts["exports_deleted"] = forget_exports_older_than(current_app.config["JOB_RETENTION_HOURS"])
-    db.session.commit()
     counts.update({f"trimmed_{key}": value for key, value in trim_job_registries().items()})
     counts["audit_entries_deleted"] = forget_entries_older_than(
         current_app.config["AUDIT_RETENTION_DAYS"]

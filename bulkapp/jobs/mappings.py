@@ -9,19 +9,28 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from ..entities import EntitySchema
+from ..errors import NOTHING_HERE, NotFound
 from ..extensions import db
 from ..ingest.mapping import MappingChoice, header_signature
 from ..ingest.progress import MappingLookup
 from ..ingest.readings import FROM_FILE
 from ..models import ImportJob, SavedMapping, User, is_storable_id, utcnow
+from ..unit_of_work import use_case
 from .lifecycle import JobActionError
 from .state import iso_timestamp
 
 log = logging.getLogger(__name__)
 
 
-class MappingNotFound(Exception):
+class MappingNotFound(NotFound):
     """No such saved mapping, or one of another organisation."""
+
+    code = "mapping_not_found"
+    page_message = NOTHING_HERE
+
+    def __init__(self, mapping_id: int) -> None:
+        super().__init__(f"There is no saved mapping {mapping_id}.")
+        self.mapping_id = mapping_id
 
 
 def mapping_lookup(job: ImportJob) -> MappingLookup:
@@ -116,6 +125,7 @@ def require_saved_mapping(user: User, mapping_id: int) -> SavedMapping:
     return found
 
 
+@use_case
 def delete_saved_mapping(user: User, mapping_id: int) -> None:
     """Forget a saved mapping (admins only); jobs that used it keep their own copy.
 
@@ -126,10 +136,11 @@ def delete_saved_mapping(user: User, mapping_id: int) -> None:
     saved = require_saved_mapping(user, mapping_id)
     if not user.is_admin:
         raise JobActionError(
-            "forbidden", "Only the organisation's admins can delete saved mappings.", 403
+            "Only the organisation's admins can delete saved mappings.",
+            code="forbidden",
+            status=403,
         )
     db.session.delete(saved)
-    db.session.commit()
 
 
 def describe_saved(saved: SavedMapping) -> dict[str, Any]:

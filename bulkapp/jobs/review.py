@@ -16,7 +16,8 @@ from ..extensions import db
 from ..ingest.mapping import MappingChoice
 from ..ingest.readings import FROM_FILE, FROM_MAPPING
 from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
-from .lifecycle import JobActionError, delete_upload, enqueue
+from ..unit_of_work import use_case
+from .lifecycle import JobActionError, delete_upload, enqueue_after_commit
 from .mappings import remember_mapping
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 def _require_review(job: ImportJob) -> None:
     if job.status != NEEDS_REVIEW:
         raise JobActionError(
-            "not_in_review",
             f"This job is {job.status.replace('_', ' ')}, not waiting for a review.",
+            code="not_in_review",
         )
 
 
@@ -58,9 +59,10 @@ def checked_choice(data: object, entity_type: str) -> dict[str, Any]:
         schema = get_entity(entity_type)
         return MappingChoice.from_json(data, schema).to_json()
     except (ValueError, UnknownEntity) as exc:
-        raise JobActionError("invalid_mapping", str(exc), 422) from None
+        raise JobActionError(str(exc), code="invalid_mapping", status=422) from None
 
 
+@use_case
 def change_mapping(job: ImportJob, data: object) -> ImportJob:
     """Analyse the file again with the mapping ``data``.
 
@@ -70,11 +72,11 @@ def change_mapping(job: ImportJob, data: object) -> ImportJob:
     """
     _require_review(job)
     job.reanalyse(checked_choice(data, job.entity_type), job.entity_type)
-    db.session.commit()
-    enqueue(job)
+    enqueue_after_commit(job)
     return job
 
 
+@use_case
 def change_entity_type(job: ImportJob, entity_type: str) -> ImportJob:
     """Analyse the file again as ``entity_type`` (its columns matched afresh).
 
@@ -86,13 +88,13 @@ def change_entity_type(job: ImportJob, entity_type: str) -> ImportJob:
     try:
         entity = get_entity(entity_type).name
     except UnknownEntity as exc:
-        raise JobActionError("unknown_entity", str(exc), 422) from None
+        raise JobActionError(str(exc), code="unknown_entity", status=422) from None
     job.reanalyse(None, entity)
-    db.session.commit()
-    enqueue(job)
+    enqueue_after_commit(job)
     return job
 
 
+@use_case
 def commit_review(job: ImportJob, user: User | None, data: object | None = None) -> ImportJob:
     """Import the file with the mapping analysed (``data`` None, or the same mapping) and
     remember the mapping for the next file with these headers. A different mapping is
@@ -110,11 +112,12 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
         return change_mapping(job, data)
     problem = (job.analysis or {}).get("problem")
     if problem:
-        raise JobActionError("mapping_incomplete", f"This mapping cannot be imported: {problem}")
+        raise JobActionError(
+            f"This mapping cannot be imported: {problem}", code="mapping_incomplete"
+        )
     job.commit_review(checked_choice(analysed, job.entity_type))
     remember_mapping(job, user)
-    db.session.commit()
-    enqueue(job)
+    enqueue_after_commit(job)
     return job
 
 
@@ -125,6 +128,7 @@ def _as_analysed(choice: dict[str, Any], analysed: dict[str, Any]) -> dict[str, 
     return {**choice, "formats": formats} if formats else choice
 
 
+@use_case
 def discard_review(job: ImportJob) -> ImportJob:
     """Drop a file waiting for its review: ``canceled``, its upload removed.
 
@@ -134,10 +138,10 @@ def discard_review(job: ImportJob) -> ImportJob:
     _require_review(job)
     job.cancel()
     delete_upload(job)
-    db.session.commit()
     return job
 
 
+@use_case
 def expire_reviews(hours: int | None = None) -> int:
     """Discard files that have waited for their review longer than ``hours``
     (``REVIEW_EXPIRY_HOURS``), removing their uploads; returns how many."""
@@ -150,5 +154,4 @@ def expire_reviews(hours: int | None = None) -> int:
         job.expire_review()
         delete_upload(job)
         log.info("review of job %s expired; its upload was removed", job.id)
-    db.session.commit()
     return len(stale)

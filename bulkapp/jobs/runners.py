@@ -12,7 +12,7 @@ from typing import Any
 
 from rq.cron import CronScheduler
 
-from ..app import create_app
+from .app import create_worker_app
 from .cron import register_schedule
 from .logs import quiet_routine_logs
 from .queues import get_queue, worker_queue_names
@@ -32,7 +32,7 @@ class PatientCronScheduler(CronScheduler):
 def run_worker(*entities: str) -> int:
     """One import worker with RQ's retry scheduler: every queue in priority order, or only
     the imports of ``entities`` (and the maintenance and notification jobs)."""
-    app = create_app()
+    app = create_worker_app()
     use_app(app)
     config = app.config
     ImportWorker.configure(
@@ -51,7 +51,7 @@ def run_worker(*entities: str) -> int:
 
 def run_cron() -> int:
     """The cron process: enqueues the periodic maintenance jobs of ``bulkapp.jobs.cron``."""
-    app = create_app()
+    app = create_worker_app()
     use_app(app)
     quiet_routine_logs()
     scheduler = PatientCronScheduler(

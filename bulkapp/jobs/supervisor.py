@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         entities = [get_entity(name).name for name in arguments.entity]
     except UnknownEntity as exc:
         parser.error(str(exc))
-    from ..app import configuration
+    from ..core import configuration
 
     try:
         config = configuration()

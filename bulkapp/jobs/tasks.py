@@ -23,7 +23,7 @@ from rq.utils import now
 
 from ..extensions import db, get_redis
 from ..models import FAILED
-from . import exports, failures, maintenance, metrics, notifications, queues
+from . import exports, failures, mailing, maintenance, metrics, notifications, queues
 from .attempt_sessions import end_attempt_sessions
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
@@ -39,9 +39,9 @@ def _application() -> Flask:
     """The Flask app for this process, rebuilt after a fork so no connection is shared."""
     global _app, _app_pid
     if _app is None:
-        from ..app import create_app
+        from .app import create_worker_app
 
-        _app = create_app()
+        _app = create_worker_app()
         _app_pid = os.getpid()
     elif _app_pid != os.getpid():
         with _app.app_context():
@@ -191,6 +191,13 @@ def post_job_webhook(job_id: str) -> int:
     """Notification job: POST ImportJob ``job_id``'s summary to its organisation's webhook."""
     with app_context():
         return notifications.post_job_webhook(job_id)
+
+
+def send_mail(mail_id: int) -> str:
+    """Notification job: send an invitation or password reset (``OutgoingMail`` ``mail_id``);
+    RQ retries it while the mail server is away."""
+    with app_context():
+        return mailing.send_mail(mail_id)
 
 
 def recover() -> dict:

@@ -27,6 +27,7 @@ from .import_job import (
     rows_matched,
 )
 from .metrics import QueueHour
+from .outgoing_mail import OutgoingMail
 from .record_export import ExportStatus, RecordExport
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
@@ -79,4 +80,5 @@ __all__ = [
     "QueueHour",
     "ExportStatus",
     "RecordExport",
+    "OutgoingMail",
 ]

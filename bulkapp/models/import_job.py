@@ -20,8 +20,9 @@ with a changed mapping. ``start_attempt`` also takes a job left ``processing`` b
 that died, and a ``failed`` one that ``rq requeue`` put back (in the phase it was in). Every
 other move raises ``IllegalTransition``.
 An import that ends (``finish``, ``fail``, ``cancel``) is announced to the ``on_ended``
-listeners once the transaction that ended it commits (the job system sends its e-mail and
-webhook then).
+listeners once the transaction that ended it commits (``unit_of_work.after_commit``; the job
+system sends its e-mail and webhook then). No transition commits: the use case that makes
+it does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -41,13 +43,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Update,
-    event,
     func,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from ..extensions import Base
+from ..unit_of_work import after_commit
 from .accounts import Organisation, User, utcnow
 from .saved_mapping import SavedMapping
 
@@ -108,7 +110,6 @@ MODES = ("partial", "all_or_nothing", "validate_only")
 
 # Called with the id of every import that ended, after the commit that ended it.
 on_ended: list[Callable[[str], None]] = []
-_ENDED_IN_TRANSACTION = "bulkapp.ended_imports"
 
 
 class IllegalTransition(Exception):
@@ -218,12 +219,12 @@ class ImportJob(Base):
     def _announce_end(self) -> None:
         session = object_session(self)
         if session is not None:
-            session.info.setdefault(_ENDED_IN_TRANSACTION, set()).add(self.id)
+            after_commit(partial(_announce_ended, self.id), session)
 
     def start_attempt(self) -> int | None:
         """Claim the import for a new attempt: ``processing``, parsing (or analysing, in the
         analysis phase), attempt number + 1, in a statement that succeeds for one claimant
-        only (committed here).
+        only (the attempt commits it before it starts work).
 
         Returns:
             The attempt's number, or None when another run claimed it first.
@@ -250,7 +251,7 @@ class ImportJob(Base):
                 .execution_options(synchronize_session=False)
             ),
         )
-        session.commit()
+        session.expire(self)  # read the claimed (or the other claimant's) row afresh
         return attempt if claimed else None
 
     def record_progress(
@@ -424,15 +425,7 @@ class ImportJob(Base):
         return f"<ImportJob {self.id} {self.entity_type} {self.status}>"
 
 
-@event.listens_for(Session, "after_commit")
-def _announce_ended_imports(session: Session) -> None:
-    """Tell the listeners about imports that ended in the transaction just committed."""
-    for job_id in session.info.pop(_ENDED_IN_TRANSACTION, ()):
-        for listener in on_ended:
-            listener(job_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_ended_imports(session: Session) -> None:
-    """Imports "ended" in a transaction that was rolled back did not end."""
-    session.info.pop(_ENDED_IN_TRANSACTION, None)
+def _announce_ended(job_id: str) -> None:
+    """Tell the listeners that import ``job_id`` ended (its transaction has committed)."""
+    for listener in on_ended:
+        listener(job_id)

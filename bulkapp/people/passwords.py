@@ -20,14 +20,25 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from .. import audit
 from ..extensions import db
-from ..mail import deliver, new_message
+from ..jobs.mailing import send_later
 from ..models import User
+from ..unit_of_work import use_case
 from . import PeopleError
 
 log = logging.getLogger(__name__)
 
 LinkPurpose = Literal["reset", "invite"]
 MAX_PASSWORD_LENGTH = 200
+
+
+class InvalidLink(PeopleError):
+    """The link is forged, used, expired or its user deactivated."""
+
+    status = 404
+    code = "invalid_link"
+    title = "Link not valid"
+
+
 INVALID_LINK = (
     "This link is invalid, has already been used or has expired. "
     "Ask for a new one on the sign-in page (“Forgot your password?”)."
@@ -48,18 +59,22 @@ def check_password_policy(password: str, email: str = "") -> None:
     """
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
-        raise PeopleError(f"Passwords need at least {minimum} characters.", 422, "weak_password")
+        raise PeopleError(
+            f"Passwords need at least {minimum} characters.", status=422, code="weak_password"
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PeopleError(
-            f"Passwords have at most {MAX_PASSWORD_LENGTH} characters.", 422, "weak_password"
+            f"Passwords have at most {MAX_PASSWORD_LENGTH} characters.",
+            status=422,
+            code="weak_password",
         )
     lowered = password.lower()
     if lowered in common_passwords() or (email and lowered == email.lower()):
         raise PeopleError(
             "This password is one of the most common ones, which attackers try first. "
             "Choose another, e.g. a few unrelated words.",
-            422,
-            "weak_password",
+            status=422,
+            code="weak_password",
         )
 
 
@@ -70,6 +85,7 @@ def set_password(user: User, password: str) -> None:
     user.end_sessions()
 
 
+@use_case
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """``user`` changes their own password; every other session of theirs ends.
 
@@ -77,10 +93,9 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         PeopleError: the current password is wrong, or the new one is refused (422).
     """
     if not user.check_password(current_password):
-        raise PeopleError("The current password is not correct.", 422, "wrong_password")
+        raise PeopleError("The current password is not correct.", status=422, code="wrong_password")
     set_password(user, new_password)
     audit.record("password_changed", actor=user, target_user=user)
-    db.session.commit()
 
 
 def _serializer(purpose: LinkPurpose) -> URLSafeTimedSerializer:
@@ -121,10 +136,11 @@ def user_for_link(token: str, purpose: LinkPurpose) -> User:
         or not user.active
         or not user.organisation.active
     ):
-        raise PeopleError(INVALID_LINK, 404, "invalid_link")
+        raise InvalidLink(INVALID_LINK)
     return user
 
 
+@use_case
 def set_password_from_link(token: str, purpose: LinkPurpose, password: str) -> User:
     """Set a password through a one-time link; the link is spent and old sessions end.
 
@@ -134,10 +150,10 @@ def set_password_from_link(token: str, purpose: LinkPurpose, password: str) -> U
     user = user_for_link(token, purpose)
     set_password(user, password)
     audit.record("password_reset", actor=user, target_user=user, detail=purpose)
-    db.session.commit()
     return user
 
 
+@use_case
 def request_password_reset(email: str) -> None:
     """E-mail a reset link to ``email`` if it is an active account; otherwise do nothing.
 
@@ -154,13 +170,13 @@ def request_password_reset(email: str) -> None:
         f"{make_link(user, 'reset')}\n\n"
         "If you did not ask for this, ignore this e-mail: your password stays as it is.\n"
     )
-    deliver(new_message(user.email, "Reset your bulkapp password", body), f"reset-{user.id}")
+    send_later(user.email, "Reset your bulkapp password", body, f"reset-{user.id}")
     audit.record("password_reset_requested", actor=user, target_user=user)
-    db.session.commit()
 
 
 def send_invitation(user: User, inviter: User) -> None:
-    """E-mail ``user`` the one-time link to set their first password."""
+    """Mail ``user`` the one-time link to set their first password (through the queue, once
+    the caller's use case commits)."""
     days = max(1, current_app.config["INVITATION_MAX_AGE"] // 86400)
     body = (
         f"{inviter.email} invited you to {user.organisation.name} on bulkapp "
@@ -168,7 +184,5 @@ def send_invitation(user: User, inviter: User) -> None:
         f"Choose your password here (the link works once, for {days} day(s)):\n"
         f"{make_link(user, 'invite')}\n"
     )
-    deliver(
-        new_message(user.email, f"You are invited to {user.organisation.name} on bulkapp", body),
-        f"invite-{user.id}",
-    )
+    subject = f"You are invited to {user.organisation.name} on bulkapp"
+    send_later(user.email, subject, body, f"invite-{user.id}")

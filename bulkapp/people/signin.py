@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import audit
 from ..extensions import db
 from ..models import User, utcnow
+from ..unit_of_work import use_case
 from . import PeopleError
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,15 @@ def sign_in(email: str, password: str) -> User:
         PeopleError: unknown account, wrong password, invitation not accepted yet, or the
             user or their organisation deactivated (401).
     """
+    user = _attempt_sign_in(email, password)
+    if user is None:
+        raise PeopleError(SIGN_IN_REFUSED, status=401, code="sign_in_refused")
+    return user
+
+
+@use_case
+def _attempt_sign_in(email: str, password: str) -> User | None:
+    """Record a sign-in, or a refused one (so the refusal is audited too); the user, or None."""
     user = find_user(email)
     if user is None or user.password_hash is None:
         check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
@@ -61,9 +71,13 @@ def sign_in(email: str, password: str) -> User:
             target=email.strip().lower(),
             detail=reason,
         )
-        db.session.commit()
-        raise PeopleError(SIGN_IN_REFUSED, 401, "sign_in_refused")
+        return None
     user.last_login_at = utcnow()
     audit.record("sign_in", actor=user, target_user=user)
-    db.session.commit()
     return user
+
+
+@use_case
+def sign_out(user: User) -> None:
+    """Record that ``user`` signed out (the web ends the session)."""
+    audit.record("sign_out", actor=user, target_user=user)

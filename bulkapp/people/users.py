@@ -1,5 +1,7 @@
 """What organisation admins do to their people: list, invite, change roles, deactivate and
-reactivate. ``super_admin`` may do the same in every organisation.
+reactivate. ``super_admin`` may do the same in every organisation, and the command line
+(``flask users create``: an ``actor`` of None, audited as the system) creates people with a
+password.
 
 The rules, the same on the pages and in the API:
 
@@ -12,14 +14,69 @@ The rules, the same on the pages and in the API:
 
 from __future__ import annotations
 
+import re
+import secrets
+
 from sqlalchemy import func, select
 
 from .. import audit
-from ..accounts import AccountError, create_user
 from ..extensions import db
 from ..models import ROLES, Organisation, User, is_storable_id, role_rank
+from ..tokens import revoke_all_tokens
+from ..unit_of_work import use_case
 from . import PeopleError
-from .passwords import send_invitation
+from .passwords import check_password_policy, send_invitation
+
+# One @, something on each side, no spaces: what a mail server needs to try delivering.
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def create_user(
+    *,
+    organisation: Organisation,
+    email: str,
+    role: str,
+    password: str | None = None,
+    name: str = "",
+    invited: bool = False,
+) -> tuple[User, str]:
+    """Add a user (flushed, not audited: ``invite`` and ``create_with_password`` are the use
+    cases, and test fixtures use this); returns it and the password (generated when none is
+    given). An ``invited`` user gets no password: they set one through their invitation link.
+
+    Raises:
+        PeopleError: an unknown role, a bad or taken address (422, 409), a refused password.
+    """
+    if role not in ROLES:
+        raise PeopleError(
+            f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.",
+            status=422,
+            code="invalid_role",
+        )
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.fullmatch(email):
+        raise PeopleError(f"{email!r} is not an e-mail address.", status=422, code="invalid_person")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise PeopleError(
+            f"A user with e-mail {email} already exists.", status=409, code="email_taken"
+        )
+    user = User(organisation=organisation, email=email, role=role, name=name.strip())
+    if invited:
+        password = ""
+    else:
+        password = password or secrets.token_urlsafe(12)
+        check_password_policy(password, email)
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user, password
+
+
+def remember_import_preference(user: User, import_when_certain: bool) -> None:
+    """Remember the upload form's "import straight away when the mapping is certain" (with
+    the upload: the caller commits)."""
+    if user.import_when_certain != import_when_certain:
+        user.import_when_certain = import_when_certain
 
 
 def require_admin(actor: User) -> None:
@@ -31,7 +88,9 @@ def require_admin(actor: User) -> None:
 def _check_role(actor: User, role: str) -> None:
     if role not in ROLES:
         raise PeopleError(
-            f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.", 422, "invalid_role"
+            f"Unknown role {role!r}. Choose one of: {', '.join(ROLES)}.",
+            status=422,
+            code="invalid_role",
         )
     if role_rank(role) < role_rank(actor.role):
         raise PeopleError("You cannot give a role above your own.")
@@ -82,7 +141,9 @@ def find_person(actor: User, user_id: int) -> User:
     if person is None or not (
         actor.is_super_admin or person.organisation_id == actor.organisation_id
     ):
-        raise PeopleError("There is no such person in your organisation.", 404, "not_found")
+        raise PeopleError(
+            "There is no such person in your organisation.", status=404, code="not_found"
+        )
     return person
 
 
@@ -93,6 +154,7 @@ def _require_manageable(actor: User, person: User, self_message: str) -> None:
         raise PeopleError("You cannot change a person whose role is above your own.")
 
 
+@use_case
 def invite(
     actor: User,
     email: str,
@@ -113,21 +175,74 @@ def invite(
     if organisation.id != actor.organisation_id and not actor.is_super_admin:
         raise PeopleError("You can only invite people into your own organisation.")
     if not organisation.active:
-        raise PeopleError(f"{organisation.name} is deactivated.", 409, "organisation_inactive")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower())):
-        raise PeopleError(f"{email.strip()} already has an account.", 409, "email_taken")
-    try:
-        person, _ = create_user(
-            organisation=organisation, email=email, role=role, name=name, invited=True
+        raise PeopleError(
+            f"{organisation.name} is deactivated.", status=409, code="organisation_inactive"
         )
-    except AccountError as exc:
-        raise PeopleError(str(exc), 422, "invalid_person") from exc
-    send_invitation(person, actor)
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower())):
+        raise PeopleError(
+            f"{email.strip()} already has an account.", status=409, code="email_taken"
+        )
+    person, _ = create_user(
+        organisation=organisation, email=email, role=role, name=name, invited=True
+    )
     audit.record("user_invited", actor=actor, target_user=person, detail=f"as {role}")
-    db.session.commit()
+    send_invitation(person, actor)
     return person
 
 
+@use_case
+def resend_invitation(actor: User, person: User) -> User:
+    """Mail ``person`` a new invitation link (the earlier ones keep working until they
+    expire): for an invitation that never arrived, or expired.
+
+    Raises:
+        PeopleError: not allowed (403), or ``person`` has set a password already or is
+            deactivated (409).
+    """
+    _require_manageable(actor, person, "You cannot resend your own invitation.")
+    if not person.invitation_pending:
+        raise PeopleError(
+            f"{person.email} has set a password already: there is no invitation to resend.",
+            status=409,
+            code="invitation_accepted",
+        )
+    if not (person.active and person.organisation.active):
+        raise PeopleError(
+            f"{person.email} is deactivated: reactivate them first.",
+            status=409,
+            code="person_inactive",
+        )
+    audit.record("invitation_resent", actor=actor, target_user=person)
+    send_invitation(person, actor)
+    return person
+
+
+@use_case
+def create_with_password(
+    actor: User | None,
+    organisation: Organisation,
+    email: str,
+    role: str,
+    name: str = "",
+    password: str | None = None,
+) -> tuple[User, str]:
+    """Add a person who signs in with ``password`` (generated when None; the caller shows it
+    once). The command line's way in (``actor`` None); an admin would ``invite``.
+
+    Raises:
+        PeopleError: as ``create_user``, or a role above the ``actor``'s own (403).
+    """
+    if actor is not None:
+        require_admin(actor)
+        _check_role(actor, role)
+    person, password = create_user(
+        organisation=organisation, email=email, role=role, name=name, password=password
+    )
+    audit.record("user_created", actor=actor, target_user=person, detail=f"as {role}")
+    return person, password
+
+
+@use_case
 def change_role(actor: User, person: User, role: str) -> User:
     """Give ``person`` another role.
 
@@ -141,13 +256,13 @@ def change_role(actor: User, person: User, role: str) -> User:
             "role_changed", actor=actor, target_user=person, detail=f"{person.role} → {role}"
         )
         person.role = role
-        db.session.commit()
     return person
 
 
+@use_case
 def set_active(actor: User, person: User, active: bool) -> User:
-    """Deactivate ``person`` (their sessions end and tokens stop at once; their jobs and
-    records stay) or reactivate them.
+    """Deactivate ``person`` (their sessions end and their API tokens are revoked for good:
+    reactivated, they make new ones; their jobs and records stay) or reactivate them.
 
     Raises:
         PeopleError: not allowed (403).
@@ -156,8 +271,11 @@ def set_active(actor: User, person: User, active: bool) -> User:
     if person.active != active:
         person.active = active
         person.end_sessions()
+        revoked = 0 if active else revoke_all_tokens(person)
         audit.record(
-            "user_reactivated" if active else "user_deactivated", actor=actor, target_user=person
+            "user_reactivated" if active else "user_deactivated",
+            actor=actor,
+            target_user=person,
+            detail=f"{revoked} API token{'s' if revoked != 1 else ''} revoked" if revoked else "",
         )
-        db.session.commit()
     return person

@@ -7,16 +7,12 @@ filtered (``fields``), a record's history (``history``) and exports of a view (`
 
 from __future__ import annotations
 
+from ..errors import UseCaseError
 
-class RecordsError(Exception):
-    """A records request that cannot be answered; ``str()`` is the message for the user.
 
-    ``status`` is the HTTP status that fits (404: no such record or organisation, or one the
-    user may not see; 422: a parameter that makes no sense) and ``code`` the API's code.
-    """
+class RecordsError(UseCaseError):
+    """A records request that cannot be answered (by default a parameter that makes no
+    sense, 422; 404: no such record or organisation, or one the user may not see)."""
 
-    def __init__(self, message: str, status: int = 422, code: str = "invalid_parameter") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
+    status = 422
+    code = "invalid_parameter"

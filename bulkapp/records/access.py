@@ -29,7 +29,7 @@ def viewable_organisation(
     else:
         found = None
     if found is None or not (viewer.is_super_admin or found.id == viewer.organisation_id):
-        raise RecordsError(NO_SUCH_ORGANISATION, 404, "organisation_not_found")
+        raise RecordsError(NO_SUCH_ORGANISATION, status=404, code="organisation_not_found")
     return found
 
 
@@ -48,7 +48,9 @@ def find_export(viewer: User, export_id: str) -> RecordExport:
     """
     export = db.session.get(RecordExport, str(export_id)[:36])
     if export is None or not (viewer.is_super_admin or export.user_id == viewer.id):
-        raise RecordsError("There is no such export, or it is not yours.", 404, "export_not_found")
+        raise RecordsError(
+            "There is no such export, or it is not yours.", status=404, code="export_not_found"
+        )
     return export
 
 

@@ -115,7 +115,7 @@ def write_xlsx(view: RecordView, path: Path | io.BytesIO, progress: Progress | N
     written = 0
     for batch in _batches(view):
         if written + len(batch) > XLSX_MAX_RECORDS:
-            raise RecordsError(too_many_for_xlsx(), 422, "too_many_for_xlsx")
+            raise RecordsError(too_many_for_xlsx(), status=422, code="too_many_for_xlsx")
         for row in batch:
             sheet.append(cells(view.schema, row))
         written += len(batch)

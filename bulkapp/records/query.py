@@ -89,8 +89,8 @@ def decode_cursor(view: RecordView, cursor: str) -> tuple[Any, int]:
         raise RecordsError(
             "The cursor is not valid for this view: pass the nextCursor of the previous page "
             "with the same sort.",
-            422,
-            "invalid_cursor",
+            status=422,
+            code="invalid_cursor",
         ) from None
 
 

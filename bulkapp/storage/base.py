@@ -12,6 +12,8 @@ from typing import IO, Protocol
 
 from flask import Response
 
+from ..errors import UseCaseError
+
 DATABASE = "database"  # FILE_STORE's other value is "local"
 DATABASE_KEY_PREFIX = "database:"
 CHUNK_BYTES = 1024 * 1024
@@ -22,19 +24,24 @@ WORKSPACES = "attempts"  # under INSTANCE_DIR: one folder per running import att
 ABANDONED_UPLOAD_AGE = timedelta(hours=1)
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(UseCaseError):
     """The upload could not be stored (disk full, folder not writable, database refused it);
     nothing was kept.
 
     The message is meant for the user; the error behind it is the ``__cause__``.
     """
 
+    status = 503
+    code = "storage_unavailable"
+    title = "Uploads are unavailable right now"
+    upload_link = True
     retry_after_seconds = 120
 
     def __init__(self, cause: str) -> None:
         super().__init__(
             f"The server cannot store uploads right now ({cause}). "
-            "Nothing was saved; try again in a few minutes."
+            "Nothing was saved; try again in a few minutes.",
+            headers={"Retry-After": str(self.retry_after_seconds)},
         )
 
 

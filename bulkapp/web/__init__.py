@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, flash, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from ..errors import NOTHING_HERE, UseCaseError
 from ..extensions import db, login_manager
-from ..jobs.access import JobNotFound, NotAllowed
 from ..models import User
-from ..people import PeopleError
-from ..records import RecordsError
-from ..storage import StorageUnavailable
 from . import (
     account,
     admin,
     api,
     auth,
+    dev,
     files,
     job_actions,
     jobs,
@@ -28,7 +26,7 @@ from . import (
 from .api.errors import error_response
 from .helpers import API_PATH_PREFIX
 
-PEOPLE_ERROR_TITLES = {403: "Not allowed", 404: "Not found"}
+ERROR_TITLES = {403: "Not allowed", 404: "Not found"}
 
 
 @login_manager.user_loader
@@ -74,9 +72,10 @@ def _error_page(
     message: str,
     headers: dict[str, str] | None = None,
     upload_link: bool = False,
+    code: str | None = None,
 ):
     if request.path.startswith(API_PATH_PREFIX):
-        return error_response(status, message, headers=headers)
+        return error_response(status, message, code, headers=headers)
     page = render_template(
         "error.html", status=status, title=title, message=message, upload_link=upload_link
     )
@@ -84,18 +83,26 @@ def _error_page(
 
 
 def _not_found_page(_error: Exception):
-    """No such page or job, or one of another organisation's: the same answer for both."""
-    return _error_page(404, "Not found", "There is nothing here, or you do not have access to it.")
+    """No such page, or one of another organisation's: the same answer for both."""
+    return _error_page(404, "Not found", NOTHING_HERE)
 
 
-def _storage_unavailable_page(exc: StorageUnavailable):
-    """The upload could not be stored: say so, and that nothing was kept (never a 500)."""
+def _refused(exc: UseCaseError):
+    """A use case's refusal on a page: flashed on the page the form came from when its view
+    says where that is (``helpers.refusals_flashed``) and the refusal is not a 403 or 404;
+    otherwise an error page with the refusal's status."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    back = getattr(view, "refusal_redirect", None)
+    if back is not None and exc.status not in (403, 404):
+        flash(exc.message, "error")
+        return back(**(request.view_args or {}))
     return _error_page(
-        503,
-        "Uploads are unavailable right now",
-        str(exc),
-        {"Retry-After": str(exc.retry_after_seconds)},
-        upload_link=True,
+        exc.status,
+        exc.title or ERROR_TITLES.get(exc.status, "Not possible"),
+        exc.page_message or exc.message,
+        exc.headers,
+        upload_link=exc.upload_link,
+        code=exc.code,
     )
 
 
@@ -117,18 +124,11 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(records.bp)
+    if app.config["BULKAPP_ENV"] == "development":
+        app.register_blueprint(dev.bp)
 
     app.register_error_handler(404, _not_found_page)
-    app.register_error_handler(JobNotFound, _not_found_page)
-    app.register_error_handler(
-        NotAllowed,
-        lambda e: _error_page(
-            403,
-            "Not allowed",
-            "Only the person who uploaded this file and the organisation's "
-            "admins can change this job.",
-        ),
-    )
+    app.register_error_handler(UseCaseError, _refused)
     app.register_error_handler(
         413,
         lambda e: _error_page(
@@ -146,15 +146,6 @@ def register_web(app: Flask) -> None:
             "Form expired",
             "The form was missing its security token or it expired. Reload the page and try again.",
         ),
-    )
-    app.register_error_handler(StorageUnavailable, _storage_unavailable_page)
-    app.register_error_handler(
-        PeopleError,
-        lambda e: _error_page(e.status, PEOPLE_ERROR_TITLES.get(e.status, "Not possible"), str(e)),
-    )
-    app.register_error_handler(
-        RecordsError,
-        lambda e: _error_page(e.status, PEOPLE_ERROR_TITLES.get(e.status, "Not possible"), str(e)),
     )
     app.register_error_handler(
         500,

@@ -10,7 +10,7 @@ from wtforms.validators import Length
 
 from ..people import PeopleError
 from ..people.passwords import change_password
-from ..tokens import MAX_NAME_LENGTH, TokenError, create_token, list_tokens, revoke_token
+from ..tokens import MAX_NAME_LENGTH, create_token, list_tokens, revoke_token
 from .forms import ChangePasswordForm, ConfirmForm
 
 bp = Blueprint("account", __name__)
@@ -56,11 +56,7 @@ def create():
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, status=400)
-    try:
-        _, raw_token = create_token(current_user, form.name.data or "")
-    except TokenError as exc:
-        form.name.errors = [str(exc)]
-        return _page(form, status=400)
+    _, raw_token = create_token(current_user, form.name.data or "")
     return _page(TokenForm(formdata=None), new_token=raw_token)
 
 
@@ -69,10 +65,7 @@ def revoke(token_id: int):
     """Revoke one of the user's tokens; programs using it get 401 from now on."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        token = revoke_token(current_user, token_id)
-    except TokenError:
-        abort(404)
+    token = revoke_token(current_user, token_id)
     flash(f"Token “{token.name}” was revoked.", "info")
     return redirect(url_for("account.index"))
 

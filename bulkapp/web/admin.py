@@ -20,10 +20,11 @@ from ..extensions import db
 from ..jobs import failures, metrics, monitor
 from ..jobs.access import can_act, jobs_visible_to, scope_of
 from ..jobs.filters import JobFilters, filter_choices, parse_job_filters, search_jobs
-from ..jobs.lifecycle import BULK_ACTIONS, JobActionError, act_on_jobs, clean_jobs
+from ..jobs.lifecycle import BULK_ACTIONS, act_on_jobs, clean_jobs
 from ..jobs.state import iso_timestamp
 from ..models import FAILED, ImportJob, utcnow
 from . import dashboard
+from .helpers import refusals_flashed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.record_once(dashboard.mount)
@@ -167,6 +168,7 @@ def _describe(filters: JobFilters) -> list[str]:
 
 
 @bp.route("/clean", methods=["POST"])
+@refusals_flashed(_back)
 def clean():
     """Delete files, reports and RQ jobs of jobs finished longer ago than the grace period."""
     raw = request.form.get("grace_hours", "").strip()
@@ -174,9 +176,6 @@ def clean():
         counts = clean_jobs(float(raw), scope_of(current_user), current_user)
     except ValueError:
         flash("The grace period must be a number of hours, such as 24.", "error")
-        return _back()
-    except JobActionError as exc:
-        flash(str(exc), "error")
         return _back()
     flash(
         f"Cleaned {counts['jobs']} job(s): {counts['files_deleted']} upload(s), "

@@ -21,11 +21,10 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..people import PeopleError
 from ..people.passwords import request_password_reset, set_password_from_link, user_for_link
-from ..people.signin import sign_in
+from ..people.signin import sign_in, sign_out
 from .forms import ConfirmForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from .helpers import public, redirect_within_site, seconds_until_limit_resets
 
@@ -119,8 +118,7 @@ def logout():
     """Sign out (POST with a CSRF token, so no other site can sign a user out)."""
     if ConfirmForm().validate_on_submit():
         if current_user.is_authenticated:
-            audit.record("sign_out", actor=current_user, target_user=current_user)
-            db.session.commit()
+            sign_out(current_user)
         logout_user()
     return redirect(url_for("auth.login"))
 
@@ -148,10 +146,7 @@ def set_password(purpose: str, token: str):
     """Choose a password through an invitation or reset link (it works once)."""
     if purpose not in LINK_PURPOSES:
         abort(404)
-    try:
-        user = user_for_link(token, purpose)  # type: ignore[arg-type]
-    except PeopleError as exc:
-        return render_template("error.html", title="Link not valid", message=str(exc)), 404
+    user = user_for_link(token, purpose)  # type: ignore[arg-type]
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:

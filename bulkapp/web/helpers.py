@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import redirect
 from werkzeug.wrappers import Response
 
 from ..extensions import limiter
+
+F = TypeVar("F", bound=Callable)
 
 # Everything under this path is the JSON API: Bearer tokens, no login page, JSON errors.
 API_PATH_PREFIX = "/api/"
@@ -20,6 +23,17 @@ def public(view: Callable) -> Callable:
     """Mark ``view`` as reachable without signing in (or, in the API, without a token)."""
     view.__dict__["is_public"] = True  # a function attribute; Callable declares none
     return view
+
+
+def refusals_flashed(back: Callable[..., Response]) -> Callable[[F], F]:
+    """Mark a form's view: a use case's refusal (but a 403 or 404, which get their error page)
+    is flashed on the page that ``back``, called with the view's arguments, redirects to."""
+
+    def mark(view: F) -> F:
+        view.__dict__["refusal_redirect"] = back
+        return view
+
+    return mark
 
 
 def redirect_within_site(target: str | None, fallback: str) -> Response:

@@ -14,11 +14,11 @@ from markupsafe import Markup
 
 from ..jobs import failures
 from ..jobs.access import can_act, require_job
-from ..jobs.lifecycle import JobActionError, cancel_job, retry_job
+from ..jobs.lifecycle import cancel_job, retry_job
 from ..jobs.queues import tier_of
 from ..jobs.state import iso_timestamp
 from ..models import PROCESSING, ImportJob
-from .helpers import redirect_within_site
+from .helpers import redirect_within_site, refusals_flashed
 
 bp = Blueprint("job_actions", __name__)
 
@@ -74,21 +74,18 @@ def _utc_time(value: datetime | None) -> Markup:
     )
 
 
-def _back(job: ImportJob):
+def _back(job_id: str):
     """Back where the form came from (same site only), else the job's page."""
-    return redirect_within_site(request.form.get("next"), url_for("jobs.show", job_id=job.id))
+    return redirect_within_site(request.form.get("next"), url_for("jobs.show", job_id=job_id))
 
 
 @bp.route("/jobs/<job_id>/cancel", methods=["POST"])
+@refusals_flashed(_back)
 def cancel(job_id: str):
     """Cancel a waiting job now, or ask a running one to stop at its next chunk."""
     job = require_job(current_user, job_id, "act")
     was_running = job.status == PROCESSING
-    try:
-        cancel_job(job, current_user)
-    except JobActionError as exc:
-        flash(str(exc), "error")
-        return _back(job)
+    cancel_job(job, current_user)
     if was_running:
         flash(
             "Cancel requested: the import stops after the part it is saving now. "
@@ -97,18 +94,15 @@ def cancel(job_id: str):
         )
     else:
         flash("The job was canceled.", "info")
-    return _back(job)
+    return _back(job_id)
 
 
 @bp.route("/jobs/<job_id>/retry", methods=["POST"])
+@refusals_flashed(_back)
 def retry(job_id: str):
     """Queue a failed or canceled job again; it resumes where it stopped."""
     job = require_job(current_user, job_id, "act")
-    try:
-        retry_job(job, current_user)
-    except JobActionError as exc:
-        flash(str(exc), "error")
-        return _back(job)
+    retry_job(job, current_user)
     if job.rq_job_id:
         flash("The job is queued again and resumes where it stopped.", "info")
     else:
@@ -117,4 +111,4 @@ def retry(job_id: str):
             "will start automatically when it is back.",
             "warning",
         )
-    return _back(job)
+    return _back(job_id)

@@ -1,7 +1,7 @@
 """People (organisation admins), organisations (``super_admin``) and the audit log.
 
-Thin views over ``bulkapp.people``: refusals are ``PeopleError`` (403 / 404 pages); input
-the user can fix (a taken address, a weak password) is flashed on the page instead.
+Thin views over ``bulkapp.people``: refusals are ``PeopleError``s, 403 and 404 shown as
+error pages; input the user can fix (a taken address) is flashed on the page instead.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import audit
 from ..extensions import db
-from ..people import PeopleError
+from ..people import users as people_users
 from ..people.organisations import (
     add_organisation,
     all_organisations,
@@ -43,6 +43,7 @@ from ..people.users import (
     set_active,
 )
 from .forms import ConfirmForm
+from .helpers import refusals_flashed
 
 bp = Blueprint("people", __name__)
 
@@ -95,7 +96,16 @@ def _back_to_people(organisation_id: int | None = None):
     return redirect(url_for("people.index", organisation=organisation_id))
 
 
+def _organisation_invited_into() -> int:
+    return request.form.get("organisation", current_user.organisation_id, type=int)
+
+
+def _back_to_organisations(**_view_args):
+    return redirect(url_for("people.organisations"))
+
+
 @bp.post("/people/invite")
+@refusals_flashed(lambda: _back_to_people(_organisation_invited_into()))
 def invite_person():
     """Invite a person: they get an e-mail with a one-time link to choose a password."""
     require_admin(current_user)
@@ -105,18 +115,10 @@ def invite_person():
             for error in errors:
                 flash(error, "error")
         return _back_to_people()
-    organisation = find_organisation_for(
-        current_user, request.form.get("organisation", current_user.organisation_id, type=int)
+    organisation = find_organisation_for(current_user, _organisation_invited_into())
+    person = invite(
+        current_user, form.email.data, form.role.data, form.name.data or "", organisation
     )
-    try:
-        person = invite(
-            current_user, form.email.data, form.role.data, form.name.data or "", organisation
-        )
-    except PeopleError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(str(exc), "error")
-        return _back_to_people(organisation.id)
     flash(f"{person.email} was invited: they have an e-mail with a link to set a password.", "info")
     return _back_to_people(organisation.id)
 
@@ -148,6 +150,18 @@ def set_person_active(user_id: int, action: str):
     return _back_to_people(person.organisation_id)
 
 
+@bp.post("/people/<int:user_id>/resend-invitation")
+@refusals_flashed(lambda user_id: _back_to_people())
+def resend_invitation(user_id: int):
+    """Mail an invited person a new link to set their password."""
+    person = find_person(current_user, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    people_users.resend_invitation(current_user, person)
+    flash(f"{person.email} was sent a new invitation.", "info")
+    return _back_to_people(person.organisation_id)
+
+
 @bp.get("/organisations")
 def organisations():
     """Every organisation, with forms to add, rename and (de)activate (super admins)."""
@@ -160,36 +174,25 @@ def organisations():
 
 
 @bp.post("/organisations")
+@refusals_flashed(_back_to_organisations)
 def create_organisation():
     """Add an organisation."""
     form = OrganisationForm()
     if form.validate_on_submit():
-        try:
-            organisation = add_organisation(current_user, form.name.data)
-        except PeopleError as exc:
-            if exc.status == 403:
-                raise
-            flash(str(exc), "error")
-        else:
-            flash(
-                f"Organisation {organisation.name} was created (slug {organisation.slug}).", "info"
-            )
-    return redirect(url_for("people.organisations"))
+        organisation = add_organisation(current_user, form.name.data)
+        flash(f"Organisation {organisation.name} was created (slug {organisation.slug}).", "info")
+    return _back_to_organisations()
 
 
 @bp.post("/organisations/<int:organisation_id>/rename")
+@refusals_flashed(_back_to_organisations)
 def rename_organisation(organisation_id: int):
     """Rename an organisation (its slug stays)."""
     organisation = find_organisation_for(current_user, organisation_id)
     form = OrganisationForm()
     if form.validate_on_submit():
-        try:
-            rename(current_user, organisation, form.name.data)
-        except PeopleError as exc:
-            if exc.status == 403:
-                raise
-            flash(str(exc), "error")
-    return redirect(url_for("people.organisations"))
+        rename(current_user, organisation, form.name.data)
+    return _back_to_organisations()
 
 
 @bp.post("/organisations/<int:organisation_id>/<any(deactivate, reactivate):action>")

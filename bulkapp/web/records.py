@@ -60,7 +60,9 @@ def _organisation() -> Organisation:
     what the user may see."""
     raw = request.values.get("organisation", "")
     if raw and not raw.isdigit():
-        raise RecordsError("There is no such organisation.", 404, "organisation_not_found")
+        raise RecordsError(
+            "There is no such organisation.", status=404, code="organisation_not_found"
+        )
     return viewable_organisation(current_user, int(raw) if raw else None)
 
 
@@ -177,7 +179,7 @@ def show(entity: str, key: str):
     organisation = _organisation()
     row = find_record(schema, organisation.id, key)
     if row is None:
-        raise RecordsError("There is no such record, or you do not have access to it.", 404)
+        raise RecordsError("There is no such record, or you do not have access to it.", status=404)
     return render_template(
         "record.html",
         schema=schema,

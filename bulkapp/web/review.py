@@ -10,12 +10,12 @@ from flask_login import current_user
 from ..entities import REGISTRY, get_entity
 from ..extensions import db
 from ..jobs.access import require_job
-from ..jobs.lifecycle import JobActionError
-from ..jobs.mappings import MappingNotFound, delete_saved_mapping, saved_mappings_visible_to
+from ..jobs.mappings import delete_saved_mapping, saved_mappings_visible_to
 from ..jobs.review import change_entity_type, change_mapping, commit_review, discard_review
 from ..jobs.state import job_state
 from ..models import NEEDS_REVIEW, ImportJob
 from .forms import ConfirmForm
+from .helpers import refusals_flashed
 
 bp = Blueprint("review", __name__)
 
@@ -77,30 +77,30 @@ def _submitted_choice(job: ImportJob) -> dict[str, Any]:
     return {**choice, "formats": formats} if formats else choice
 
 
+def _back_to_review(job_id: str):
+    return redirect(url_for("review.show", job_id=job_id))
+
+
 @bp.route("/jobs/<job_id>/review", methods=["POST"])
+@refusals_flashed(_back_to_review)
 def act(job_id: str):
     """Import, analyse again with the mapping shown, switch the type, or discard."""
     job = require_job(current_user, job_id, "act")
     action = request.form.get("action", "")
     if not ConfirmForm().validate_on_submit() or action not in ACTIONS:
         abort(400)
-    try:
-        if action == "discard":
-            discard_review(job)
-            flash("The file was discarded; nothing was imported.", "info")
-            return redirect(url_for("jobs.show", job_id=job.id))
-        if action == "switch":
-            change_entity_type(job, request.form.get("entity_type", ""))
-        elif action == "analyse":
-            change_mapping(job, _submitted_choice(job))
-        else:
-            commit_review(job, current_user, _submitted_choice(job))
-            if job.phase == "analysis":
-                flash("The mapping changed, so the file is analysed again: check the figures.")
-    except JobActionError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("review.show", job_id=job.id))
-    return redirect(url_for("jobs.show", job_id=job.id))
+    if action == "discard":
+        discard_review(job)
+        flash("The file was discarded; nothing was imported.", "info")
+    elif action == "switch":
+        change_entity_type(job, request.form.get("entity_type", ""))
+    elif action == "analyse":
+        change_mapping(job, _submitted_choice(job))
+    else:
+        commit_review(job, current_user, _submitted_choice(job))
+        if job.phase == "analysis":
+            flash("The mapping changed, so the file is analysed again: check the figures.")
+    return redirect(url_for("jobs.show", job_id=job_id))
 
 
 @bp.route("/mappings")
@@ -115,11 +115,6 @@ def delete_mapping(mapping_id: int):
     """Forget a saved mapping: the next file with its headers is reviewed again."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        delete_saved_mapping(current_user, mapping_id)
-    except MappingNotFound:
-        abort(404)
-    except JobActionError as exc:
-        abort(exc.status)
+    delete_saved_mapping(current_user, mapping_id)
     flash("The saved mapping was deleted.", "info")
     return redirect(url_for("review.mappings"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..accounts import remember_import_preference
 from ..entities import UnknownEntity
 from ..jobs.imports import UploadRejected, start_import
 from ..models import ReviewPolicy
+from ..people.users import remember_import_preference
 from .forms import UploadForm
 
 bp = Blueprint("uploads", __name__)

@@ -8,9 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from bulkapp import create_app
-from bulkapp.accounts import create_organisation, create_user
 from bulkapp.config import test_config
 from bulkapp.extensions import db
+from bulkapp.people.organisations import create_organisation
+from bulkapp.people.users import create_user
 from bulkapp.tokens import create_token
 from tests.conftest import PASSWORD, database_url
 from tests.databases import empty_tables

@@ -1,4 +1,5 @@
-"""An admin invites a colleague in Chromium; the colleague sets a password from the e-mail,
+"""An admin invites a colleague in Chromium; the colleague sets a password from the e-mail (sent
+by the stack's worker),
 signs in and makes an API token; the admin deactivates them, and at once their session and
 their token stop working."""
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import sign_in
 from tests.people.mail import mails_in, password_link
+from tests.processes import wait_for
 
 NEW_PASSWORD = "saffron-kettle-harbour-3"
 
@@ -31,7 +33,8 @@ def test_invite_set_password_sign_in_deactivate(page: Page, browser, live_stack,
     row = page.locator(f'tr[data-email="{invitee}"]')
     expect(row.locator(".status")).to_have_text("invited")
 
-    invitations = mails_in(Path(live_stack.env["INSTANCE_DIR"]) / "outbox", invitee)
+    outbox = Path(live_stack.env["INSTANCE_DIR"]) / "outbox"
+    invitations = wait_for(lambda: mails_in(outbox, invitee), 120, "the worker to send the mail")
     link = password_link(invitations[-1])
     assert link.startswith("/password/invite/")
     colleague_context = browser.new_context(base_url=live_stack.url)

@@ -47,6 +47,7 @@ def test_a_transient_failure_can_be_retried_and_requeue_all_skips_permanent_ones
     outage = upload(app, user_a, mechanics_csv(3))
     job = db.session.get(ImportJob, outage)
     job.start_attempt()
+    db.session.commit()  # the attempt's claim, as run_import commits it
     record_attempt_failure(
         outage, will_retry=False, reason="OperationalError: server closed", kind="database"
     )

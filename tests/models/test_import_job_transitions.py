@@ -329,6 +329,7 @@ def test_an_attempt_is_claimed_by_one_claimant_only(ctx, user_a):
     with Session(db.engine) as other_worker:
         same_job = other_worker.get(ImportJob, job.id)
         assert job.start_attempt() == 2
+        db.session.commit()  # the attempt commits its claim before it starts work
         assert same_job.start_attempt() is None, "someone else runs attempt 2"
     assert db.session.get(ImportJob, job.id).attempts == 2
 

@@ -1,4 +1,5 @@
-"""Read the e-mails the application wrote to its outbox (no SMTP_HOST in the tests)."""
+"""Read the e-mails the application wrote to its outbox (no SMTP_HOST in the tests). Mail goes
+through the queue: a real RQ worker sends what is queued first."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import email.policy
 import re
 from email.message import EmailMessage
 from pathlib import Path
+
+from tests.conftest import run_worker
 
 
 def mails_in(outbox: Path, to: str) -> list[EmailMessage]:
@@ -19,7 +22,9 @@ def mails_in(outbox: Path, to: str) -> list[EmailMessage]:
 
 
 def outbox_mails(app, to: str) -> list[EmailMessage]:
-    """Every mail to ``to`` in ``app``'s outbox, oldest first."""
+    """Every mail to ``to`` in ``app``'s outbox, oldest first, once a worker has sent what
+    was queued."""
+    run_worker(app)
     return mails_in(Path(app.config["OUTBOX_DIR"]), to)
 
 

@@ -1,10 +1,10 @@
 """Deactivating a person or an organisation ends their sessions and stops their API tokens at
-once; their jobs stay. Reactivating lets them back in."""
+once; their jobs stay. Reactivating lets them back in; a person's old tokens stay revoked."""
 
 from __future__ import annotations
 
 from bulkapp.extensions import db
-from bulkapp.models import ImportJob, Organisation
+from bulkapp.models import ApiToken, AuditEntry, ImportJob, Organisation
 from tests.api.conftest import ApiClient, make_token
 from tests.conftest import PASSWORD, csrf_token, login, run_worker, web_upload
 
@@ -43,9 +43,16 @@ def test_a_deactivated_persons_session_and_token_stop_at_once_and_their_jobs_sta
         assert [job.inserted_rows for job in jobs] == [1]
 
     assert post(admin, f"/people/{user_a.id}/reactivate").status_code == 302
-    assert api.get("/bulk-upload/queue/jobs").status_code == 200
+    assert api.get("/bulk-upload/queue/jobs").status_code == 401, "revoked for good"
     assert member.get("/jobs").status_code == 302, "the old session stays ended"
     assert sign_in_status(app, user_a.email) == 302
+    new_token = ApiClient(app.test_client(), make_token(app, user_a))
+    assert new_token.get("/bulk-upload/queue/jobs").status_code == 200
+    with app.app_context():
+        tokens = db.session.query(ApiToken).filter_by(user_id=user_a.id).all()
+        assert sorted(token.revoked_at is None for token in tokens) == [False, True]
+        deactivated = db.session.query(AuditEntry).filter_by(action="user_deactivated").one()
+        assert deactivated.detail == "1 API token revoked"
 
 
 def test_a_deactivated_organisation_locks_out_its_people(app, super_admin, user_b, admin_a):

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bulkapp.accounts import create_user, find_organisation
 from bulkapp.extensions import db
 from bulkapp.models import ROLES, AuditEntry, User
+from bulkapp.people.organisations import find_organisation
+from bulkapp.people.users import create_user
 from tests.api.conftest import ApiClient, make_token
 from tests.conftest import Account, csrf_token, login, make_account
 
@@ -71,6 +72,7 @@ def make_person(app, email: str, role: str) -> Account:
     with app.app_context():
         organisation = find_organisation("org-a")
         user, _ = create_user(organisation=organisation, email=email, role=role, invited=True)
+        db.session.commit()
         return Account(user.id, user.email, user.role, user.organisation_id)
 
 

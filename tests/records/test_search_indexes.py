@@ -7,10 +7,10 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import literal, select, text
 
-from bulkapp.accounts import create_organisation
 from bulkapp.entities import REGISTRY
 from bulkapp.extensions import db
 from bulkapp.models.entity_tables import folded, has_own_search_index, search_index_name
+from bulkapp.people.organisations import create_organisation
 from bulkapp.records.fields import entity_table
 from bulkapp.records.search import Prefix
 from bulkapp.records.view import RecordView

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, request
 
@@ -20,19 +18,11 @@ DEFAULT_GRACE_PERIOD_HOURS = 24
 MAX_GRACE_PERIOD_HOURS = 24 * 365 * 10
 
 
-def _carry_out(action: Callable[..., Any], *args: Any) -> Any:
-    """Run a lifecycle action, turning its refusal into the matching API error."""
-    try:
-        return action(*args)
-    except lifecycle.JobActionError as exc:
-        raise ApiError(exc.status, str(exc), exc.code) from None
-
-
 @bp.post("/bulk-upload/queue/retry/<job_id>")
 def retry_job(job_id: str):
     """Run a failed or canceled job again (same job; it resumes from its checkpoint)."""
     job = require_job(api_user(), job_id, "act")
-    _carry_out(lifecycle.retry_job, job, api_user())
+    lifecycle.retry_job(job, api_user())
     return ok(action_result(job, "The job was queued again."), 202)
 
 
@@ -40,7 +30,7 @@ def retry_job(job_id: str):
 def cancel_job(job_id: str):
     """Cancel a queued job, or stop a running one at its next chunk boundary."""
     job = require_job(api_user(), job_id, "act")
-    _carry_out(lifecycle.cancel_job, job, api_user())
+    lifecycle.cancel_job(job, api_user())
     message = (
         "The job was canceled."
         if job.is_finished
@@ -53,9 +43,7 @@ def cancel_job(job_id: str):
 @admin_required
 def requeue_failed():
     """Queue every failed job of the admin's organisation (all, for ``super_admin``) again."""
-    return ok(
-        {"requeued": _carry_out(lifecycle.requeue_failed, scope_of(api_user()), api_user())}, 202
-    )
+    return ok({"requeued": lifecycle.requeue_failed(scope_of(api_user()), api_user())}, 202)
 
 
 def _grace_period_hours() -> int:
@@ -97,6 +85,6 @@ def clean_jobs():
     return ok(
         {
             "gracePeriodHours": hours,
-            **_carry_out(lifecycle.clean_jobs, hours, scope_of(api_user()), api_user()),
+            **lifecycle.clean_jobs(hours, scope_of(api_user()), api_user()),
         }
     )

@@ -11,10 +11,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from ...errors import UseCaseError
 from ...extensions import db
-from ...jobs.access import JobNotFound, NotAllowed
-from ...records import RecordsError
-from ...storage import StorageUnavailable
 from ..helpers import API_PATH_PREFIX, seconds_until_limit_resets
 
 log = logging.getLogger(__name__)
@@ -41,8 +39,9 @@ FRIENDLY_MESSAGES = {
 }
 
 
-class ApiError(Exception):
-    """An error answered as ``{"success": false, "error": {...}}`` with ``status``."""
+class ApiError(UseCaseError):
+    """A request the API cannot take as it is (a missing field, a body that is not JSON),
+    found before any use case runs; answered like every ``UseCaseError``."""
 
     def __init__(
         self,
@@ -51,11 +50,9 @@ class ApiError(Exception):
         code: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code or ERROR_CODES.get(status, "error")
-        self.headers = headers or {}
+        super().__init__(
+            message, code=code or ERROR_CODES.get(status, "error"), status=status, headers=headers
+        )
 
 
 def ok(
@@ -110,10 +107,7 @@ def http_error_response(exc: HTTPException) -> Response:
 
 def register_error_handlers(bp: Blueprint) -> None:
     """Answer every error of ``bp``'s routes (and of its nested blueprints') as JSON."""
-    bp.register_error_handler(ApiError, _api_error)
-    bp.register_error_handler(JobNotFound, _job_not_found)
-    bp.register_error_handler(NotAllowed, _not_allowed)
-    bp.register_error_handler(RecordsError, _records_error)
+    bp.register_error_handler(UseCaseError, use_case_error_response)
     # Code-specific handlers, because the app's page handlers for these codes would win over
     # a blueprint handler registered for the HTTPException class.
     for status in (404, 413, 500):
@@ -124,27 +118,11 @@ def register_error_handlers(bp: Blueprint) -> None:
     for database_error in (OperationalError, InterfaceError, PoolTimeoutError):
         bp.register_error_handler(database_error, _database_unavailable)
     bp.register_error_handler(RedisError, _queue_unavailable)
-    bp.register_error_handler(StorageUnavailable, _storage_unavailable)
 
 
-def _api_error(exc: ApiError):
+def use_case_error_response(exc: UseCaseError) -> Response:
+    """A refusal as the API answers it: its status, code, message and headers."""
     return error_response(exc.status, exc.message, exc.code, exc.headers)
-
-
-def _job_not_found(exc: JobNotFound):
-    return error_response(
-        404, f"There is no job {exc.job_id!r}, or you do not have access to it.", "job_not_found"
-    )
-
-
-def _not_allowed(_exc: NotAllowed):
-    return error_response(
-        403, "Only the uploader or an administrator may act on this job.", "forbidden"
-    )
-
-
-def _records_error(exc: RecordsError):
-    return error_response(exc.status, exc.message, exc.code)
 
 
 def _too_many_requests(exc: HTTPException):
@@ -184,11 +162,4 @@ def _queue_unavailable(exc: RedisError):
         "The job queue is unavailable right now. Try again shortly.",
         "queue_unavailable",
         {"Retry-After": "30"},
-    )
-
-
-def _storage_unavailable(exc: StorageUnavailable):
-    """The upload could not be stored (already logged with its cause); nothing was kept."""
-    return error_response(
-        503, str(exc), "storage_unavailable", {"Retry-After": str(exc.retry_after_seconds)}
     )

@@ -491,6 +491,16 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 ],
             )
         },
+        "/users/{userId}/invitation": {
+            "post": _operation(
+                "Admins: mail an invited person a new link to set their password (earlier "
+                "links keep working until they expire); 409 once they have set one.",
+                "202",
+                ref("User"),
+                ("403", "404", "409"),
+                parameters=[USER_ID],
+            ),
+        },
         "/healthz": {
             "get": _operation(
                 "Liveness: the web process answers.", "200", ref("Health"), (), public_route=True

@@ -11,7 +11,6 @@ from flask import Blueprint, request
 from ...extensions import db
 from ...jobs import review
 from ...jobs.access import require_job
-from ...jobs.lifecycle import JobActionError
 from ...jobs.mappings import (
     MappingNotFound,
     delete_saved_mapping,
@@ -26,10 +25,6 @@ from .errors import ApiError, ok
 from .shapes import action_result
 
 bp = Blueprint("review", __name__)
-
-
-def _refused(exc: JobActionError) -> ApiError:
-    return ApiError(exc.status, str(exc), exc.code)
 
 
 def json_body(required: bool) -> Any:
@@ -78,10 +73,8 @@ def upload_options(entity_type: str) -> dict[str, Any]:
             raise ApiError(422, "mapping_id must be the id of a saved mapping.", "invalid_mapping")
         try:
             saved = require_saved_mapping(api_user(), int(mapping_id))
-        except MappingNotFound:
-            raise ApiError(
-                422, f"There is no saved mapping {mapping_id}.", "mapping_not_found"
-            ) from None
+        except MappingNotFound as exc:  # a parameter of the upload, not the URL: 422
+            raise ApiError(422, exc.message, exc.code) from None
         if saved.entity_type != entity_type:
             raise ApiError(
                 422,
@@ -94,10 +87,7 @@ def upload_options(entity_type: str) -> dict[str, Any]:
             data = json.loads(inline)
         except (ValueError, RecursionError):
             raise ApiError(422, "mapping is not valid JSON.", "invalid_mapping") from None
-        try:
-            options["mapping"] = review.checked_choice(data, entity_type)
-        except JobActionError as exc:
-            raise _refused(exc) from None
+        options["mapping"] = review.checked_choice(data, entity_type)
     return options
 
 
@@ -142,10 +132,7 @@ def put_mapping(job_id: str):
     """Change the mapping of an upload in review; the file is analysed again."""
     job = require_job(api_user(), job_id, "act")
     mapping = json_body(required=True)
-    try:
-        review.change_mapping(job, mapping)
-    except JobActionError as exc:
-        raise _refused(exc) from None
+    review.change_mapping(job, mapping)
     return ok(action_result(job, "The file is analysed again with this mapping."), 202)
 
 
@@ -155,10 +142,7 @@ def commit(job_id: str):
     in the body, analyse it again first)."""
     job = require_job(api_user(), job_id, "act")
     mapping = json_body(required=False)
-    try:
-        review.commit_review(job, api_user(), mapping)
-    except JobActionError as exc:
-        raise _refused(exc) from None
+    review.commit_review(job, api_user(), mapping)
     message = (
         "The mapping differs from the one analysed: the file is analysed again."
         if job.phase == "analysis"
@@ -171,10 +155,7 @@ def commit(job_id: str):
 def discard(job_id: str):
     """Drop an upload in review: canceled, its file removed."""
     job = require_job(api_user(), job_id, "act")
-    try:
-        review.discard_review(job)
-    except JobActionError as exc:
-        raise _refused(exc) from None
+    review.discard_review(job)
     return ok(action_result(job, "The upload was discarded; nothing was imported."))
 
 
@@ -188,12 +169,5 @@ def list_mappings():
 @bp.delete("/mappings/<int:mapping_id>")
 def delete_mapping(mapping_id: int):
     """Forget a saved mapping (admins only)."""
-    try:
-        delete_saved_mapping(api_user(), mapping_id)
-    except MappingNotFound:
-        raise ApiError(
-            404, f"There is no saved mapping {mapping_id}.", "mapping_not_found"
-        ) from None
-    except JobActionError as exc:
-        raise _refused(exc) from None
+    delete_saved_mapping(api_user(), mapping_id)
     return ok({"id": mapping_id, "deleted": True})

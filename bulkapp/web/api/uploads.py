@@ -12,8 +12,8 @@ from flask import Blueprint, current_app, request
 
 from ...entities import UnknownEntity, get_entity
 from ...extensions import limiter
-from ...jobs.idempotency import IdempotencyConflict, start_import_once
-from ...jobs.imports import ALLOWED_EXTENSIONS, UploadRejected
+from ...jobs.idempotency import start_import_once
+from ...jobs.imports import ALLOWED_EXTENSIONS
 from ...models import MODES, ImportJob
 from .auth import api_user
 from .errors import ApiError, ok
@@ -169,25 +169,15 @@ def _create_job(entity_type: str, *, allow_json: bool) -> tuple[ImportJob, bool,
         )
     options = upload_options(entity_type)
     key = _idempotency_key()
-    try:
-        return start_import_once(
-            user=api_user(),
-            key=key,
-            entity_type=entity_type,
-            stream=stream,
-            filename=filename,
-            mode=mode,
-            **options,
-        )
-    except IdempotencyConflict as exc:
-        raise ApiError(
-            409,
-            "A request with this Idempotency-Key is still being handled. Retry in a moment.",
-            "idempotency_conflict",
-            {"Retry-After": str(exc.retry_after_seconds)},
-        ) from None
-    except (UploadRejected, UnknownEntity) as exc:
-        raise ApiError(422, str(exc), "upload_rejected") from None
+    return start_import_once(
+        user=api_user(),
+        key=key,
+        entity_type=entity_type,
+        stream=stream,
+        filename=filename,
+        mode=mode,
+        **options,
+    )
 
 
 def _message(job: ImportJob, enqueued: bool, replayed: bool) -> str:

@@ -12,23 +12,24 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from ...accounts import find_organisation
 from ...jobs.state import iso_timestamp
 from ...models import Organisation, User
-from ...people import PeopleError
-from ...people.users import change_role, find_person, invite, people_visible_to, set_active
+from ...people.organisations import find_organisation
+from ...people.users import (
+    change_role,
+    find_person,
+    invite,
+    people_visible_to,
+    set_active,
+)
+from ...people.users import resend_invitation as resend
 from .auth import api_user
-from .errors import ApiError, error_response, ok
+from .errors import ApiError, ok
 
 bp = Blueprint("users", __name__)
 
 # The longest text each field of a request may have (the columns' sizes).
 MAX_LENGTHS = {"email": 254, "name": 200, "role": 30, "organisation": 200}
-
-
-@bp.errorhandler(PeopleError)
-def _refused(exc: PeopleError):
-    return error_response(exc.status, str(exc), exc.code)
 
 
 def person_shape(person: User) -> dict[str, Any]:
@@ -108,6 +109,13 @@ def invite_user():
 def show_user(user_id: int):
     """One person."""
     return ok(person_shape(find_person(api_user(), user_id)))
+
+
+@bp.post("/users/<int:user_id>/invitation")
+def resend_invitation(user_id: int):
+    """Mail an invited person a new link to set their password (409 once they have one)."""
+    person = resend(api_user(), find_person(api_user(), user_id))
+    return ok(person_shape(person), 202)
 
 
 @bp.patch("/users/<int:user_id>")
