@@ -3,7 +3,7 @@
 ``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG
 [--chunk-rows N] [--file-store local|database]`` · ``child.py dryrun URL FILE ORG``
 · ``child.py poll URL [FILE]`` (20 pollers of a job's status; with FILE, while it is
-imported) · ``child.py generate csv|xlsx|xlsx-inline FILE ROWS SEED``
+imported) · ``child.py generate csv|csv-mixed|xlsx|xlsx-inline FILE ROWS SEED``
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -100,7 +101,8 @@ def floor_table(metadata, organisation_id: int) -> Table:
 
 
 def setup(url: str) -> dict:
-    """Empty the database, create the tables, the organisations and the floor table. A
+    """Empty the database, create the tables, the organisations and the floor table (with
+    the entity table's indexes). A
     SQLite database starts as a new file, so that every run that follows a setup finds the
     same file (not the free pages of the runs before, wherever they lie)."""
     from bulkapp.extensions import db
@@ -119,7 +121,35 @@ def setup(url: str) -> dict:
         orgs = [create_organisation(slug.replace("-", " ").title(), slug) for slug in ORGS]
         db.session.commit()
         floor_table(db.metadata, orgs[0].id).create(db.engine)
+        for statement in floor_indexes(db.session, db.engine.dialect.name):
+            db.session.execute(text(statement))
+        db.session.commit()
     return {"ok": True}
+
+
+def floor_indexes(session, dialect: str) -> list[str]:
+    """The statements creating on the floor table every index of ``mechanics`` but its keys
+    (the records pages' search indexes): the floor pays for the same indexes as the import."""
+    if dialect == "postgresql":
+        found = session.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'mechanics'")
+        ).all()
+    else:
+        found = session.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'mechanics' AND sql IS NOT NULL"
+            )
+        ).all()
+    statements = []
+    for name, definition in found:
+        if "UNIQUE" in definition.upper():
+            continue  # the floor table has its own unique key
+        definition = definition.replace(name, f"floor_{name}", 1)
+        statements.append(
+            re.sub(r' ON (public\.)?"?mechanics"? ', rf" ON \1{FLOOR_TABLE} ", definition)
+        )
+    return statements
 
 
 def floor(url: str, path: str) -> dict:
@@ -298,15 +328,18 @@ def reader_peak_rss_mb() -> float:
 
 
 def generate(kind: str, path: str, rows: int, seed: int) -> dict:
-    """Write a benchmark file: ``csv``, ``xlsx`` (shared strings) or ``xlsx-inline``.
+    """Write a benchmark file: ``csv``, ``csv-mixed`` (the csv of the same seed with 10 %
+    of its rows changed and 10 % new), ``xlsx`` (shared strings) or ``xlsx-inline``.
 
     In a process of its own because Linux carries a process's peak RSS across ``exec``: a
     file generated in ``run.py`` would raise every later child's peak RSS to run.py's.
     """
-    from bench.generate import write_csv, write_xlsx
+    from bench.generate import write_csv, write_mixed_csv, write_xlsx
 
     if kind == "csv":
         write_csv(Path(path), rows, seed)
+    elif kind == "csv-mixed":
+        write_mixed_csv(Path(path), rows, seed)
     else:
         write_xlsx(Path(path), rows, seed, shared_strings=kind == "xlsx")
     return {"written": path}

@@ -113,6 +113,24 @@ def write_csv(path: Path, count: int, seed: int = 0) -> Path:
     return path
 
 
+def write_mixed_csv(path: Path, count: int, seed: int = 0) -> Path:
+    """``write_csv``'s file for the same ``seed`` as a later upload: every tenth row has a
+    city it did not have (an update), the row after it a new e-mail address (a new record),
+    the other 80 % are as they were."""
+    part = path.with_name(path.name + ".part")
+    with open(part, "w", encoding="utf-8", newline="") as out:
+        out.write(",".join(HEADERS) + "\n")
+        for i, row in enumerate(_rows(count, seed)):
+            values = list(row)
+            if i % 10 == 0:
+                values[7] = "Stellenbosch"  # not among CITIES
+            elif i % 10 == 1:
+                values[2] = values[2].replace("@", ".new@")
+            out.write(",".join(f'"{v}"' if "," in v else v for v in values) + "\n")
+    part.replace(path)
+    return path
+
+
 def write_xlsx(path: Path, count: int, seed: int = 2, *, shared_strings: bool = True) -> Path:
     """Write ``count`` mechanics rows to an XLSX sheet (years as numbers, phones as text).
 
