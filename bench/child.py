@@ -4,6 +4,7 @@
 [--chunk-rows N] [--file-store local|database]`` · ``child.py dryrun URL FILE ORG``
 · ``child.py poll URL [FILE]`` (20 pollers of a job's status; with FILE, while it is
 imported) · ``child.py generate csv|csv-mixed|xlsx|xlsx-inline FILE ROWS SEED``
+· ``child.py records URL ORG`` (the records pages' reads) · ``child.py drop-search-indexes URL``
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy import (
     text,
 )
 
+from bench import records  # noqa: E402
 from bulkapp import create_app  # noqa: E402
 from bulkapp.config import load_config  # noqa: E402
 
@@ -369,6 +371,10 @@ def main(argv: list[str]) -> None:
         from bench.polling import poll
 
         result = poll(url, rest[0] if rest else None)
+    elif command == "records":
+        result = records.measure(url, rest[0])
+    elif command == "drop-search-indexes":
+        result = records.drop_search_indexes(url)
     else:
         result = pipeline(url, rest[0], rest[1], chunk_rows, str(options["--file-store"]))
     print(json.dumps(result))

@@ -12,8 +12,11 @@ upload of the file with 10 % of its rows changed and 10 % new, the first upload 
 pipeline's memory (peak RSS of the import process and of its reading process, and the peak
 of their summed PSS, which counts shared pages once); then a 100,000-row run for the memory
 comparison, 100,000-row XLSX files, and 20 pollers of a job's status through gunicorn, with
-and without an import running (``bench/polling.py``). It prints a table, the pollers'
-figures and every figure that has a target beside it, and asserts nothing.
+and without an import running (``bench/polling.py``); on the first upload's million records,
+the records pages' reads (``bench/records.py``); and with ``--index-cost`` the first upload
+once more into tables without the records pages' search indexes (what those cost an
+import). It prints a table, the pollers' figures, the records pages' figures and every
+figure that has a target beside it, and asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import child  # noqa: E402
+from bench import child, records  # noqa: E402
 from bench.polling import POLLERS  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench"
@@ -60,16 +63,24 @@ def fastest(runs: list[dict]) -> dict:
 
 
 def bench_database(
-    label: str, url: str, files: dict[str, Path], rows: int, chunk_rows: int | None, repeat: int
+    label: str,
+    url: str,
+    files: dict[str, Path],
+    rows: int,
+    chunk_rows: int | None,
+    repeat: int,
+    records_timings: dict[str, dict],
+    index_cost: bool = False,
 ) -> list[dict]:
-    """Every measurement on one database, each the fastest of ``repeat``; returns table rows."""
+    """Every measurement on one database, each the fastest of ``repeat``; returns table rows
+    (and puts the records pages' timings in ``records_timings[label]``)."""
     extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
     xlsx = [name for name in XLSX_RUNS if name in files]
     names = ("floor", "dry_first", "first", "dry_again", "again", "mixed", "small", "first_db")
-    names += (*xlsx, "poll_idle", "poll_busy")
+    names += (*xlsx, "poll_idle", "poll_busy", "first_bare")
     runs: dict[str, list[dict]] = {name: [] for name in names}
     csv_file = str(files["csv"])
-    for _ in range(repeat):
+    for repeat_index in range(repeat):
         # The first upload and the database store's start alike: right after a setup.
         run_child("setup", url)
         runs["dry_first"].append(run_child("dryrun", url, csv_file, "bench-org", *extra))
@@ -83,6 +94,8 @@ def bench_database(
             runs[name].append(
                 run_child("pipeline", url, str(files[name]), XLSX_RUNS[name][1], *extra)
             )
+        if repeat_index == 0:  # the records pages, among the first upload's records
+            records_timings[label] = run_child("records", url, "bench-org")
         runs["floor"].append(run_child("floor", url, csv_file))
         # The same first upload with FILE_STORE=database, on tables as empty as the local one's.
         run_child("setup", url)
@@ -91,6 +104,10 @@ def bench_database(
         )
         runs["poll_idle"].append(run_child("poll", url))
         runs["poll_busy"].append(run_child("poll", url, csv_file))
+        if index_cost:  # the same first upload into tables without the search indexes
+            run_child("setup", url)
+            run_child("drop-search-indexes", url)
+            runs["first_bare"].append(run_child("pipeline", url, csv_file, "bench-org", *extra))
     floor, first, again, mixed, small, first_db = (
         fastest(runs[k]) for k in ("floor", "first", "again", "mixed", "small", "first_db")
     )
@@ -137,6 +154,21 @@ def bench_database(
         },
         {"database": label, "run": "pipeline, 100k rows (memory)", "rows": SMALL_ROWS, **small},
     ]
+    if runs["first_bare"]:
+        bare = fastest(runs["first_bare"])
+        bare["outcome"] += (
+            f"; the first upload with them takes {first['seconds'] / bare['seconds']:.2f} × "
+            f"this time, {first['cpu_seconds'] / bare['cpu_seconds']:.2f} × its CPU"
+        )
+        results.append(
+            {
+                "database": label,
+                "run": "first upload, no search indexes",
+                "rows": rows,
+                **bare,
+                "ratio": floor["seconds"] / bare["seconds"],
+            }
+        )
     results += [
         {"database": label, "run": XLSX_RUNS[name][0], "rows": SMALL_ROWS, **fastest(runs[name])}
         for name in xlsx
@@ -277,6 +309,11 @@ def main() -> None:
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-xlsx", action="store_true")
     parser.add_argument(
+        "--index-cost",
+        action="store_true",
+        help="also import the file into tables without the records pages' search indexes",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=int(os.environ.get("REPEAT", 1)),
@@ -310,20 +347,22 @@ def main() -> None:
     sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
     (workdir / "bench.db").unlink(missing_ok=True)
     print("Measuring SQLite ...", flush=True)
-    results += bench_database("SQLite", sqlite_url, files, args.rows, args.chunk_rows, args.repeat)
+    records_timings: dict[str, dict] = {}
+    measured = (args.rows, args.chunk_rows, args.repeat, records_timings, args.index_cost)
+    results += bench_database("SQLite", sqlite_url, files, *measured)
     if args.skip_pg:
         print("PostgreSQL skipped (--skip-pg).")
     elif not child.reachable(args.pg):
         print(f"PostgreSQL skipped: {args.pg} is not reachable.")
     else:
         print("Measuring PostgreSQL ...", flush=True)
-        results += bench_database(
-            "PostgreSQL", args.pg, files, args.rows, args.chunk_rows, args.repeat
-        )
+        results += bench_database("PostgreSQL", args.pg, files, *measured)
     print()
     print_table(results)
     print()
     print_polls(results)
+    print()
+    records.print_table(records_timings)
     print()
     print_targets(results)
 
