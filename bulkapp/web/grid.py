@@ -3,7 +3,7 @@ that show rows a page at a time: records, and rejected rows to fix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,21 +33,20 @@ class GridPager:
 
 
 def sortable_columns(
-    columns: Sequence[tuple[str, str, bool]],
-    sortable: Collection[str],
+    columns: Sequence[tuple[str, str, bool, str | None]],
     sort: str,
     sort_url: Callable[[str], str],
 ) -> list[GridColumn]:
-    """Columns (name, label, numeric) of a grid sorted by ``sort`` (a column's name, ``-``
-    before it for descending). A column in ``sortable`` links to the page sorted by it
-    (``sort_url(sort)``), or in reverse when the page is sorted by it already."""
+    """Columns (name, label, numeric, the sort key that orders by it or None) of a grid
+    sorted by ``sort`` (a sort key, ``-`` before it for descending). A sortable column links
+    to the page sorted by it (``sort_url(key)``), or in reverse when sorted by it already."""
     current, descending = sort.removeprefix("-"), sort.startswith("-")
     found = []
-    for name, label, numeric in columns:
+    for name, label, numeric, key in columns:
         direction: SortDirection | None = None
-        if name == current:
+        if key is not None and key == current:
             direction = "desc" if descending else "asc"
-        link = sort_url(f"-{name}" if direction == "asc" else name) if name in sortable else None
+        link = sort_url(f"-{key}" if direction == "asc" else key) if key is not None else None
         found.append(GridColumn(name, label, link, direction, numeric))
     return found
 

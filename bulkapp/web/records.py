@@ -37,7 +37,7 @@ from ..records.access import (
     viewable_organisation,
 )
 from ..records.export import FORMATS, MEDIA_TYPES, csv_text, export_name, write_xlsx
-from ..records.fields import ADDED, field_filters, sort_keys
+from ..records.fields import field_filters, sort_keys
 from ..records.query import PAGE_SIZE, count_up_to, find_record, read_page, record_key
 from ..records.view import RecordView, parse_view
 from ..storage import REPORTS, store_holding
@@ -92,30 +92,18 @@ def record_url(schema: EntitySchema, organisation: Organisation, row: RowMapping
 
 
 def _columns(view: RecordView, organisation: Organisation) -> list[GridColumn]:
+    """A column per field; the searched ones sort by their label."""
     schema = view.schema
+    searched = {f.name for f in schema.search_fields}
     other_args = [(k, v) for k, v in view.as_args() if k != "sort"]
     return sortable_columns(
-        [(f.name, f.label, f.type in NUMERIC_TYPES) for f in schema.fields],
-        sortable={f.name for f in schema.search_fields},
-        sort=_sort_as_column(view),
-        sort_url=lambda name: list_url(
-            schema, organisation, [*other_args, ("sort", _column_as_sort(schema, name))]
-        ),
+        [
+            (f.name, f.label, f.type in NUMERIC_TYPES, f.label if f.name in searched else None)
+            for f in schema.fields
+        ],
+        sort=view.sort,
+        sort_url=lambda key: list_url(schema, organisation, [*other_args, ("sort", key)]),
     )
-
-
-def _sort_as_column(view: RecordView) -> str:
-    """The view's sort written with the field's column name (``-last_name``)."""
-    key = view.sort_key
-    if key.name == ADDED:
-        return view.sort
-    name = next(f.name for f in view.schema.fields if f.label == key.name)
-    return ("-" if view.descending else "") + name
-
-
-def _column_as_sort(schema: EntitySchema, column: str) -> str:
-    descending, name = column.startswith("-"), column.removeprefix("-")
-    return ("-" if descending else "") + schema.field(name).label
 
 
 def _cell(value: Any) -> str:
