@@ -45,6 +45,7 @@ ACTIONS = {
     "jobs_requeued": "requeued failed jobs",
     "job_cleaned": "cleaned job",
     "jobs_cleaned": "cleaned old jobs",
+    "records_exported": "exported records",
 }
 CSV_COLUMNS = ("time_utc", "actor", "action", "target", "detail", "address")
 MAX_FILTER_LENGTH = 254

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
 from redis.exceptions import RedisError
 
 from ..extensions import db, get_redis
 from ..models import RecordExport, User
-from ..records.export import FORMATS, fail_export, run_export
+from ..records.export import FORMATS, audit_export, fail_export, run_export
+from ..records.query import count_up_to
 from ..records.view import RecordView
 from ..storage import attempt_workspace
 from . import queues
@@ -17,6 +19,17 @@ from . import queues
 log = logging.getLogger(__name__)
 
 QUEUE_DOWN = "The job queue is unavailable right now, so the export could not start. Try again."
+
+
+def export_view(user: User, view: RecordView, fmt: str) -> RecordExport | None:
+    """``user`` exports ``view`` as ``fmt`` (audited): None when it holds at most
+    EXPORT_STREAM_MAX_ROWS records, for the caller to stream; else the queued export."""
+    limit = current_app.config["EXPORT_STREAM_MAX_ROWS"]
+    if count_up_to(view, limit) > limit:
+        return start_export(user, view, fmt)
+    audit_export(user, view, fmt)
+    db.session.commit()
+    return None
 
 
 def start_export(user: User, view: RecordView, fmt: str) -> RecordExport:
@@ -32,6 +45,7 @@ def start_export(user: User, view: RecordView, fmt: str) -> RecordExport:
         view_args=[list(arg) for arg in view.as_args()],
     )
     db.session.add(export)
+    audit_export(user, view, fmt)
     db.session.commit()
     try:
         queues.enqueue_export(get_redis(), export.id)

@@ -23,10 +23,11 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy import RowMapping, select
 
+from .. import audit
 from ..entities import EntitySchema, get_entity
 from ..extensions import db
 from ..ingest.report import escape_cell
-from ..models import RecordExport, utcnow
+from ..models import RecordExport, User, utcnow
 from ..storage import REPORTS, configured_store, delete_stored
 from . import RecordsError
 from .query import count_up_to, iter_records
@@ -130,6 +131,18 @@ def too_many_for_xlsx() -> str:
     return (
         f"An Excel sheet holds at most {XLSX_MAX_RECORDS:,} records and this view holds more: "
         "export it as CSV, or narrow it with a search or filters."
+    )
+
+
+def audit_export(user: User, view: RecordView, fmt: str) -> None:
+    """Add to the audit log that ``user`` exported ``view`` as ``fmt`` (the caller commits)."""
+    shown = ", ".join(f"{name}={value}" for name, value in view.as_args())
+    audit.record(
+        "records_exported",
+        actor=user,
+        target=view.schema.label,
+        organisation_id=view.organisation_id,
+        detail=f"{fmt.upper()}" + (f": {shown}" if shown else ": every record"),
     )
 
 

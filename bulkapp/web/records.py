@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -27,7 +26,7 @@ from flask_login import current_user
 from sqlalchemy import RowMapping
 
 from ..entities import REGISTRY, EntitySchema, UnknownEntity, get_entity
-from ..jobs.exports import start_export
+from ..jobs.exports import export_view
 from ..models import ExportStatus, Organisation, RecordExport, utcnow
 from ..records import RecordsError
 from ..records.access import (
@@ -36,9 +35,15 @@ from ..records.access import (
     recent_exports,
     viewable_organisation,
 )
-from ..records.export import FORMATS, MEDIA_TYPES, csv_text, export_name, write_xlsx
+from ..records.export import (
+    FORMATS,
+    MEDIA_TYPES,
+    csv_text,
+    export_name,
+    write_xlsx,
+)
 from ..records.fields import field_filters, sort_keys
-from ..records.query import PAGE_SIZE, count_up_to, find_record, read_page, record_key
+from ..records.query import PAGE_SIZE, find_record, read_page, record_key
 from ..records.view import RecordView, parse_view
 from ..storage import REPORTS, store_holding
 from .grid import GridColumn, keyset_pager, sortable_columns
@@ -189,9 +194,8 @@ def export(entity: str):
     if fmt not in FORMATS:
         abort(404)
     view, _ = parse_view(schema, organisation.id, request.form.to_dict(flat=False))
-    limit = current_app.config["EXPORT_STREAM_MAX_ROWS"]
-    if count_up_to(view, limit) > limit:
-        queued = start_export(current_user, view, fmt)
+    queued = export_view(current_user, view, fmt)
+    if queued is not None:
         return redirect(url_for("records.export_page", export_id=queued.id))
     name = export_name(schema, fmt, utcnow())
     if fmt == "csv":

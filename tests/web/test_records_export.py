@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bulkapp.extensions import db
 from bulkapp.jobs.maintenance import nightly_clean_up
-from bulkapp.models import RecordExport, utcnow
+from bulkapp.models import AuditEntry, RecordExport, utcnow
 from bulkapp.records import export as record_export
 from bulkapp.storage import REPORTS, stored_file_exists
 from tests.conftest import BOTH_FILE_STORES, csrf_token, login, run_worker
@@ -162,6 +163,24 @@ def test_exports_follow_the_jobs_retention(app, client_a, user_a):
         assert db.session.get(RecordExport, export_id) is None
         assert not stored_file_exists(key, REPORTS)
     assert client_a.get(page_url).status_code == 404
+
+
+def test_every_export_is_in_the_audit_log(app, client_a, user_a):
+    add_records(app, user_a.organisation_id, "mechanics", [mechanic(1), mechanic(2)])
+    export(client_a, q="jo", province="Gauteng")
+    app.config["EXPORT_STREAM_MAX_ROWS"] = 1
+    export(client_a, fmt="xlsx")
+    with app.app_context():
+        entries = db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "records_exported")
+            .order_by(AuditEntry.id)
+        ).all()
+        assert [(e.actor_email, e.target, e.detail) for e in entries] == [
+            (user_a.email, "Mechanics", "CSV: q=jo, province=Gauteng"),
+            (user_a.email, "Mechanics", "XLSX: every record"),
+        ]
+        assert {e.organisation_id for e in entries} == {user_a.organisation_id}
 
 
 def test_an_export_form_without_its_token_is_refused(app, client_a):
