@@ -37,6 +37,7 @@ from sqlalchemy import (
     select,
     tuple_,
     union,
+    union_all,
 )
 
 from ..entities import EntitySchema
@@ -45,12 +46,12 @@ from ..ingest.normalise import replace_unstorable
 from ..models import is_storable_id
 from . import RecordsError
 from .fields import ADDED, entity_table
-from .search import Driver, drivers, filter_condition, search_rest
+from .search import Driver, Prefix, drivers, filter_condition, search_rest
 from .view import RecordView
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-SELECTIVE_MATCHES = 5000
+SELECTIVE_MATCHES = 2000
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,30 @@ def _storable(value: Any) -> Any:
     return replace_unstorable(value)
 
 
-def probe_counts(view: RecordView, candidates: list[Driver]) -> list[int]:
-    """For each driver, its index entries within the organisation, counted up to
-    ``SELECTIVE_MATCHES`` + 1 per prefix (one statement; each count reads the index only)."""
+def _index_entries(view: RecordView, prefix: Prefix) -> Select:
+    """The ids in ``prefix``'s index range within the organisation, at most
+    ``SELECTIVE_MATCHES`` + 1 of them. Ordered as the index is, so that the database reads
+    the index rather than the table (PostgreSQL would scan the table for a prefix it expects
+    many records to have)."""
     table = entity_table(view.schema)
-    counts = [
-        select(func.count())
-        .select_from(
-            select(literal(1))
-            .where(table.c.organisation_id == view.organisation_id, prefix.indexed())
-            .limit(SELECTIVE_MATCHES + 1)
-            .subquery()
-        )
-        .scalar_subquery()
-        for driver in candidates
-        for prefix in driver.prefixes
-    ]
-    found = iter(db.session.execute(select(*counts)).one() if counts else ())
-    return [sum(next(found) for _ in driver.prefixes) for driver in candidates]
+    return (
+        select(table.c.id)
+        .where(table.c.organisation_id == view.organisation_id, prefix.indexed())
+        .order_by(prefix.expression)
+        .limit(SELECTIVE_MATCHES + 1)
+    )
+
+
+def probe_counts(view: RecordView, candidates: list[Driver]) -> list[int]:
+    """How many index entries each driver has within the organisation, counted no further
+    than ``SELECTIVE_MATCHES`` + 1 (one statement; a driver of many stops counting there)."""
+    counts = []
+    for driver in candidates:
+        ranges = [_index_entries(view, prefix).subquery() for prefix in driver.prefixes]
+        entries = union_all(*(select(entries.c.id) for entries in ranges))
+        capped = entries.limit(SELECTIVE_MATCHES + 1).subquery()
+        counts.append(select(func.count()).select_from(capped).scalar_subquery())
+    return list(db.session.execute(select(*counts)).one()) if counts else []
 
 
 def _selective(view: RecordView, candidates: list[Driver]) -> Driver | None:
@@ -144,18 +151,6 @@ def _conditions(view: RecordView, candidates: list[Driver], chosen: Driver | Non
     return found
 
 
-def _beyond(view: RecordView, cursor: str, backwards: bool) -> ColumnElement:
-    """Rows after (``backwards``: before) the position in ``cursor``."""
-    value, row_id = decode_cursor(view, cursor)
-    key = view.sort_key
-    upwards = view.descending == backwards
-    if key.unique:
-        return key.expression > value if upwards else key.expression < value
-    position = tuple_(key.expression, entity_table(view.schema).c.id)
-    bound = tuple_(literal(value), literal(row_id))
-    return position > bound if upwards else position < bound
-
-
 def _sorted(view: RecordView, query: Select, backwards: bool) -> Select:
     """``query`` in the page's order, the organisation leading as in every search index."""
     table = entity_table(view.schema)
@@ -169,15 +164,8 @@ def _sorted(view: RecordView, query: Select, backwards: bool) -> Select:
 
 def _matching_ids(view: RecordView, chosen: Driver) -> CompoundSelect:
     """The ids of the records ``chosen`` matches, from its index ranges."""
-    table = entity_table(view.schema)
-    return union(
-        *(
-            select(table.c.id).where(
-                table.c.organisation_id == view.organisation_id, prefix.indexed()
-            )
-            for prefix in chosen.prefixes
-        )
-    )
+    ranges = [_index_entries(view, prefix).subquery() for prefix in chosen.prefixes]
+    return union(*(select(entries.c.id) for entries in ranges))
 
 
 def _matches(view: RecordView, chosen: Driver, conditions: list) -> list[Row]:
@@ -222,18 +210,64 @@ def _page_of_matches(
     return [by_id[row_id] for row_id in wanted]
 
 
-def _rows_along_sort(
-    view: RecordView, conditions: list, backwards: bool, limit: int
+def _walk(
+    view: RecordView, where: list, backwards: bool, limit: int, tie: bool = False
 ) -> list[RowMapping]:
+    """Up to ``limit`` records matching ``where``, in the page's order (``tie``: records of
+    one sort value, in the order of their ids, which is the page's order among them)."""
     table = entity_table(view.schema)
-    # The organisation as a range, not "= id": PostgreSQL would then drop it from the order
-    # and could walk the primary key for "newest first", crossing every newer record of
-    # other organisations before it finds this one's.
-    organisation = table.c.organisation_id.between(view.organisation_id, view.organisation_id)
-    query = select(table, view.sort_key.expression.label("sort_value")).where(
-        organisation, *conditions
-    )
-    return list(db.session.execute(_sorted(view, query, backwards).limit(limit)).mappings())
+    query = select(table, view.sort_key.expression.label("sort_value")).where(*where)
+    if tie:
+        # SQLite sorts "organisation, value, id" again after an equality on the value; by
+        # the id alone it reads the index in order.
+        descending = view.descending != backwards
+        query = query.order_by(table.c.id.desc() if descending else table.c.id.asc())
+    else:
+        query = _sorted(view, query, backwards)
+    return list(db.session.execute(query.limit(limit)).mappings())
+
+
+def _rows_along_sort(
+    view: RecordView, conditions: list, cursor: str | None, backwards: bool, limit: int
+) -> list[RowMapping]:
+    """Up to ``limit`` records read along the sort's index from the cursor's position.
+
+    PostgreSQL seeks to the position by comparing (organisation, sort value, id) as one row,
+    and needs the organisation as a range (as ``= id`` it would drop it from the order and
+    could walk the primary key for "newest first", crossing every newer record of the other
+    organisations first). SQLite seeks by one range after its equalities only: it reads the
+    rest of the cursor's tie (its sort value, the ids beyond), then the values beyond.
+    """
+    table, key = entity_table(view.schema), view.sort_key
+    organisation = table.c.organisation_id
+    mine = view.organisation_id
+    on_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if cursor is None:
+        scope = organisation.between(mine, mine) if on_postgresql else organisation == mine
+        return _walk(view, [scope, *conditions], backwards, limit)
+    value, row_id = decode_cursor(view, cursor)
+    upwards = view.descending == backwards
+
+    def beyond(left: ColumnElement, right: Any) -> ColumnElement:
+        return left > right if upwards else left < right
+
+    if on_postgresql:
+        columns, bound = [organisation, key.expression], [literal(mine), literal(value)]
+        if not key.unique:
+            columns.append(table.c.id)
+            bound.append(literal(row_id))
+        position = beyond(tuple_(*columns), tuple_(*bound))
+        return _walk(
+            view, [organisation.between(mine, mine), position, *conditions], backwards, limit
+        )
+    rows: list[RowMapping] = []
+    if not key.unique:
+        tie = [organisation == mine, key.expression == value, beyond(table.c.id, row_id)]
+        rows = _walk(view, [*tie, *conditions], backwards, limit, tie=True)
+    if len(rows) < limit:
+        later = [organisation == mine, beyond(key.expression, value)]
+        rows += _walk(view, [*later, *conditions], backwards, limit - len(rows))
+    return rows
 
 
 def read_page(
@@ -260,9 +294,7 @@ def read_page(
         total = len(matches)
         rows = _page_of_matches(view, matches, cursor, backwards, limit + 1)
     else:
-        if cursor is not None:
-            conditions.append(_beyond(view, cursor, backwards))
-        rows = _rows_along_sort(view, conditions, backwards, limit + 1)
+        rows = _rows_along_sort(view, conditions, cursor, backwards, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:

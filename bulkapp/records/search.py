@@ -57,9 +57,9 @@ class Prefix:
 
     def checked(self) -> ColumnElement:
         """The same condition in a form no index matches, checked on rows read another way
-        (``x || ''`` is x, but the database cannot drive the query by it instead of by the
-        condition that was chosen)."""
-        return self._range(self.expression.concat(literal("")))
+        (the database cannot drive the query by it instead of by the condition that was
+        chosen): the value's first characters equal the term."""
+        return func.substr(self.expression, 1, len(self.term)) == self.term
 
     def _range(self, expression: ColumnElement) -> ColumnElement:
         return and_(expression >= self.term, expression < self.term + _ABOVE_EVERY_SUFFIX)

@@ -306,7 +306,7 @@ SCHEMAS: dict[str, Schema] = {
             "total": {
                 "type": ["integer", "null"],
                 "description": "How many records match, when the search index told (a search "
-                "matching up to 5,000 records); null otherwise.",
+                "matching up to 2,000 records); null otherwise.",
             },
         }
     ),
