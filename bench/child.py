@@ -1,6 +1,6 @@
 """One benchmark measurement in a process of its own; prints one JSON line.
 
-``child.py setup URL`` · ``child.py floor URL FILE`` · ``child.py pipeline URL FILE ORG
+``child.py setup URL`` · ``child.py floor URL FILE [TABLE]`` · ``child.py pipeline URL FILE ORG
 [--chunk-rows N] [--file-store local|database]`` · ``child.py dryrun URL FILE ORG``
 · ``child.py poll URL [FILE]`` (20 pollers of a job's status; with FILE, while it is
 imported) · ``child.py generate csv|csv-mixed|xlsx|xlsx-inline FILE ROWS SEED``
@@ -40,7 +40,8 @@ from bulkapp import create_app  # noqa: E402
 from bulkapp.config import load_config  # noqa: E402
 
 ORGS = ("bench-org", "bench-small", "bench-xlsx", "bench-xlsx-inline", "bench-poll")
-FLOOR_TABLE = "floor_mechanics"
+FLOOR_TABLE = "floor_mechanics"  # shaped like mechanics: its columns, keys and indexes
+KEY_FLOOR_TABLE = "floor_mechanics_key"  # the same with its unique key as its only index
 
 
 def make_app(url: str, chunk_rows: int | None = None, file_store: str = "local"):
@@ -73,8 +74,8 @@ def reachable(url: str) -> bool:
         return False
 
 
-def floor_table(metadata, organisation_id: int) -> Table:
-    """A table shaped like ``mechanics`` (columns, keys, foreign keys), without the app."""
+def floor_table(metadata, organisation_id: int, name: str) -> Table:
+    """A table ``name`` with the columns, keys and foreign keys of ``mechanics``."""
     from bulkapp.models import ENTITY_TABLES
 
     source = ENTITY_TABLES["mechanics"]
@@ -84,7 +85,7 @@ def floor_table(metadata, organisation_id: int) -> Table:
         if c.name not in ("id", "organisation_id", "import_job_id", "created_at", "updated_at")
     ]
     return Table(
-        FLOOR_TABLE,
+        name,
         metadata,
         Column("id", Integer, primary_key=True),
         Column(
@@ -98,15 +99,15 @@ def floor_table(metadata, organisation_id: int) -> Table:
         Column("import_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
         Column("created_at", DateTime, nullable=False, server_default=func.current_timestamp()),
         Column("updated_at", DateTime, nullable=False, server_default=func.current_timestamp()),
-        UniqueConstraint("organisation_id", "email", name="uq_floor_mechanics_key"),
+        UniqueConstraint("organisation_id", "email", name=f"uq_{name}"),
     )
 
 
 def setup(url: str) -> dict:
-    """Empty the database, create the tables, the organisations and the floor table (with
-    the entity table's indexes). A
-    SQLite database starts as a new file, so that every run that follows a setup finds the
-    same file (not the free pages of the runs before, wherever they lie)."""
+    """Empty the database, create the tables, the organisations and the floor tables (one
+    with the entity table's indexes, one with its unique key only). A SQLite database starts
+    as a new file, so that every run that follows a setup finds the same file (not the free
+    pages of the runs before, wherever they lie)."""
     from bulkapp.extensions import db
     from bulkapp.people.organisations import create_organisation
 
@@ -116,13 +117,15 @@ def setup(url: str) -> dict:
             path.unlink(missing_ok=True)
     app = make_app(url)
     with app.app_context():
-        db.session.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+        for table in (FLOOR_TABLE, KEY_FLOOR_TABLE):
+            db.session.execute(text(f"DROP TABLE IF EXISTS {table}"))
         db.session.commit()
         db.drop_all()
         db.create_all()
         orgs = [create_organisation(slug.replace("-", " ").title(), slug) for slug in ORGS]
         db.session.commit()
-        floor_table(db.metadata, orgs[0].id).create(db.engine)
+        for table in (FLOOR_TABLE, KEY_FLOOR_TABLE):
+            floor_table(db.metadata, orgs[0].id, table).create(db.engine)
         for statement in floor_indexes(db.session, db.engine.dialect.name):
             db.session.execute(text(statement))
         db.session.commit()
@@ -154,7 +157,7 @@ def floor_indexes(session, dialect: str) -> list[str]:
     return statements
 
 
-def floor(url: str, path: str) -> dict:
+def floor(url: str, path: str, table: str = FLOOR_TABLE) -> dict:
     """The raw floor: the CSV into the floor table without validation, one transaction."""
     from bulkapp.extensions import db
 
@@ -177,8 +180,7 @@ def floor(url: str, path: str) -> dict:
         if db.engine.dialect.name == "postgresql":
             with driver.cursor() as cursor, open(path, "rb") as source:
                 with cursor.copy(
-                    f"COPY {FLOOR_TABLE} ({', '.join(columns)}) FROM STDIN "
-                    "(FORMAT csv, HEADER true)"
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, HEADER true)"
                 ) as copy:
                     while block := source.read(1 << 20):
                         copy.write(block)
@@ -189,7 +191,7 @@ def floor(url: str, path: str) -> dict:
                 reader = csv.reader(source)
                 next(reader)
                 driver.executemany(
-                    f"INSERT INTO {FLOOR_TABLE} ({', '.join(columns)}) "
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' * len(columns))})",
                     reader,
                 )
@@ -364,7 +366,7 @@ def main(argv: list[str]) -> None:
     if command == "setup":
         result = setup(url)
     elif command == "floor":
-        result = floor(url, rest[0])
+        result = floor(url, *rest[:2])
     elif command == "dryrun":
         result = dry_run(url, rest[0], rest[1], chunk_rows)
     elif command == "poll":

@@ -172,11 +172,11 @@ def _answered(access_log: Path) -> int:
 def poll(url: str, import_file: str | None) -> dict:
     """Measure 20 pollers on the application at ``url``; with ``import_file``, while that file
     is imported in another process (the pipeline bench's child)."""
-    from bulkapp.accounts import create_organisation, create_user, find_organisation
-
     from bench.child import make_app
     from bulkapp.extensions import db
     from bulkapp.models import ImportJob
+    from bulkapp.people.organisations import create_organisation, find_organisation
+    from bulkapp.people.users import create_user
     from bulkapp.tokens import create_token
 
     workdir = Path(tempfile.mkdtemp(prefix="bulkapp-bench-poll-"))
@@ -195,6 +195,7 @@ def poll(url: str, import_file: str | None) -> dict:
                 role="member",
                 password="bench-poller-password",
             )
+            db.session.commit()
             _, token = create_token(user, "bench poller")
             job = ImportJob(
                 organisation_id=organisation.id,

@@ -76,8 +76,8 @@ def bench_database(
     (and puts the records pages' timings in ``records_timings[label]``)."""
     extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
     xlsx = [name for name in XLSX_RUNS if name in files]
-    names = ("floor", "dry_first", "first", "dry_again", "again", "mixed", "small", "first_db")
-    names += (*xlsx, "poll_idle", "poll_busy", "first_bare")
+    names = ("floor", "floor_key", "dry_first", "first", "dry_again", "again", "mixed", "small")
+    names += ("first_db", *xlsx, "poll_idle", "poll_busy", "first_bare")
     runs: dict[str, list[dict]] = {name: [] for name in names}
     csv_file = str(files["csv"])
     for repeat_index in range(repeat):
@@ -97,6 +97,7 @@ def bench_database(
         if repeat_index == 0:  # the records pages, among the first upload's records
             records_timings[label] = run_child("records", url, "bench-org")
         runs["floor"].append(run_child("floor", url, csv_file))
+        runs["floor_key"].append(run_child("floor", url, csv_file, child.KEY_FLOOR_TABLE))
         # The same first upload with FILE_STORE=database, on tables as empty as the local one's.
         run_child("setup", url)
         runs["first_db"].append(
@@ -114,6 +115,7 @@ def bench_database(
     dry_first, dry_again = fastest(runs["dry_first"]), fastest(runs["dry_again"])
     for dry, upload in ((dry_first, first), (dry_again, again)):
         dry["outcome"] += f"; {dry['seconds'] / upload['seconds']:.2f} × the upload's time"
+    floor_key = fastest(runs["floor_key"])
     results = [
         {"database": label, "run": f"floor ({floor['method']})", "rows": rows, **floor},
         {
@@ -173,7 +175,17 @@ def bench_database(
         {"database": label, "run": XLSX_RUNS[name][0], "rows": SMALL_ROWS, **fastest(runs[name])}
         for name in xlsx
     ]
-    for row in results[3:7]:
+    results.insert(
+        1,
+        {
+            "database": label,
+            "run": f"floor ({floor_key['method']}), unique key only",
+            "rows": rows,
+            **floor_key,
+            "outcome": f"the indexes cost {floor['seconds'] / floor_key['seconds']:.2f} × its time",
+        },
+    )
+    for row in results[4:8]:
         row["pss_vs_100k"] = row["peak_pss_mb"] / small["peak_pss_mb"]
     for name, when in (("poll_idle", "no import running"), ("poll_busy", "an import running")):
         quietest = min(runs[name], key=lambda run: run["cpu_ms_per_request"])
