@@ -200,16 +200,23 @@ def test_a_killed_database_connection_is_recorded_with_its_own_words_and_retried
     job_id = upload(app, user_a, mechanics_csv(ROWS))
     wait_for(lambda: fetch(app, job_id).processed_rows > 0, CEILING, "the import to start")
     seen = []
+    killed_at_rows = [0]
 
     def retried_then_completed():
-        """Kill the connections until the import notices (one idle between two chunks is
-        replaced unnoticed: the pool checks a connection before handing it out)."""
+        """Kill the connections whenever the first attempt has committed a chunk since the last
+        kill (one idle between two chunks is replaced unnoticed: the pool checks a connection
+        before handing it out), never while its failure is being recorded."""
         worker.ensure_running()
         job = fetch(app, job_id)
         if job.error_message:
             seen.append((job.error_message, job.error_traceback))
-        elif job.status == "processing" and job.attempts == 1:
+        elif (
+            job.status == "processing"
+            and job.attempts == 1
+            and job.processed_rows > killed_at_rows[-1]
+        ):
             terminate_worker_connections(app)
+            killed_at_rows.append(job.processed_rows)
         return job.status == "completed"
 
     wait_for(
