@@ -68,6 +68,11 @@ class DateText(TwoReadings[str]):
         return self.second
 
 
+def iso_date(text: str) -> str | None:
+    """``YYYY-MM-DD`` as it is when it is a real date in the years accepted, else None."""
+    return _iso(int(text[:4]), int(text[5:7]), int(text[8:10]))
+
+
 def _iso(year: int, month: int, day: int) -> str | None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         return None

@@ -505,18 +505,23 @@ def unknown_values(
     not counted).
     """
     fields = [f for f in schema.fields if f.type == "enum" and f.name in mapping.positions]
-    lookups = {f.name: (f, mapping.field_for(f).value_lookup, mapping.reading(f)) for f in fields}
+    lookups = {
+        f.name: (mapping.field_for(f).value_lookup, mapping.reading(f).empty_test(f))
+        for f in fields
+    }
     found: dict[str, dict[str, int]] = {name: {} for name in lookups}
 
     def collect(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
-        for name, (enum_field, lookup, reading) in lookups.items():
+        for name, (lookup, reads_empty) in lookups.items():
             cells = frame[mapping.positions[name]].astype(object).to_numpy()
             codes, uniques = pd.factorize(cells)
             counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
             counted = found[name]
             for value, count in zip(uniques.tolist(), counts.tolist(), strict=True):
                 text = str(value).strip()
-                if not text or header_key(text) in lookup or reading.reads_empty(text, enum_field):
+                if not text or header_key(text) in lookup:
+                    continue
+                if reads_empty is not None and reads_empty(text):
                     continue
                 if text in counted or len(counted) < UNKNOWN_VALUES_PER_COLUMN:
                     counted[text] = counted.get(text, 0) + count

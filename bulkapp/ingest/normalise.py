@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..entities import Field, header_key
-from .dates import DateText
-from .numbers import NumberText, plain
+from .dates import DateText, iso_date
+from .numbers import DECIMAL_POINT, NumberText, plain
 from .readings import AMBIGUOUS, EMPTY, REJECTED, ColumnNotes, ColumnReading, read_as
 from .sa_id import sa_id_errors
 
@@ -135,6 +135,8 @@ def _by_unique(
     reading: ColumnReading,
     convert: Convert,
     settle: Callable[[dict[int, Any]], dict[int, Any]] | None = None,
+    *,
+    plain: bool = False,
 ) -> Result:
     """Trim and ``convert`` each distinct value once, then spread the results.
 
@@ -142,19 +144,21 @@ def _by_unique(
     hash per cell and one Python call per distinct value. ``convert`` receives non-empty
     trimmed text that is not to be read as empty and returns the normalised value, a
     ``Refused`` or ``Noted`` one, or a ``Pending`` one that ``settle`` converts once every
-    value was seen (code of the distinct value → its ``Pending``).
+    value was seen (code of the distinct value → its ``Pending``). ``plain`` values are
+    known to be neither empty, nor placeholders, nor lists.
     """
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
     written = uniques.tolist()
-    converted: list = []
-    pending: dict[int, Any] = {}
-    outcomes: dict[int, Refused | Noted] = {}
-    for code, raw in enumerate(written):
-        text = raw.strip()
-        out = _convert_one(text, field, reading, convert) if text else None
-        if type(out) is Pending:
-            pending[code], out = out, None
-        converted.append(_settled(code, out, outcomes))
+    if plain:
+        converted = [convert(text) for text in written]
+        pending: dict[int, Pending] = {}
+        outcomes: dict[int, Refused | Noted] = {
+            code: out for code, out in enumerate(converted) if type(out) is Refused
+        }
+        for code in outcomes:
+            converted[code] = None
+    else:
+        converted, pending, outcomes = _convert_distinct(written, field, reading, convert)
     if pending and settle is not None:
         for code, out in settle(pending).items():
             converted[code] = _settled(code, out, outcomes)
@@ -171,22 +175,37 @@ def _by_unique(
     return normalised, [(i, refused[codes[i]]) for i in positions]
 
 
-def _convert_one(text: str, field: Field, reading: ColumnReading, convert: Convert) -> Any:
-    """``text`` (trimmed, not empty) converted: empty when it is to be read as empty."""
-    if reading.reads_empty(text, field):
-        return Noted(None, EMPTY)
-    return convert(text) if text[0] not in "[{" else _nested(text, field, convert)
+def _convert_distinct(
+    written: list[str], field: Field, reading: ColumnReading, convert: Convert
+) -> tuple[list, dict[int, Pending], dict[int, Refused | Noted]]:
+    """Each distinct value trimmed and converted (None when empty or read as empty), the
+    pending ones, and the refused or noted ones, by the value's code."""
+    converted: list = []
+    pending: dict[int, Pending] = {}
+    outcomes: dict[int, Refused | Noted] = {}
+    reads_empty = reading.empty_test(field)
+    for code, raw in enumerate(written):
+        text = raw.strip()
+        if not text:
+            out = None
+        elif reads_empty is not None and reads_empty(text):
+            out = Noted(None, EMPTY)
+        elif text[0] in "[{":
+            out = _nested(text, field, convert)
+        else:
+            out = convert(text)
+        if type(out) is Pending:
+            pending[code], out = out, None
+        converted.append(_settled(code, out, outcomes))
+    return converted, pending, outcomes
 
 
 def _settled(code: int, out: Any, outcomes: dict[int, Refused | Noted]) -> Any:
     """The value to store for a converted value ``out``; a refused or noted one is kept in
     ``outcomes`` under the distinct value's ``code``."""
-    if type(out) is Refused:
+    if type(out) is Refused or type(out) is Noted:
         outcomes[code] = out
-        return None
-    if type(out) is Noted:
-        outcomes[code] = out
-        return out.value
+        return out.value if type(out) is Noted else None
     return out
 
 
@@ -321,6 +340,17 @@ def phone(values: Sequence[str | None], field: Field, reading: ColumnReading) ->
     return _by_unique(values, field, reading, lambda v: _phone_digits(v) or invalid)
 
 
+class PlainForm(NamedTuple):
+    """The way most values of a number or date column are written, which reads one way only
+    (or the same both ways): ``column`` matches a column of them joined by newlines, ``read``
+    reads one; a value holding ``mark`` shows the format ``shows``."""
+
+    column: re.Pattern
+    read: Callable[[str], Any]
+    mark: str | None = None
+    shows: str | None = None
+
+
 def _formatted(
     values: Sequence[str | None],
     field: Field,
@@ -328,46 +358,113 @@ def _formatted(
     finish: Callable[[Any, str], Any],
     unreadable: Callable[[str, Any], str],
     ambiguous: Callable[[str, Any], str],
+    plain_form: PlainForm,
 ) -> Result:
-    """A number or date column: each value read under both formats (``readings``); values
-    that read one way only are converted at once (and noted as showing that format), and
-    ambiguous ones once the column's format is known. ``finish(read value, text)`` checks and
-    converts a value read; the other two word the refusals."""
-    read = read_as(field.type)
-    shown: dict[str, int] = {}
+    """A number or date column: each value read under both formats; values that read one way
+    only are converted at once (and noted as showing that format), and ambiguous ones once
+    the column's format is known. ``finish(read value, text)`` checks and converts a value
+    read; the other two word the refusals.
 
-    def convert(text: str) -> Any:
-        readings = read(text)
+    A column whose every value is in its ``plain_form`` (``450.50``, ``2026-01-31``: what
+    spreadsheets and other apps export) has nothing to decide and is read without it."""
+    plainly = _plain_column(values, field, reading, finish, plain_form)
+    if plainly is not None:
+        return plainly
+    column = _TwoWayColumn(field, reading, finish, unreadable, ambiguous)
+    return _by_unique(values, field, reading, column.convert, column.settle)
+
+
+class _TwoWayColumn:
+    """How the values of a column that may read two ways are converted (see ``_formatted``);
+    remembers the formats its values show, for a column judged by its values alone."""
+
+    def __init__(
+        self,
+        field: Field,
+        reading: ColumnReading,
+        finish: Callable[[Any, str], Any],
+        unreadable: Callable[[str, Any], str],
+        ambiguous: Callable[[str, Any], str],
+    ) -> None:
+        self.field, self.reading, self.finish = field, reading, finish
+        self.unreadable, self.ambiguous = unreadable, ambiguous
+        self.read = read_as(field.type)
+        self.shown: dict[str, int] = {}
+
+    def convert(self, text: str) -> Any:
+        """``text`` converted, or ``Pending`` when it reads two ways."""
+        readings = self.read(text)
         if readings.ambiguous:
             return Pending(text, readings)
         value = readings.read(None)
         if value is None:
-            return Refused(unreadable(text, readings))
-        out = finish(value, text)
-        if readings.evidence is None:
+            return Refused(self.unreadable(text, readings))
+        out = self.finish(value, text)
+        shown = readings.evidence
+        if shown is None:
             return out
-        shown[readings.evidence] = 1
-        if type(out) is Refused:
-            return Refused(out.message, readings.evidence)
-        return Noted(out, readings.evidence)
+        self.shown[shown] = 1
+        return Refused(out.message, shown) if type(out) is Refused else Noted(out, shown)
 
-    def settle(pending: dict[int, Any]) -> dict[int, Any]:
-        chosen = reading.format_of(field.type, shown)
-        if reading.notes is not None and reading.chosen is None:
-            reading.notes.found_format = chosen
+    def settle(self, pending: dict[int, Any]) -> dict[int, Any]:
+        """The values that read two ways, read in the column's format (refused without one)."""
+        chosen = self.reading.format_of(self.field.type, self.shown)
+        if self.reading.notes is not None and self.reading.chosen is None:
+            self.reading.notes.found_format = chosen
         settled: dict[int, Refused | Noted] = {}
         for code, (text, readings) in pending.items():
             value = readings.read(chosen)
             if value is None:
-                settled[code] = Refused(ambiguous(text, readings), AMBIGUOUS)
+                settled[code] = Refused(self.ambiguous(text, readings), AMBIGUOUS)
                 continue
-            out = finish(value, text)
+            out = self.finish(value, text)
             settled[code] = (
                 Refused(out.message, AMBIGUOUS) if type(out) is Refused else Noted(out, AMBIGUOUS)
             )
         return settled
 
-    return _by_unique(values, field, reading, convert, settle)
+
+def _plain_column(
+    values: Sequence[str | None],
+    field: Field,
+    reading: ColumnReading,
+    finish: Callable[[Any, str], Any],
+    plain_form: PlainForm,
+) -> Result | None:
+    """``values`` read, when every one is in ``plain_form`` (then none reads two ways, none
+    is a placeholder); else None. One pattern checks the whole column, in C."""
+    present = _present(values)
+    joined = _one_per_line(present) if present and not reading.left_empty else None
+    if joined is None or plain_form.column.fullmatch(joined) is None:
+        return None
+    normalised = _by_unique(
+        values, field, reading, lambda text: finish(plain_form.read(text), text), plain=True
+    )
+    if reading.notes is not None:
+        _note_plain(reading.notes, present, joined, plain_form, finish)
+    return normalised
+
+
+def _note_plain(
+    notes: ColumnNotes, present: Sequence[str], joined: str, plain_form: PlainForm, finish: Callable
+) -> None:
+    """Note the rows of a plain column whose values show a format, and the first of them."""
+    mark, shown = plain_form.mark, plain_form.shows
+    rows = joined.count(mark) if mark else 0  # a plain value holds its mark once at most
+    if not rows or mark is None or shown is None:
+        return
+    first = next(v for v in present if mark in v)
+    stored = finish(plain_form.read(first), first)
+    notes.add(shown, first, rows, None if type(stored) is Refused else _shown(stored))
+
+
+def _lines_of(value: str) -> re.Pattern:
+    """A pattern matching values that each match ``value``, joined by newlines."""
+    return re.compile(rf"(?:{value}\n)*{value}")
+
+
+PLAIN_NUMBER = PlainForm(_lines_of(r"-?[0-9]+(?:\.[0-9]{1,2})?"), Decimal, ".", DECIMAL_POINT)
+PLAIN_DATE = PlainForm(_lines_of(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), iso_date)
 
 
 def _number_refusals(field: Field, expected: str) -> tuple[Callable, Callable]:
@@ -387,8 +484,8 @@ def _number_refusals(field: Field, expected: str) -> tuple[Callable, Callable]:
         point, comma = plain(cast(Decimal, readings.point)), plain(cast(Decimal, readings.comma))
         return (
             f"{field.label} {_quoted(text)} could be {point} or {comma}: nothing else in the "
-            "column shows whether ',' or '.' marks the decimals. Choose the column's number "
-            "format when reviewing the upload, or write the number unambiguously."
+            "column shows whether a comma or a point marks the decimals. Choose the column's "
+            "number format when reviewing the upload, or write the number unambiguously."
         )
 
     return unreadable, ambiguous
@@ -411,7 +508,7 @@ def integer(values: Sequence[str | None], field: Field, reading: ColumnReading) 
         return whole if low <= whole <= high else out_of_range
 
     unreadable, ambiguous = _number_refusals(field, not_whole.message)
-    return _formatted(values, field, reading, finish, unreadable, ambiguous)
+    return _formatted(values, field, reading, finish, unreadable, ambiguous, PLAIN_NUMBER)
 
 
 def _decimal_bounds(field: Field) -> tuple[Decimal, Decimal]:
@@ -436,7 +533,7 @@ def decimal(values: Sequence[str | None], field: Field, reading: ColumnReading) 
         return f"{abs(number) if number.is_zero() else number:.2f}"  # no "-0.00"
 
     unreadable, ambiguous = _number_refusals(field, expected)
-    return _formatted(values, field, reading, finish, unreadable, ambiguous)
+    return _formatted(values, field, reading, finish, unreadable, ambiguous, PLAIN_NUMBER)
 
 
 def enum(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
@@ -458,7 +555,7 @@ def enum(values: Sequence[str | None], field: Field, reading: ColumnReading) -> 
 def date(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
     """Dates in common formats, as ISO ``YYYY-MM-DD`` text."""
 
-    def unreadable(text: str, readings: DateText) -> str:
+    def unreadable(text: str, readings: DateText | None) -> str:
         return (
             f"{field.label} {_quoted(text)} is not a date; use YYYY-MM-DD "
             "(e.g. 2026-01-31) or DD/MM/YYYY."
@@ -472,7 +569,10 @@ def date(values: Sequence[str | None], field: Field, reading: ColumnReading) -> 
             "date as YYYY-MM-DD."
         )
 
-    return _formatted(values, field, reading, lambda iso, text: iso, unreadable, ambiguous)
+    def finish(iso: str | None, text: str) -> str | Refused:
+        return iso if iso is not None else Refused(unreadable(text, None))
+
+    return _formatted(values, field, reading, finish, unreadable, ambiguous, PLAIN_DATE)
 
 
 def sa_id(values: Sequence[str | None], field: Field, reading: ColumnReading) -> Result:
@@ -481,9 +581,10 @@ def sa_id(values: Sequence[str | None], field: Field, reading: ColumnReading) ->
         (v.strip().replace(" ", "").replace("-", "") or None) if v is not None else None
         for v in values
     ]
-    if not field.required or reading.left_empty:
+    reads_empty = reading.empty_test(field)
+    if reads_empty is not None:
         out = [
-            None if v is not None and reading.reads_empty(cast(str, raw).strip(), field) else v
+            None if v is not None and reads_empty(cast(str, raw).strip()) else v
             for v, raw in zip(out, values, strict=True)
         ]
     errors = sa_id_errors(out, field.label)

@@ -64,9 +64,16 @@ _PLACEHOLDER = re.compile(
 )
 
 
+_PLACEHOLDER_STARTS = frozenset("nN#-\u2013\u2014gG")
+
+
 def is_placeholder(text: str) -> bool:
     """Whether ``text`` (stripped) is a way of writing "no value" (``N/A``, ``-``, ``none``)."""
-    return len(text) <= 24 and _PLACEHOLDER.fullmatch(text) is not None
+    return (
+        len(text) <= 24
+        and text[:1] in _PLACEHOLDER_STARTS
+        and _PLACEHOLDER.fullmatch(text) is not None
+    )
 
 
 def decide(field_type: str, evidence: Mapping[str, int], chosen: str | None) -> tuple:
@@ -224,14 +231,20 @@ class ColumnReading:
             return self.whole_column()
         return decide(field_type, shown_here, None)[0]
 
-    def reads_empty(self, text: str, field_: Field) -> bool:
-        """Whether the value ``text`` (stripped, not empty) is stored as empty."""
-        if self.left_empty and (
-            text in self.left_empty
-            or (field_.type == "enum" and header_key(text) in self.left_empty)
-        ):
-            return True
-        return not field_.required and is_placeholder(text)
+    def empty_test(self, field_: Field) -> Callable[[str], bool] | None:
+        """A test of whether a value (stripped, not empty) of ``field_``'s column is stored as
+        empty: a value a person left empty, or (optional fields) a placeholder; None when no
+        value is."""
+        left = self.left_empty
+        if field_.required and not left:
+            return None
+        placeholders = not field_.required
+        if field_.type == "enum":
+            return lambda text: (
+                (bool(left) and (text in left or header_key(text) in left))
+                or (placeholders and is_placeholder(text))
+            )
+        return lambda text: (text in left) or (placeholders and is_placeholder(text))
 
 
 class FileFormats:
