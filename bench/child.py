@@ -1,10 +1,11 @@
 """One benchmark measurement in a process of its own; prints one JSON line.
 
-``child.py setup URL`` · ``child.py floor URL FILE [TABLE]`` · ``child.py pipeline URL FILE ORG
-[--chunk-rows N] [--file-store local|database]`` · ``child.py dryrun URL FILE ORG``
-· ``child.py poll URL [FILE]`` (20 pollers of a job's status; with FILE, while it is
-imported) · ``child.py generate csv|csv-mixed|xlsx|xlsx-inline FILE ROWS SEED``
-· ``child.py records URL ORG`` (the records pages' reads) · ``child.py drop-search-indexes URL``
+``child.py setup URL`` · ``child.py sizes URL`` · ``child.py floor URL FILE [TABLE]`` ·
+``child.py pipeline URL FILE ORG [--chunk-rows N] [--file-store local|database]
+[--no-change-log]`` · ``child.py dryrun URL FILE ORG`` · ``child.py poll URL [FILE]`` (20
+pollers of a job's status; with FILE, while it is imported) · ``child.py generate
+csv|csv-mixed|xlsx|xlsx-inline FILE ROWS SEED`` · ``child.py records URL ORG``
+(the records pages' reads) · ``child.py drop-search-indexes URL``
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,14 +204,21 @@ def floor(url: str, path: str, table: str = FLOOR_TABLE) -> dict:
     return {"seconds": seconds, "cpu_seconds": cpu, "method": method, "peak_rss_mb": peak_rss_mb()}
 
 
-def pipeline(url: str, path: str, org: str, chunk_rows: int | None, file_store: str) -> dict:
+def pipeline(
+    url: str, path: str, org: str, chunk_rows: int | None, file_store: str, change_log: bool
+) -> dict:
     """The full pipeline (``flask bulk import``'s path) on ``path`` for organisation ``org``,
     the upload kept in ``file_store``. Its time includes copying the upload out of the store
-    (not storing it: that is the upload's part)."""
+    (not storing it: that is the upload's part). Without ``change_log`` the import writes no
+    change log: the benchmark alone turns it off, to measure what the log costs."""
     from bulkapp.extensions import db
+    from bulkapp.jobs import attempts
     from bulkapp.jobs.imports import import_inline
     from bulkapp.people.organisations import find_organisation
 
+    if not change_log:
+        with_log = attempts.import_request
+        attempts.import_request = lambda job, files: replace(with_log(job, files), change_log=False)
     app = make_app(url, chunk_rows, file_store)
     with app.app_context(), PssSampler() as pss:
         cpu = cpu_seconds()
@@ -219,6 +228,27 @@ def pipeline(url: str, path: str, org: str, chunk_rows: int | None, file_store: 
         db.session.refresh(job)
         counts = (job.inserted_rows, job.updated_rows, job.unchanged_rows, job.invalid_rows)
         return {**measured(job, counts, cpu, pss), "stage_timings": job.stage_timings}
+
+
+def sizes(url: str) -> dict:
+    """Bytes on disk of the mechanics table and of the change log, each with its indexes, and
+    the log's rows."""
+    from bulkapp.extensions import db
+
+    app = make_app(url)
+    found = {}
+    with app.app_context():
+        for name, table in (("mechanics", "mechanics"), ("log_bytes", "record_changes")):
+            if db.engine.dialect.name == "postgresql":
+                query = text("SELECT pg_total_relation_size(:table)")
+            else:
+                query = text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                    "(SELECT name FROM sqlite_schema WHERE tbl_name = :table)"
+                )
+            found[name] = int(db.session.scalar(query, {"table": table}) or 0)
+        found["log_rows"] = int(db.session.scalar(text("SELECT count(*) FROM record_changes")))
+    return found
 
 
 def measured(job, counts: tuple[int, int, int, int], cpu: float, pss: PssSampler) -> dict:
@@ -356,6 +386,8 @@ def main(argv: list[str]) -> None:
         print(json.dumps(generate(kind, path, int(rows), int(seed))))
         return
     command, url, *rest = argv
+    change_log = "--no-change-log" not in rest
+    rest = [arg for arg in rest if arg != "--no-change-log"]
     options = {"--chunk-rows": None, "--file-store": "local"}
     for name in options:
         if name in rest:
@@ -363,8 +395,8 @@ def main(argv: list[str]) -> None:
             options[name] = rest[at + 1]
             rest = rest[:at] + rest[at + 2 :]
     chunk_rows = int(options["--chunk-rows"]) if options["--chunk-rows"] else None
-    if command == "setup":
-        result = setup(url)
+    if command in ("setup", "sizes"):
+        result = {"setup": setup, "sizes": sizes}[command](url)
     elif command == "floor":
         result = floor(url, *rest[:2])
     elif command == "dryrun":
@@ -378,7 +410,9 @@ def main(argv: list[str]) -> None:
     elif command == "drop-search-indexes":
         result = records.drop_search_indexes(url)
     else:
-        result = pipeline(url, rest[0], rest[1], chunk_rows, str(options["--file-store"]))
+        result = pipeline(
+            url, rest[0], rest[1], chunk_rows, str(options["--file-store"]), change_log
+        )
     print(json.dumps(result))
 
 

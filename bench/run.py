@@ -13,10 +13,12 @@ pipeline's memory (peak RSS of the import process and of its reading process, an
 of their summed PSS, which counts shared pages once); then a 100,000-row run for the memory
 comparison, 100,000-row XLSX files, and 20 pollers of a job's status through gunicorn, with
 and without an import running (``bench/polling.py``); on the first upload's million records,
-the records pages' reads (``bench/records.py``); and with ``--index-cost`` the first upload
-once more into tables without the records pages' search indexes (what those cost an
-import). It prints a table, the pollers' figures, the records pages' figures and every
-figure that has a target beside it, and asserts nothing.
+the records pages' reads (``bench/records.py``); the first upload, re-upload and mixed
+upload again without the change log (turned off for the benchmark only, to measure what the
+log costs), and the bytes the log takes; and with ``--index-cost`` the first upload once more
+into tables without the records pages' search indexes (what those cost an import). It
+prints a table, the pollers' figures, the records pages' figures and every figure that has a
+target beside it, and asserts nothing.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def bench_database(
     xlsx = [name for name in XLSX_RUNS if name in files]
     names = ("floor", "floor_key", "dry_first", "first", "dry_again", "again", "mixed", "small")
     names += ("first_db", *xlsx, "poll_idle", "poll_busy", "first_bare")
+    names += ("first_no_log", "again_no_log", "mixed_no_log")
+    no_log = [*extra, "--no-change-log"]
     runs: dict[str, list[dict]] = {name: [] for name in names}
     csv_file = str(files["csv"])
     for repeat_index in range(repeat):
@@ -89,6 +93,7 @@ def bench_database(
         runs["again"].append(run_child("pipeline", url, csv_file, "bench-org", *extra))
         mixed = str(files["mixed"])
         runs["mixed"].append(run_child("pipeline", url, mixed, "bench-org", *extra))
+        stored = run_child("sizes", url)
         runs["small"].append(run_child("pipeline", url, str(files["small"]), "bench-small", *extra))
         for name in xlsx:
             runs[name].append(
@@ -105,6 +110,14 @@ def bench_database(
         )
         runs["poll_idle"].append(run_child("poll", url))
         runs["poll_busy"].append(run_child("poll", url, csv_file))
+        # The same uploads without the change log (its dry runs are further samples).
+        run_child("setup", url)
+        runs["dry_first"].append(run_child("dryrun", url, csv_file, "bench-org", *extra))
+        runs["first_no_log"].append(run_child("pipeline", url, csv_file, "bench-org", *no_log))
+        runs["dry_again"].append(run_child("dryrun", url, csv_file, "bench-org", *extra))
+        runs["again_no_log"].append(run_child("pipeline", url, csv_file, "bench-org", *no_log))
+        runs["mixed_no_log"].append(run_child("pipeline", url, mixed, "bench-org", *no_log))
+        stored_no_log = run_child("sizes", url)
         if index_cost:  # the same first upload into tables without the search indexes
             run_child("setup", url)
             run_child("drop-search-indexes", url)
@@ -116,6 +129,15 @@ def bench_database(
     for dry, upload in ((dry_first, first), (dry_again, again)):
         dry["outcome"] += f"; {dry['seconds'] / upload['seconds']:.2f} × the upload's time"
     floor_key = fastest(runs["floor_key"])
+    for name, upload in (("first", first), ("again", again), ("mixed", mixed)):
+        upload["log_cost"] = upload["seconds"] / fastest(runs[f"{name}_no_log"])["seconds"]
+        upload["outcome"] += f"; {upload['log_cost']:.2f} × the time without the change log"
+    first["storage"] = (
+        f"{label}: the change log takes {stored['log_bytes'] / max(stored['log_rows'], 1):.0f} "
+        "bytes per updated record (the mixed upload's, with the log's indexes), and "
+        f"{(stored['mechanics'] - stored_no_log['mechanics']) / rows:.0f} bytes per record for "
+        "the import that inserted it (created_job_id)"
+    )
     results = [
         {"database": label, "run": f"floor ({floor['method']})", "rows": rows, **floor},
         {
@@ -171,6 +193,20 @@ def bench_database(
                 "ratio": floor["seconds"] / bare["seconds"],
             }
         )
+    results += [
+        {
+            "database": label,
+            "run": run,
+            "rows": rows,
+            **fastest(runs[name]),
+            "ratio": floor["seconds"] / fastest(runs[name])["seconds"],
+        }
+        for name, run in (
+            ("first_no_log", "first upload, no change log"),
+            ("again_no_log", "re-upload, no change log"),
+            ("mixed_no_log", "10 % updated, 10 % new, no change log"),
+        )
+    ]
     results += [
         {"database": label, "run": XLSX_RUNS[name][0], "rows": SMALL_ROWS, **fastest(runs[name])}
         for name in xlsx
@@ -248,6 +284,22 @@ MAX_DRY_RUN_SHARE = 0.5
 MAX_PSS_GROWTH = 1.3
 MIN_STORE_RATIO = 0.9
 MAX_POLL_CPU_MS = 2.0
+MAX_LOG_COST = 1.15  # an upload with the change log ÷ the same upload without it
+
+
+def print_log_cost(line, database: str, run: str, r: dict) -> None:
+    """What the change log costs an upload (the issue's target: the first and re-upload), and
+    what it stores."""
+    bounded = run != "pipeline, 10 % updated, 10 % new"
+    line(
+        database,
+        f"{run}, with the change log ÷ without",
+        f"{r['log_cost']:.2f} ×",
+        f"≤ {MAX_LOG_COST} ×" if bounded else "(no target)",
+        r["log_cost"] <= MAX_LOG_COST or not bounded,
+    )
+    if "storage" in r:
+        print(r["storage"])
 
 
 def print_targets(results: list[dict]) -> None:
@@ -297,6 +349,8 @@ def print_targets(results: list[dict]) -> None:
                 f"≥ {MIN_STORE_RATIO} ×",
                 r["store_ratio"] >= MIN_STORE_RATIO,
             )
+        if "log_cost" in r:
+            print_log_cost(line, database, run, r)
         if "polls" in r:
             line(
                 database,

@@ -3,7 +3,9 @@
 PostgreSQL: ``COPY`` into a temporary staging table, then one ``INSERT … ON CONFLICT DO
 UPDATE … WHERE <something changed>``. SQLite: ``executemany`` of the same upsert on the raw
 sqlite3 connection. Both run inside the session's current transaction, so the caller
-commits the rows together with the job's progress and checkpoint.
+commits the rows together with the job's progress and checkpoint, and with the change log
+(``changelog``): inserted records carry the job in ``created_job_id``, updated ones get a
+``record_changes`` row with their old and new values.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..entities import EntitySchema
+from . import changelog
 
 
 class ValueRefused(Exception):
@@ -53,10 +56,11 @@ def _literal(value: str | None) -> str:
 
 
 class Upserter:
-    """Upserts rows of one entity for one organisation and job.
+    """Upserts rows of one entity for one organisation and job, logging what it changes.
 
     Only the fields the file provides are updated on existing rows: a re-upload without a
-    ``city`` column leaves the stored cities alone.
+    ``city`` column leaves the stored cities alone. ``log_changes=False`` writes no change
+    log (and no ``created_job_id``): only the benchmark's runs without the log use it.
     """
 
     def __init__(
@@ -66,11 +70,14 @@ class Upserter:
         job_id: str,
         provided: Sequence[str],
         session: Session,
+        *,
+        log_changes: bool = True,
     ) -> None:
         self.schema = schema
         self.session = session
         self.organisation_id = organisation_id
         self.job_id = job_id
+        self.log_changes = log_changes
         self.fields = schema.field_names
         self.updatable = [f for f in self.fields if f in provided and f not in schema.natural_key]
         self.table = _quote(schema.table)
@@ -102,13 +109,21 @@ class Upserter:
             raise ValueRefused(" ".join(str(exc).split())) from exc
 
     def _save_sqlite(self, columns: dict[str, list], count: int) -> Saved:
-        names = ["organisation_id", *self.fields, "import_job_id", "created_at", "updated_at"]
-        now = _literal(_utc_now().isoformat(sep=" "))
+        names = [
+            "organisation_id",
+            *self.fields,
+            "import_job_id",
+            "created_job_id",
+            "created_at",
+            "updated_at",
+        ]
+        now = _literal(_utc_now().isoformat(sep=" ", timespec="microseconds"))
         # The constants are written into the statement: fewer parameters to bind per row.
         values = [
             str(int(self.organisation_id)),
             *("?" * len(self.fields)),
             _literal(self.job_id),
+            _literal(self.job_id if self.log_changes else None),
             now,
             now,
         ]
@@ -128,9 +143,20 @@ class Upserter:
         connection = _driver_connection(self.session)
         cursor = connection.cursor()
         try:
+            if self.log_changes and not connection.in_transaction:
+                # The trigger is created and dropped in the chunk's transaction (sqlite3 would
+                # run the CREATE outside one), so a chunk rolled back never leaves it behind.
+                cursor.execute("BEGIN IMMEDIATE")
             before = cursor.execute(f"SELECT coalesce(max(id), 0) FROM {self.table}").fetchone()[0]
-            cursor.executemany(sql, rows)
-            changed_rows = cursor.rowcount
+            if self.log_changes:
+                cursor.execute(changelog.sqlite_trigger(self.schema, self.job_id))
+            try:
+                cursor.executemany(sql, rows)
+                changed_rows = cursor.rowcount
+            finally:
+                if self.log_changes:
+                    trigger = changelog.sqlite_trigger_name(self.schema)
+                    cursor.execute(f"DROP TRIGGER IF EXISTS temp.{trigger}")
             # New rows get ids above the old maximum and this save's own created_at; the
             # timestamp tells them apart from rows another connection added meanwhile.
             inserted = cursor.execute(
@@ -151,15 +177,28 @@ class Upserter:
             changed = f"ROW({old}) IS DISTINCT FROM ROW({new})"
         else:
             changed = "false"
+        if self.log_changes:
+            returning = changelog.postgresql_returning(self.schema)
+            logged = f", logged AS ({changelog.postgresql_log(self.schema, 'written')})"
+        else:
+            returning, logged = "(xmax = 0) AS inserted", ""
         upsert = (
             f"WITH written AS (INSERT INTO {self.table} AS t (organisation_id, {field_list}, "
-            "import_job_id, created_at, updated_at) "
-            f"SELECT %(org)s, {field_list}, %(job)s, %(now)s, %(now)s FROM {stage} "
+            "import_job_id, created_job_id, created_at, updated_at) "
+            f"SELECT %(org)s, {field_list}, %(job)s, %(created_job)s, %(now)s, %(now)s "
+            f"FROM {stage} "
             f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self._set_clause()} WHERE {changed} "
-            "RETURNING (xmax = 0) AS inserted) "
+            f"RETURNING {returning}){logged} "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
             "FROM written"
         )
+        parameters = {
+            "org": self.organisation_id,
+            "job": self.job_id,
+            "created_job": self.job_id if self.log_changes else None,
+            "now": _utc_now(),
+            "entity": changelog.lock_key(self.schema),
+        }
         connection = _driver_connection(self.session)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -169,8 +208,8 @@ class Upserter:
             with cursor.copy(f"COPY {stage} ({field_list}) FROM STDIN") as copy:
                 for row in zip(*(columns[f] for f in self.fields), strict=True):
                     copy.write_row(row)
-            cursor.execute(
-                upsert, {"org": self.organisation_id, "job": self.job_id, "now": _utc_now()}
-            )
+            if self.log_changes:
+                cursor.execute(changelog.lock_statement(), parameters)
+            cursor.execute(upsert, parameters)
             inserted, updated = cursor.fetchone()
         return Saved(inserted, updated, count - inserted - updated)

@@ -200,6 +200,7 @@ class ImportRun:
                 self.request.job_id,
                 list(self.plan.mapping.positions),
                 self.session,
+                log_changes=self.request.change_log,
             )
         self.stage = plan_pass.stage
         checked_chunks = Prefetcher(self._checked(plan_pass, seen, saving=upserter is not None))

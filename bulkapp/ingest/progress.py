@@ -104,6 +104,8 @@ class ImportRequest:
         stage_seconds: seconds per stage spent by earlier attempts.
         mapping_for: the mapping a person chose for the file's header row (on the review
             page, saved for those headers, or passed to the API); by default none.
+        change_log: write the change log with the rows (what undo needs); False only for
+            the benchmark's runs measuring the import without it.
     """
 
     job_id: str
@@ -117,6 +119,7 @@ class ImportRequest:
     checkpoint: Checkpoint | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     mapping_for: MappingLookup = no_mapping
+    change_log: bool = True
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .import_job import (
 )
 from .metrics import QueueHour
 from .outgoing_mail import OutgoingMail
+from .record_change import RecordChange
 from .record_export import ExportStatus, RecordExport
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
@@ -81,4 +82,5 @@ __all__ = [
     "ExportStatus",
     "RecordExport",
     "OutgoingMail",
+    "RecordChange",
 ]

@@ -70,8 +70,8 @@ def has_own_search_index(schema: EntitySchema, field: Field) -> bool:
 
 
 def build_table(schema: EntitySchema) -> Table:
-    """The table of ``schema``: its fields, the organisation, audit columns, a unique key and
-    the search indexes."""
+    """The table of ``schema``: its fields, the organisation, the imports that inserted and
+    last changed each record, timestamps, a unique key and the search indexes."""
     searched = {f.name for f in schema.search_fields}
     table = Table(
         schema.table,
@@ -86,7 +86,9 @@ def build_table(schema: EntitySchema) -> Table:
             )
             for f in schema.fields
         ),
+        # The import that last changed the record, and the one that inserted it.
         Column("import_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
+        Column("created_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
         Column("created_at", DateTime, nullable=False, server_default=func.current_timestamp()),
         Column("updated_at", DateTime, nullable=False, server_default=func.current_timestamp()),
         UniqueConstraint(

@@ -4,6 +4,7 @@ from bulkapp.entities import get_entity
 from bulkapp.extensions import db
 from bulkapp.ingest.persist import Upserter
 from bulkapp.models import ENTITY_TABLES
+from tests.ingest.conftest import create_job
 
 MECHANICS = get_entity("mechanics")
 TABLE = ENTITY_TABLES["mechanics"]
@@ -27,6 +28,8 @@ def mechanic(i: int, **changes) -> dict:
 
 
 def save(account, job_id, rows, provided=None):
+    """Upsert ``rows`` as job ``job_id`` (None: a new job) and commit."""
+    job_id = job_id or create_job(account, "x").id
     upserter = Upserter(
         MECHANICS, account.organisation_id, job_id, provided or MECHANICS.field_names, db.session
     )
@@ -64,8 +67,6 @@ def test_inserts_updates_and_unchanged_are_counted_exactly(ctx, user_a):
 
 
 def test_updated_and_inserted_rows_carry_the_job_and_unchanged_rows_keep_theirs(ctx, user_a):
-    from tests.ingest.conftest import create_job
-
     job_one = create_job(user_a, "x")
     job_two = create_job(user_a, "x")
     save(user_a, job_one.id, [mechanic(0), mechanic(1)])
@@ -100,7 +101,8 @@ def test_columns_missing_from_the_file_are_left_alone_on_update(ctx, user_a):
 
 def test_dates_and_decimals_compare_equal_on_re_upload(ctx, user_a):
     policies = get_entity("policies")
-    upserter = Upserter(policies, user_a.organisation_id, None, policies.field_names, db.session)
+    job_id = create_job(user_a, "x").id
+    upserter = Upserter(policies, user_a.organisation_id, job_id, policies.field_names, db.session)
     row = {
         "policy_number": "P-1",
         "type": "motor",
