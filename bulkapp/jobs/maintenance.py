@@ -8,8 +8,8 @@ cron process (``bulkapp.jobs.cron``) on the maintenance queue.
   ``send_pending_notifications`` (an import finished while Redis was away), and
   ``expire_reviews`` (files nobody reviewed within ``REVIEW_EXPIRY_HOURS`` are discarded).
 * ``trim_job_registries``: at most N completed and M failed RQ jobs are kept per queue.
-* ``nightly_clean_up``: files and reports of long-finished jobs go (from whichever store
-  holds them); their rows stay.
+* ``nightly_clean_up``: files, reports and change logs of long-finished jobs go (from
+  whichever store holds them); their rows stay.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ..audit import forget_entries_older_than
 from ..extensions import db, get_redis
 from ..models import CANCELED, COMPLETED, PROCESSING, QUEUED, ImportJob, utcnow
 from ..records.export import forget_exports_older_than
+from ..records.retention import forget_expired_changes
 from ..storage import DatabaseStore
 from ..unit_of_work import use_case
 from . import failures
@@ -231,12 +232,17 @@ def _trim(registry: BaseRegistry, keep: int) -> int:
 
 @use_case
 def nightly_clean_up() -> dict[str, int]:
-    """Clean jobs finished more than JOB_RETENTION_HOURS ago, delete records exports made
-    that long ago, remove uploads to the database whose writer died, trim the registries and
-    forget audit entries older than AUDIT_RETENTION_DAYS."""
-    counts = clean_jobs(current_app.config["JOB_RETENTION_HOURS"], None)
+    """Clean jobs finished more than JOB_RETENTION_HOURS ago and forget their change logs
+    (their imports can no longer be undone), delete records exports made that long ago,
+    remove uploads to the database whose writer died, trim the registries and forget audit
+    entries older than AUDIT_RETENTION_DAYS."""
+    retention = current_app.config["JOB_RETENTION_HOURS"]
+    counts = clean_jobs(retention, None)
+    counts["change_logs_deleted"] = forget_expired_changes(
+        db.session(), utcnow() - timedelta(hours=retention)
+    )
     counts["abandoned_uploads_deleted"] = DatabaseStore().remove_abandoned_uploads()
-    counts["exports_deleted"] = forget_exports_older_than(current_app.config["JOB_RETENTION_HOURS"])
+    counts["exports_deleted"] = forget_exports_older_than(retention)
     counts.update({f"trimmed_{key}": value for key, value in trim_job_registries().items()})
     counts["audit_entries_deleted"] = forget_entries_older_than(
         current_app.config["AUDIT_RETENTION_DAYS"]

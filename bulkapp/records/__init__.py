@@ -2,7 +2,8 @@
 
 Plain functions that the pages, the API and the job system call: keyset pages, search,
 filters and sort of an entity type's records (``query``), what can be searched, sorted and
-filtered (``fields``), a record's history (``history``) and exports of a view (``export``).
+filtered (``fields``), a record's history (``history``) and exports of a view (``export``);
+how long the change log is kept (``retention``) and the undo planner (``undo``).
 """
 
 from __future__ import annotations
