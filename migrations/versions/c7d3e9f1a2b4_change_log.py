@@ -6,6 +6,8 @@ Create Date: 2026-12-04 12:00:00
 
 """
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,9 +19,29 @@ depends_on = None
 ENTITY_TABLES = ("mechanics", "members", "policies", "service_providers")
 
 
+@contextmanager
+def altering(table):
+    """``batch_alter_table`` that keeps the table's indexes on expressions (the records search
+    indexes): SQLite's batch mode copies the table without them."""
+    bind = op.get_bind()
+    indexes = sa.text(
+        "SELECT name, sql FROM sqlite_master "
+        "WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL"
+    )
+    sqlite = bind.dialect.name == "sqlite"
+    saved = bind.execute(indexes, {"table": table}).all() if sqlite else []
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        yield batch_op
+    if saved:
+        kept = {name for name, _ in bind.execute(indexes, {"table": table})}
+        for name, sql in saved:
+            if name not in kept:
+                bind.execute(sa.text(sql))
+
+
 def upgrade():
     for table in ENTITY_TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        with altering(table) as batch_op:
             batch_op.add_column(sa.Column("created_job_id", sa.String(length=36), nullable=True))
             batch_op.create_foreign_key(
                 f"fk_{table}_created_job_id",
@@ -48,6 +70,6 @@ def downgrade():
     op.drop_index("ix_record_changes_job", table_name="record_changes")
     op.drop_table("record_changes")
     for table in ENTITY_TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        with altering(table) as batch_op:
             batch_op.drop_constraint(f"fk_{table}_created_job_id", type_="foreignkey")
             batch_op.drop_column("created_job_id")
