@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 from ..entities import HEADER_ABBREVIATIONS, EntitySchema, strip_accents
 
@@ -170,16 +170,17 @@ def _similarity(header: _Words, alias: _Words) -> float:
 
 def _typo_similarity(written: str, meant: str) -> float:
     """How alike two words are as a typo of one another (0 below ``FUZZY_LEAST``)."""
-    if len(written) == len(meant) and written != meant:
-        differ = [i for i, (a, b) in enumerate(zip(written, meant, strict=True)) if a != b]
-        if (
-            len(differ) == 2
-            and differ[1] == differ[0] + 1
-            and written[differ[0]] == meant[differ[1]]
-            and written[differ[1]] == meant[differ[0]]
-        ):
-            return 1 - SWAPPED_LETTERS / len(written)
-    return OSA.normalized_similarity(written, meant, score_cutoff=FUZZY_LEAST)
+    similarity = OSA.normalized_similarity(written, meant, score_cutoff=FUZZY_LEAST)
+    # One edit between words of one length is a letter changed or two letters swapped; a
+    # swap is two edits to Levenshtein, who knows no swaps.
+    if (
+        similarity
+        and len(written) == len(meant)
+        and OSA.distance(written, meant) == 1
+        and Levenshtein.distance(written, meant) == 2
+    ):
+        return 1 - SWAPPED_LETTERS / len(written)
+    return similarity
 
 
 def _path_leaf(text: str) -> str | None:
@@ -197,6 +198,13 @@ def field_scores(schema: EntitySchema, header: object) -> dict[str, float]:
     text = "" if header is None else str(header).strip()
     if not text or len(text) > LONGEST_HEADER:
         return {}
+    return dict(_scores(schema, text))
+
+
+@lru_cache(maxsize=4096)
+def _scores(schema: EntitySchema, text: str) -> tuple[tuple[str, float], ...]:
+    """``field_scores`` of a stripped header, remembered: finding a header row scores the
+    cells of a file's first rows, which repeat (``Gauteng``, ``x``)."""
     readings = [(_Words.of(text), 1.0)]
     leaf = _path_leaf(text)
     if leaf is not None:
@@ -207,7 +215,7 @@ def field_scores(schema: EntitySchema, header: object) -> dict[str, float]:
             score = weight * _similarity(words, alias.words)
             if score > scores.get(alias.field, 0.0):
                 scores[alias.field] = score
-    return {name: round(score, 2) for name, score in scores.items() if score > 0}
+    return tuple((name, round(score, 2)) for name, score in scores.items() if score > 0)
 
 
 def ranked_fields(schema: EntitySchema, header: object) -> list[tuple[str, float]]:

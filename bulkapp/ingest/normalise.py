@@ -242,9 +242,14 @@ def _shown(value: object) -> str | None:
 def _nested(text: str, field: Field, convert: Convert) -> Any:
     """A value written as a JSON list or object (as JSON files and some exports hold them):
     a list is joined when the field declares how (``Field.list_joiner``), else refused; an
-    object is refused. Other text that starts with a bracket is converted as it is."""
+    object is refused. Other text that starts with a bracket is converted as it is, and so
+    is a list or object a person gave a meaning in the mapping (an enum's translation)."""
     if text[-1] not in "]}":
         return convert(text)
+    if field.type == "enum":
+        translated = convert(text)
+        if type(translated) is not Refused:
+            return translated
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):

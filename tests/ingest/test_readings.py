@@ -266,6 +266,21 @@ def test_text_that_only_starts_with_a_bracket_is_text():
     )
 
 
+def test_a_list_a_person_gave_a_meaning_is_read_as_that_meaning():
+    services = get_entity("service-providers")
+    choice = MappingChoice(
+        columns={"Services": "service_type"},
+        values={"service_type": {'["towing","glass"]': "towing"}},
+    )
+    mapping = map_headers(services, ["Name", "Email", "Services"], choice)
+    target = mapping.field_for(services.field("service_type"))
+    values, errors = normalise_column(
+        ['["towing","glass"]', '["glass"]'], target, mapping.reading(target)
+    )
+    assert values == ["towing", None]
+    assert errors == [(1, "serviceType '[\"glass\"]' is a list of values; it takes one value.")]
+
+
 def test_a_list_in_a_number_column_is_rejected():
     assert "is a list of values" in run(MECHANICS, "years_experience", "[1,2]")[1][0]
 
