@@ -19,11 +19,11 @@ from .entities import UnknownEntity
 from .errors import UseCaseError
 from .extensions import db
 from .jobs.imports import import_inline
+from .jobs.rejections import error_report
 from .jobs.state import job_state
-from .models import FAILED, MODES, ROLES, User
+from .models import FAILED, MODES, ROLES, ImportJob, User
 from .people.organisations import add_organisation, find_organisation
 from .people.users import create_with_password
-from .storage import DATABASE_KEY_PREFIX
 from .tokens import create_token
 
 orgs = AppGroup("orgs", help="Manage organisations.")
@@ -95,7 +95,15 @@ def tokens_create(email: str, name: str) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the job's state as JSON on the last line."
 )
-def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> None:
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the error report (a CSV of the rejected rows) to this file.",
+)
+def bulk_import(
+    entity: str, file: Path, org: str, mode: str, as_json: bool, report_file: Path | None
+) -> None:
     """Import FILE of ENTITY rows inline (no queue), as a worker would; exit 1 if it fails."""
     organisation = find_organisation(org)
     if organisation is None:
@@ -118,8 +126,8 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
     )
     for warning in state["warnings"]:
         click.echo(f"Warning: {warning}")
-    if job.report_path:
-        click.echo(f"Error report: {report_location(job.report_path, job.id)}")
+    if state["has_error_report"]:
+        click.echo(f"Error report: {_report_location(job, report_file)}")
     if state["error_message"]:
         click.echo(f"Error: {state['error_message']}", err=True)
     if as_json:
@@ -128,14 +136,18 @@ def bulk_import(entity: str, file: Path, org: str, mode: str, as_json: bool) -> 
         raise SystemExit(1)
 
 
-def report_location(key: str, job_id: str) -> str:
-    """Where an error report is: its file, or (``FILE_STORE=database``) where to download it."""
-    if key.startswith(DATABASE_KEY_PREFIX):
+def _report_location(job: ImportJob, report_file: Path | None) -> str:
+    """Where the error report of ``job`` is: written to ``report_file``, or where to download
+    it."""
+    report = error_report(job)
+    if report_file is None or report is None:
         return (
-            f"kept in the database; download it from /jobs/{job_id}/errors.csv "
-            f"or GET /api/v1/bulk-upload/{job_id}/errors"
+            f"download it from /jobs/{job.id}/errors.csv or GET "
+            f"/api/v1/bulk-upload/{job.id}/errors (or import with --report FILE)"
         )
-    return key
+    with open(report_file, "wb") as out:
+        out.writelines(report)
+    return str(report_file)
 
 
 def demo_command() -> None:

@@ -20,7 +20,6 @@ from bulkapp.storage import (
     DATABASE_KEY_PREFIX,
     UPLOADS,
     DatabaseStore,
-    WorkingReport,
     attempt_workspace,
     configured_store,
 )
@@ -158,43 +157,6 @@ def test_a_database_that_refuses_the_file_is_a_503_and_keeps_nothing(
     with app.app_context():
         assert stored_file_count() == chunk_count() == 0
         assert db.session.scalar(text("SELECT count(*) FROM import_jobs")) == 0
-
-
-@pytest.mark.parametrize("file_store", ["database"])
-def test_the_error_report_follows_the_checkpoint_in_the_database(ctx, user_a, file_store):
-    with attempt_workspace() as workspace:
-        local = Path(ctx.config["REPORT_DIR"]) / "job.csv"
-        report = WorkingReport.for_attempt(None, user_a.organisation_id, local, workspace)
-        assert report.path.parent == workspace, "the working file stays on the worker"
-        head = os.urandom(CHUNK_BYTES + 10)
-        report.path.write_bytes(head + b"tail")
-        key = report.keep(len(head))  # the bytes after the checkpoint are not kept
-        db.session.commit()
-        assert stored_bytes(key) == head
-        report.path.write_bytes(head[:5])  # a fresh pass truncated the working file
-        assert report.keep(5) == key
-        db.session.commit()
-        assert stored_bytes(key) == head[:5]
-
-        resumed = WorkingReport.for_attempt(key, user_a.organisation_id, local, workspace)
-        assert resumed.path.read_bytes() == head[:5], "a resumed attempt restores the report"
-        assert resumed.keep(0) is None
-        db.session.commit()
-    assert stored_file_count() == chunk_count() == 0
-
-
-@pytest.mark.parametrize("file_store", ["database"])
-def test_a_report_kept_in_a_transaction_that_rolls_back_is_not_kept(ctx, user_a, file_store):
-    with attempt_workspace() as workspace:
-        local = Path(ctx.config["REPORT_DIR"]) / "job.csv"
-        report = WorkingReport.for_attempt(None, user_a.organisation_id, local, workspace)
-        report.path.write_bytes(b"row,errors\n1,bad\n")
-        report.keep(11)
-        db.session.commit()
-        key = report.key
-        report.keep(17)
-        db.session.rollback()  # the chunk never committed (the worker died)
-    assert stored_bytes(key) == b"row,errors\n"
 
 
 @BOTH_FILE_STORES

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import json
 import operator
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -65,6 +64,7 @@ from .readings import (
     refused_values,
     undecided,
 )
+from .rejected import reason_of
 from .validate import ChunkOutcome, SeenKeys, raw_cells, validate_chunk
 
 SAMPLES_PER_COLUMN = 3
@@ -76,8 +76,6 @@ DRY_RUN_LOW, DRY_RUN_HIGH = 5, 99
 
 # Field types whose normalised values compare with the stored ones as they are.
 EXACT_TYPES = frozenset({"string", "email", "phone", "enum", "sa_id", "integer"})
-
-_QUOTED = re.compile(r"\s*('[^']*'|\"[^\"]*\")")
 
 
 @dataclass(frozen=True)
@@ -363,7 +361,7 @@ def _dry_run(
             counts.total += checked.rows
             counts.invalid += len(checked.outcome.invalid_positions)
             for error in checked.outcome.errors:
-                reason = (error.column, _QUOTED.sub("", error.message))
+                reason = (error.column, reason_of(error.message))
                 reasons[reason] = reasons.get(reason, 0) + 1
             found.unknown = checked.unknown
             merge_notes(found.notes, checked.outcome.notes)

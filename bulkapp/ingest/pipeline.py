@@ -1,11 +1,11 @@
-"""The import pipeline: read chunks → map → validate → persist → report, resumable per chunk.
+"""The import pipeline: read chunks → map → validate → persist, resumable per chunk.
 
 An import is planned first (``plan_import``: the file opened, its headers mapped, the passes
 over it decided, from where an earlier attempt stopped), then run chunk by chunk
-(``ImportRun``). Each chunk's rows are committed together with the import's progress and
-checkpoint, in one transaction, through the ``ImportSink`` the caller provides. An attempt
-that finds a checkpoint skips the rows already done, truncates the error report to its
-checkpointed length and carries on with the counters it had.
+(``ImportRun``). Each chunk's rows and rejected rows are committed together with the import's
+progress and checkpoint, in one transaction, through the ``ImportSink`` the caller provides.
+An attempt that finds a checkpoint skips the rows already done and carries on with the
+counters it had.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-import pandas as pd
 from sqlalchemy.orm import Session
 
 from .errors import EMPTY_FILE, INVALID_ROWS, VALUE_REFUSED, ImportFailed
@@ -42,7 +41,7 @@ from .readings import (
     reading_warnings,
     unnamed_warnings,
 )
-from .report import ErrorReport
+from .rejected import FileLayout, Rejection, Rejections, chunk_rejections
 from .validate import ChunkOutcome, SeenKeys, claim_keys, validate_chunk
 
 COMPLETED, CANCELED = "completed", "canceled"
@@ -77,6 +76,7 @@ class ImportPlan:
     request: ImportRequest
     reader: Reader
     mapping: ColumnMapping
+    layout: FileLayout
     passes: tuple[Pass, ...]
     resume: Checkpoint | None  # the checkpoint the first pass resumes from
 
@@ -101,7 +101,8 @@ def plan_import(request: ImportRequest) -> ImportPlan:
         skip = resume.rows_done if resume is not None and resume.phase == phase else 0
         passes.append(Pass(phase, low, high, skip))
     resumes = resume is not None and resume.phase in {p.phase for p in passes}
-    return ImportPlan(request, reader, mapping, tuple(passes), resume if resumes else None)
+    layout = FileLayout.of(headers, mapping)
+    return ImportPlan(request, reader, mapping, layout, tuple(passes), resume if resumes else None)
 
 
 @dataclass
@@ -112,7 +113,7 @@ class CheckedChunk:
         rows: data records in the chunk.
         first_row: the spreadsheet row number of its first record.
         outcome: its validation (without the valid rows' values when the pass saves nothing).
-        rejected: the raw cells of the invalid records, indexed by position in the chunk.
+        rejected: the invalid records as the file has them.
         progress: the import's progress (percent) once this chunk is done.
         read: the share of the file's bytes read once this chunk is done (0 to 1).
         seconds: time the reading process spent parsing and validating it, per stage.
@@ -121,7 +122,7 @@ class CheckedChunk:
     rows: int
     first_row: int
     outcome: ChunkOutcome
-    rejected: pd.DataFrame
+    rejected: list[Rejection]
     progress: int
     read: float
     seconds: dict[str, float]
@@ -139,7 +140,6 @@ class ImportRun:
         self.sink = sink
         self.checkpoint = plan.resume
         self.counters = replace(plan.resume.counters) if plan.resume else Counters()
-        self.report_bytes = plan.resume.report_bytes if plan.resume else 0
         self.own = {
             stage: float(self.request.stage_seconds.get(stage, 0.0)) for stage in TIMED_STAGES
         }
@@ -190,7 +190,6 @@ class ImportRun:
         self.stage, self.rows_done = "validating" if collect else "saving", plan_pass.skip_rows
         self._record()
         self.sink.commit()
-        report = self._open_report(plan_pass) if collect else None
         seen = self._seen_keys(plan_pass.skip_rows) if collect else None
         upserter = None
         if plan_pass.phase == WRITE:
@@ -210,16 +209,10 @@ class ImportRun:
             while (checked := next(checked_chunks, None)) is not None:
                 if self.sink.cancel_requested():
                     return CANCELED
-                self._take(checked, plan_pass, report, upserter)
+                self._take(checked, plan_pass, collect, upserter)
             return COMPLETED
         finally:
             checked_chunks.close()
-            if report is not None:
-                report.close()
-
-    def _open_report(self, plan_pass: Pass) -> ErrorReport:
-        resume_at = self.report_bytes if plan_pass.skip_rows else 0
-        return ErrorReport(self.request.report_path, self.plan.reader.headers, resume_at)
 
     def _seen_keys(self, rows_done: int) -> SeenKeys:
         """The natural keys of the rows an earlier attempt did (duplicates are found across
@@ -251,13 +244,16 @@ class ImportRun:
             outcome = validate_chunk(request.schema, self.plan.mapping, chunk.frame, seen)
             if not saving:
                 outcome = replace(outcome, columns={})
+            rejected = chunk_rejections(
+                request.schema, self.plan.layout, chunk.frame, chunk.first_row, outcome
+            )
             _timed(seconds, "validating", tick)
             read = reader.progress()
             yield CheckedChunk(
                 len(chunk.frame),
                 chunk.first_row,
                 outcome,
-                chunk.frame.iloc[outcome.invalid_positions],
+                rejected,
                 plan_pass.low + int(span * read),
                 read,
                 seconds,
@@ -265,25 +261,20 @@ class ImportRun:
             gc.collect(1)  # the reading process's share of the per-chunk collection
 
     def _take(
-        self,
-        checked: CheckedChunk,
-        plan_pass: Pass,
-        report: ErrorReport | None,
-        upserter: Upserter | None,
+        self, checked: CheckedChunk, plan_pass: Pass, collect: bool, upserter: Upserter | None
     ) -> None:
-        """Count, report and save one chunk, and commit it with its checkpoint."""
+        """Count one chunk, keep its rejected rows (when the pass collects them) and save its
+        valid rows; commit it with its checkpoint."""
         tick = time.monotonic()
-        outcome = checked.outcome
         for background_stage, seconds in checked.seconds.items():
             self.background[background_stage] += seconds
-        if report is not None:
+        if collect:
+            outcome = checked.outcome
             merge_notes(self.notes, outcome.notes)
             merge_unread(self.unread, outcome.unread)
             self._count_validation(outcome, checked.rows)
-            report.add(
-                checked.rejected, checked.first_row, outcome.invalid_positions, outcome.errors
-            )
-            self.report_bytes = report.flush()
+            if checked.rejected:
+                self.sink.reject(Rejections(self.plan.layout, checked.rejected))
         if upserter is not None:
             saved = self._save(upserter, checked)
             self.counters.inserted += saved.inserted
@@ -293,9 +284,7 @@ class ImportRun:
         self.percent = checked.progress
         if 0 < checked.read < 1:  # at the end the rows are counted instead
             self.estimated_rows = round(self.rows_done / checked.read)
-        self.checkpoint = Checkpoint(
-            plan_pass.phase, self.rows_done, replace(self.counters), self.report_bytes
-        )
+        self.checkpoint = Checkpoint(plan_pass.phase, self.rows_done, replace(self.counters))
         self._record()
         self.sink.commit()
         gc.collect(1)  # the chunk's reference cycles, if any (see _collector_paused)
@@ -340,7 +329,6 @@ class ImportRun:
                     *reading_warnings(self.request.schema, self.notes),
                 ],
                 checkpoint=self.checkpoint,
-                report_written=self.counters.invalid > 0,
                 rejected=rejected,
                 estimated_rows=self.estimated_rows,
             )
@@ -351,12 +339,10 @@ class ImportRun:
         return {stage: round(self.own[stage] + self.background[stage], 3) for stage in TIMED_STAGES}
 
     def _finalise(self, *, rejected: bool) -> None:
-        """Record the final figures; keep the error report only when it has rows."""
+        """Record the final figures."""
         tick = time.monotonic()
         self.stage, self.percent = "finalizing", max(self.percent, FINALIZING_PERCENT)
         self.rows_done, self.checkpoint = self.counters.total, None
-        if not self.counters.invalid:
-            self.request.report_path.unlink(missing_ok=True)
         _timed(self.own, "finalizing", tick)
         self._record(rejected=rejected)
         self.sink.commit()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from ..entities import EntitySchema
 from .mapping import MappingChoice
+from .rejected import Rejections
 
 # The mapping a person chose for a header row of an entity type, if any (see ImportRequest).
 MappingLookup = Callable[[EntitySchema, list[str]], MappingChoice | None]
@@ -56,14 +57,11 @@ class Checkpoint:
         phase: the pass over the file (``validate`` or ``write``).
         rows_done: data rows of that pass that are done.
         counters: the counts so far.
-        report_bytes: the error report's length at this point (a resumed import truncates
-            the report to it, dropping rows of a chunk that never committed).
     """
 
     phase: str
     rows_done: int
     counters: Counters
-    report_bytes: int
 
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint as JSON-ready data."""
@@ -71,7 +69,6 @@ class Checkpoint:
             "phase": self.phase,
             "rows_done": self.rows_done,
             "counters": asdict(self.counters),
-            "report_bytes": self.report_bytes,
         }
 
     @classmethod
@@ -83,7 +80,6 @@ class Checkpoint:
             phase=str(saved["phase"]),
             rows_done=int(saved.get("rows_done", 0)),
             counters=Counters.restore(saved.get("counters", {})),
-            report_bytes=int(saved.get("report_bytes", 0)),
         )
 
 
@@ -99,7 +95,6 @@ class ImportRequest:
         filename: the name the user gave the file (its extension picks the reader).
         mode: ``partial``, ``all_or_nothing`` or ``validate_only``.
         chunk_rows: rows per chunk (one transaction each).
-        report_path: where the error report is written.
         checkpoint: where an earlier attempt stopped, if one did.
         stage_seconds: seconds per stage spent by earlier attempts.
         mapping_for: the mapping a person chose for the file's header row (on the review
@@ -115,7 +110,6 @@ class ImportRequest:
     filename: str
     mode: str
     chunk_rows: int
-    report_path: Path
     checkpoint: Checkpoint | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     mapping_for: MappingLookup = no_mapping
@@ -135,7 +129,6 @@ class Progress:
         warnings: messages for the user about the file (ignored columns).
         checkpoint: where to resume (None before the first chunk of a fresh import, and
             once the import has finished its passes).
-        report_written: whether the error report holds rejected rows.
         rejected: the whole file was rejected (all-or-nothing mode found invalid rows).
         estimated_rows: the file's data rows, estimated from the share of its bytes read so
             far (None before the first chunk).
@@ -148,7 +141,6 @@ class Progress:
     stage_seconds: dict[str, float]
     warnings: list[str]
     checkpoint: Checkpoint | None
-    report_written: bool
     rejected: bool = False
     estimated_rows: int | None = None
 
@@ -159,8 +151,12 @@ class ImportSink(Protocol):
     def record(self, progress: Progress) -> None:
         """Record ``progress`` in the transaction the next ``commit`` ends."""
 
+    def reject(self, rejections: Rejections) -> None:
+        """Keep a chunk's rejected rows, in the transaction the next ``commit`` ends."""
+
     def commit(self) -> None:
-        """End the current transaction: the chunk's rows and its recorded progress."""
+        """End the current transaction: the chunk's rows, its rejected rows and its recorded
+        progress."""
 
     def cancel_requested(self) -> bool:
         """Whether the user asked to stop the import (checked between chunks)."""

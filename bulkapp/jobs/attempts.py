@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -26,7 +26,7 @@ from ..ingest.analysis import AnalysisRequest, analyse_file
 from ..ingest.errors import WRONG_TYPE, ImportFailed, ImportSuperseded
 from ..ingest.pipeline import import_file
 from ..ingest.progress import Checkpoint, ImportRequest, Progress
-from ..ingest.report import report_path
+from ..ingest.rejected import Rejections
 from ..models import (
     ANALYSIS,
     CANCELED,
@@ -40,11 +40,12 @@ from ..models import (
     ReviewPolicy,
     rows_matched,
 )
-from ..storage import UPLOADS, WorkingReport, attempt_workspace, delete_stored, store_holding
+from ..storage import UPLOADS, attempt_workspace, delete_stored, store_holding
 from .attempt_sessions import attempt_transactions
 from .lifecycle import discard_failed_transaction
 from .mappings import mapping_lookup
 from .queues import queue_name_for
+from .rejections import keep_rejections
 from .state import job_state
 
 if TYPE_CHECKING:
@@ -54,21 +55,15 @@ log = logging.getLogger(__name__)
 
 
 class JobRecorder:
-    """The pipeline's sink: records each step on the job, with the error report as far as
-    the step's checkpoint, and commits only as its attempt."""
+    """The pipeline's sink: records each step and each chunk's rejected rows on the job, and
+    commits only as its attempt."""
 
-    def __init__(self, job: ImportJob, attempt: int, report: WorkingReport) -> None:
+    def __init__(self, job: ImportJob, attempt: int) -> None:
         self.job = job
         self.attempt = attempt
-        self.report = report
 
     def record(self, progress: Progress) -> None:
         """Put ``progress`` on the job (``ImportJob.record_progress``)."""
-        if progress.checkpoint is not None:
-            report_bytes = progress.checkpoint.report_bytes
-        else:  # between passes and at the end: the report as the pipeline left it
-            report_bytes = self.report.path.stat().st_size if self.report.path.exists() else 0
-        report_key = self.report.keep(report_bytes if progress.report_written else 0)
         self.job.record_progress(
             stage=progress.stage,
             percent=progress.percent,
@@ -77,10 +72,13 @@ class JobRecorder:
             stage_seconds=progress.stage_seconds,
             warnings=progress.warnings,
             checkpoint=progress.checkpoint.to_dict() if progress.checkpoint else {},
-            report_path=report_key,
             rejected=progress.rejected,
             estimated_rows=progress.estimated_rows,
         )
+
+    def reject(self, rejections: Rejections) -> None:
+        """Keep the chunk's rejected rows for the job (``rejections.keep_rejections``)."""
+        keep_rejections(self.job, rejections)
 
     def commit(self) -> None:
         """Commit if the job is still this attempt's, else roll back.
@@ -188,13 +186,13 @@ def _run_attempt(job: ImportJob, attempt: int, started: float) -> None:
     it (``attempt_sessions``), and commit how it ended."""
     with (
         attempt_transactions(db.session(), job.id, attempt),
-        attempt_files(job) as files,
+        attempt_upload(job) as upload,
     ):
-        recorder = JobRecorder(job, attempt, files.report)
+        recorder = JobRecorder(job, attempt)
         if job.phase == ANALYSIS:
-            _analyse(job, files, recorder, started)
+            _analyse(job, upload, recorder, started)
         else:
-            outcome = import_file(import_request(job, files), db.session(), recorder)
+            outcome = import_file(import_request(job, upload), db.session(), recorder)
             job.finish(ImportStatus(outcome), time.monotonic() - started)
         recorder.commit()
 
@@ -220,9 +218,9 @@ def taken_over(job_id: str, attempt: int) -> bool:
     return latest is not None and (latest.attempts > attempt or latest.status != PROCESSING)
 
 
-def _analyse(job: ImportJob, files: AttemptFiles, recorder: JobRecorder, started: float) -> None:
+def _analyse(job: ImportJob, upload: Path, recorder: JobRecorder, started: float) -> None:
     """Analyse the job's file and record the analysis (or the cancel that stopped it)."""
-    analysis = analyse_file(analysis_request(job, files), db.session(), AnalysisRecorder(recorder))
+    analysis = analyse_file(analysis_request(job, upload), db.session(), AnalysisRecorder(recorder))
     seconds = time.monotonic() - started
     if analysis is None:
         job.finish(CANCELED, seconds)
@@ -240,41 +238,27 @@ def _analyse(job: ImportJob, files: AttemptFiles, recorder: JobRecorder, started
     job.finish_analysis(analysis, import_now=import_now, seconds=seconds)
 
 
-@dataclass(frozen=True)
-class AttemptFiles:
-    """The files of one attempt: the upload as a local file, and the error report."""
-
-    upload: Path
-    report: WorkingReport
-
-
 @contextmanager
-def attempt_files(job: ImportJob) -> Iterator[AttemptFiles]:
+def attempt_upload(job: ImportJob) -> Iterator[Path]:
     """The upload of ``job`` as a local file (copied out of the database store, chunk by
-    chunk, into a workspace of this attempt) and its error report (restored likewise);
-    the copies are removed when the attempt ends."""
-    local_report = report_path(current_app.config["REPORT_DIR"], job.id)
+    chunk, into a workspace of this attempt); the copy is removed when the attempt ends."""
     with attempt_workspace() as workspace:
-        report = WorkingReport.for_attempt(
-            job.report_path, job.organisation_id, local_report, workspace
-        )
         upload = store_holding(job.stored_path or "", UPLOADS)
         with upload.local_copy(job.stored_path or "", workspace) as path:
-            yield AttemptFiles(path, report)
+            yield path
 
 
-def import_request(job: ImportJob, files: AttemptFiles) -> ImportRequest:
+def import_request(job: ImportJob, upload: Path) -> ImportRequest:
     """What the pipeline needs to know of ``job`` for this attempt."""
     config = current_app.config
     return ImportRequest(
         job_id=job.id,
         organisation_id=job.organisation_id,
         schema=get_entity(job.entity_type),
-        path=files.upload,
+        path=upload,
         filename=job.original_filename,
         mode=job.mode,
         chunk_rows=config["IMPORT_CHUNK_ROWS"],
-        report_path=files.report.path,
         checkpoint=Checkpoint.restore(job.checkpoint),
         stage_seconds={
             stage: float(seconds) for stage, seconds in (job.stage_timings or {}).items()
@@ -283,12 +267,12 @@ def import_request(job: ImportJob, files: AttemptFiles) -> ImportRequest:
     )
 
 
-def analysis_request(job: ImportJob, files: AttemptFiles) -> AnalysisRequest:
+def analysis_request(job: ImportJob, upload: Path) -> AnalysisRequest:
     """What the analysis needs to know of ``job``."""
     return AnalysisRequest(
         organisation_id=job.organisation_id,
         schema=get_entity(job.entity_type),
-        path=files.upload,
+        path=upload,
         filename=job.original_filename,
         chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
         detect=job.detect_entity,

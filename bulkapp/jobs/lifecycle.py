@@ -41,6 +41,7 @@ from ..models import (
 from ..storage import REPORTS, UPLOADS, delete_stored, stored_file_exists
 from ..unit_of_work import after_commit, use_case
 from . import failures, queues
+from .rejections import forget_rejected_rows
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,8 @@ def clean_jobs(
     grace_period_hours: float, organisation_id: int | None, actor: User | None = None
 ) -> dict[str, int]:
     """Remove what jobs finished more than ``grace_period_hours`` ago left behind: their RQ
-    jobs, stored uploads and error reports. The ImportJob rows stay as the audit trail.
+    jobs, stored uploads and error reports (their rejected rows, with the fixes made to them).
+    The ImportJob rows stay as the audit trail.
     ``actor`` (None: the nightly clean-up) is audited.
 
     Raises:
@@ -175,6 +177,7 @@ def clean_jobs(
         or_(
             ImportJob.stored_path.is_not(None),
             ImportJob.report_path.is_not(None),
+            ImportJob.rejected_rows_kept > 0,
             ImportJob.rq_job_id.is_not(None),
         ),
     )
@@ -197,15 +200,15 @@ def clean_jobs(
 
 @use_case
 def clean_job(job: ImportJob, actor: User | None = None) -> ImportJob:
-    """Remove what the finished ``job`` left behind (upload, error report, RQ job); the row
-    stays. ``actor`` is audited.
+    """Remove what the finished ``job`` left behind (upload, error report and rejected rows,
+    RQ job); the row stays. ``actor`` is audited.
 
     Raises:
         JobActionError: the job is still waiting or running, or there is nothing to remove.
     """
     if not job.is_finished:
         raise JobActionError("Only finished jobs can be cleaned.", code="job_not_finished")
-    if not (job.stored_path or job.report_path or job.rq_job_id):
+    if not (job.stored_path or job.report_path or job.rejected_rows_kept or job.rq_job_id):
         raise JobActionError("This job has nothing left to clean.", code="nothing_to_clean")
     _clean(get_redis(), job)
     audit.record("job_cleaned", actor=actor, target=job.id, organisation_id=job.organisation_id)
@@ -213,7 +216,8 @@ def clean_job(job: ImportJob, actor: User | None = None) -> ImportJob:
 
 
 def _clean(connection: Redis, job: ImportJob) -> dict[str, int]:
-    """Delete ``job``'s RQ job, upload and error report (uncommitted); what went."""
+    """Delete ``job``'s RQ job, upload and error report (a stored file, or its rejected rows)
+    (uncommitted); what went."""
     removed = {"rq_jobs_removed": 0}
     try:
         removed["rq_jobs_removed"] = delete_rq_job(connection, job.id)
@@ -222,6 +226,8 @@ def _clean(connection: Redis, job: ImportJob) -> dict[str, int]:
         log.warning("clean-up left RQ job %s in place: %s", job.id, exc)
     removed["files_deleted"] = delete_stored(job.stored_path, UPLOADS)
     removed["reports_deleted"] = delete_stored(job.report_path, REPORTS)
+    if forget_rejected_rows(job):
+        removed["reports_deleted"] = 1
     job.stored_path = job.report_path = None
     return removed
 

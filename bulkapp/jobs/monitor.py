@@ -238,6 +238,7 @@ def bulk_targets(jobs: Select, action: str) -> Select:
         query = query.where(
             ImportJob.stored_path.is_not(None)
             | ImportJob.report_path.is_not(None)
+            | (ImportJob.rejected_rows_kept > 0)
             | ImportJob.rq_job_id.is_not(None)
         )
     return query

@@ -133,7 +133,7 @@ def job_state(job: ImportJob) -> JobState:
         "estimated_rows": job.estimated_rows if not job.is_finished else None,
         "rows_per_second": rows_per_second,
         "seconds_left": seconds_left,
-        "has_error_report": bool(job.report_path),
+        "has_error_report": bool(job.rejected_rows_kept or job.report_path),
         "processing_duration_ms": job.processing_duration_ms,
         "stage_timings": job.stage_timings or {},
         "created_at": iso_timestamp(job.created_at),

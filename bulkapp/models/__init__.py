@@ -30,6 +30,7 @@ from .metrics import QueueHour
 from .outgoing_mail import OutgoingMail
 from .record_change import RecordChange
 from .record_export import ExportStatus, RecordExport
+from .rejected_row import FixState, RejectedRow, RejectedRowProblem
 from .saved_mapping import SavedMapping
 from .stored_file import StoredFile, StoredFileChunk, new_file_id
 
@@ -83,4 +84,7 @@ __all__ = [
     "RecordExport",
     "OutgoingMail",
     "RecordChange",
+    "FixState",
+    "RejectedRow",
+    "RejectedRowProblem",
 ]

@@ -171,7 +171,14 @@ class ImportJob(Base):
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     stage_timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The error report file of an import from before rejected rows were kept in the
+    # database (``rejected_rows``); new imports leave it None.
     report_path: Mapped[str | None] = mapped_column(String(500))
+    # How many rejected rows of the import are kept (the error report and the fix page are
+    # built from them; the clean-up deletes them and sets 0), and how the file's columns were
+    # read (``ingest.rejected.FileLayout``): how their cells are read again.
+    rejected_rows_kept: Mapped[int] = mapped_column(default=0)
+    file_layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error_message: Mapped[str | None] = mapped_column(Text)
     error_traceback: Mapped[str | None] = mapped_column(Text)
     # Why the last attempt failed (``bulkapp.jobs.failures``): decides retry or a new file.
@@ -264,7 +271,6 @@ class ImportJob(Base):
         stage_seconds: dict[str, float],
         warnings: list[str],
         checkpoint: dict[str, Any],
-        report_path: str | None,
         rejected: bool,
         estimated_rows: int | None = None,
     ) -> None:
@@ -292,7 +298,8 @@ class ImportJob(Base):
             "failed": counts["valid"] if rejected else 0,
         }
         self.stage_timings, self.warnings = dict(stage_seconds), list(warnings)
-        self.checkpoint, self.report_path = dict(checkpoint), report_path
+        self.checkpoint = dict(checkpoint)
+        self.rejected_rows_kept = counts["invalid"]  # each one kept with its chunk
         self.estimated_rows = estimated_rows
 
     def record_analysis(self, *, percent: int, rows_done: int) -> None:

@@ -1,9 +1,10 @@
-"""The file store: where uploads wait for their import and error reports are kept.
+"""The file store: where uploads wait for their import and records exports are kept (and
+where imports made before rejected rows were kept in the database left their error reports).
 
 ``FILE_STORE`` picks where new files go:
 
-* ``local``: a directory (``UPLOAD_DIR``, ``REPORT_DIR``) that the web and every worker share;
-  a file's key is its absolute path.
+* ``local``: a directory (``UPLOAD_DIR``, ``REPORT_DIR``) that the web and every worker
+  share; a file's key is its absolute path.
 * ``database``: the application database, in 1 MiB chunks (``StoredFile``,
   ``StoredFileChunk``), streamed in and out; a file's key is ``database:<id>``. Web and
   workers then share nothing but the database and Redis.
@@ -36,7 +37,6 @@ from .base import (
 )
 from .database import DatabaseStore
 from .local import LocalStore, folder_is_writable
-from .report import WorkingReport
 
 __all__ = [
     "CHUNK_BYTES",
@@ -48,12 +48,12 @@ __all__ = [
     "FileStore",
     "LocalStore",
     "StorageUnavailable",
-    "WorkingReport",
     "attempt_workspace",
     "configured_store",
     "delete_stored",
     "folder_is_writable",
     "report_download",
+    "report_name",
     "store_holding",
     "stored_file_exists",
 ]
@@ -84,12 +84,17 @@ def stored_file_exists(key: str | None, kind: str) -> bool:
 
 
 def report_download(key: str | None, organisation_id: int, upload_name: str) -> Response | None:
-    """The error report at ``key`` of a job of ``organisation_id`` as a CSV attachment named
-    after the upload; None when there is none (nothing but a stored report is ever served)."""
+    """The error report file at ``key`` (of an import made before rejected rows were kept in
+    the database) of a job of ``organisation_id``, as a CSV attachment named after the
+    upload; None when there is none (nothing but a stored report is ever served)."""
     if not key:
         return None
-    name = f"{Path(upload_name).stem or 'upload'}-errors.csv"
-    return store_holding(key, REPORTS).download(key, organisation_id, name)
+    return store_holding(key, REPORTS).download(key, organisation_id, report_name(upload_name))
+
+
+def report_name(upload_name: str) -> str:
+    """The file name of the error report of ``upload_name``: ``mechanics-errors.csv``."""
+    return f"{Path(upload_name).stem or 'upload'}-errors.csv"
 
 
 @contextmanager

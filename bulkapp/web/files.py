@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..entities import UnknownEntity, get_entity
 from ..entities.templates import MEDIA_TYPES, TEMPLATE_FORMATS, template_file, template_filename
 from ..jobs.access import require_job
-from ..storage import report_download
+from .helpers import error_report_response
 
 bp = Blueprint("files", __name__)
 
@@ -35,7 +35,7 @@ def template(entity: str, fmt: str):
 def error_report(job_id: str):
     """The CSV of a job's rejected rows, named after the upload."""
     job = require_job(current_user, job_id)
-    response = report_download(job.report_path, job.organisation_id, job.original_filename)
+    response = error_report_response(job)
     if response is None:
         abort(404)
     return response

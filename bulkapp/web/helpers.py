@@ -1,4 +1,5 @@
-"""What the pages and the API share: public views, the API's paths and safe redirects."""
+"""What the pages and the API share: public views, the API's paths, safe redirects and the
+error report's download."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import redirect
+from flask import redirect, stream_with_context
 from werkzeug.wrappers import Response
 
 from ..extensions import limiter
+from ..jobs.rejections import error_report
+from ..models import ImportJob
+from ..storage import report_download, report_name
 
 F = TypeVar("F", bound=Callable)
 
@@ -57,3 +61,18 @@ def seconds_until_limit_resets() -> int | None:
     """For a 429: the seconds until the rate limit that was breached lets requests in again."""
     breached = limiter.current_limit
     return None if breached is None else max(1, int(breached.reset_at - time.time()))
+
+
+def error_report_response(job: ImportJob) -> Response | None:
+    """The error report of ``job`` as a CSV attachment named after the upload, streamed from
+    its kept rejected rows (or, for an import made before they were kept, its stored report
+    file); None when it has neither."""
+    chunks = error_report(job)
+    if chunks is None:
+        return report_download(job.report_path, job.organisation_id, job.original_filename)
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=report_name(job.original_filename)
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response

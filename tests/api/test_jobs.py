@@ -6,16 +6,15 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
 
 from bulkapp.extensions import db
+from bulkapp.jobs.rejections import error_report, forget_rejected_rows
 from bulkapp.models import ImportJob
-from bulkapp.storage import DATABASE_KEY_PREFIX
 from tests.api.conftest import API
-from tests.conftest import BOTH_FILE_STORES, run_worker, stored_bytes
+from tests.conftest import BOTH_FILE_STORES, login, run_worker
 
 MECHANICS = [
     {
@@ -169,9 +168,18 @@ def test_error_report_is_a_csv_of_the_rejected_rows(app, api_a, file_store):
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 1 and rows[0]["email"] == "not-an-email"
     with app.app_context():
-        key = db.session.get(ImportJob, job_id).report_path
-        assert key.startswith(DATABASE_KEY_PREFIX) == (file_store == "database")
-        assert response.data == stored_bytes(key)
+        job = db.session.get(ImportJob, job_id)
+        assert job.report_path is None, "no report file: it is built from the kept rows"
+        assert response.data == b"".join(error_report(job))
+    assert client_page_report(app, api_a, job_id) == response.data
+
+
+def client_page_report(app, api, job_id: str) -> bytes:
+    """The job's error report as the job page's link downloads it, for its uploader."""
+    with app.app_context():
+        uploader = db.session.get(ImportJob, job_id).user
+        email = uploader.email
+    return login(app.test_client(), email).get(f"/jobs/{job_id}/errors.csv").data
 
 
 def test_a_report_path_outside_the_report_directory_is_never_served(app, api_a, tmp_path):
@@ -181,7 +189,7 @@ def test_a_report_path_outside_the_report_directory_is_never_served(app, api_a, 
     secret.write_text("not a report")
     with app.app_context():
         job = db.session.get(ImportJob, job_id)
-        assert Path(job.report_path).is_file()
+        forget_rejected_rows(job)  # as an import made before rejected rows were kept
         job.report_path = str(secret)
         db.session.commit()
     response = api_a.get(f"/bulk-upload/{job_id}/errors")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import openpyxl
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -29,9 +28,9 @@ from bulkapp.ingest.errors import ImportFailed
 from bulkapp.ingest.normalise import normalise_column
 from bulkapp.ingest.readers import open_reader
 from bulkapp.ingest.readers.text import DETECT_SAMPLE_BYTES
-from bulkapp.ingest.report import ErrorReport
-from bulkapp.ingest.validate import RowError
+from bulkapp.ingest.report import report_bytes
 from bulkapp.jobs import queues
+from bulkapp.jobs.rejections import error_report
 from bulkapp.models import ENTITY_TABLES, ImportJob
 from tests.conftest import fetch_job, run_worker
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows
@@ -76,8 +75,9 @@ def imported(
 
 def report_rows(job: ImportJob) -> list[list[str]]:
     """The job's error report, decoded strictly as UTF-8 and parsed as CSV."""
-    with open(job.report_path, "rb") as fh:
-        text = fh.read().decode("utf-8-sig")
+    report = error_report(job)
+    assert report is not None, "the job has no error report"
+    text = b"".join(report).decode("utf-8-sig")
     assert NUL not in text
     return list(csv.reader(io.StringIO(text, newline="")))
 
@@ -477,7 +477,9 @@ def test_values_a_column_cannot_hold_are_rejected_rows(app, ctx, user_a, field_t
     assert job.status == "completed", job.error_message
     assert_no_crash(job)
     saved = dict(stored(entity, column_of(entity, key_label), column_of(entity, label)))
-    messages = {int(row[0]): row[-1] for row in report_rows(job)[1:]} if job.report_path else {}
+    messages = (
+        {int(row[0]): row[-1] for row in report_rows(job)[1:]} if job.rejected_rows_kept else {}
+    )
     problems = []
     for i, (raw, outcome) in enumerate(cases):
         key, shown = records[i][key_label], raw[:30]
@@ -587,18 +589,14 @@ def test_decimals_beyond_the_columns_precision_are_refused_and_zero_has_no_sign(
     assert normalise_column([raw], field)[0] == [normalised]
 
 
-def test_the_report_writes_unstorable_characters_as_replacements(tmp_path):
-    path = tmp_path / "job.csv"
-    report = ErrorReport(path, ["na\x00me", "\ud800", "=cmd"])
-    frame = pd.DataFrame([["=\x00x", "a\ud800b", None]], dtype=object)
-    report.add(
-        frame,
-        first_row=7,
-        positions=[0],
-        errors=[RowError(0, "name", "=\x00x", "Odd \udfff message.")],
+def test_the_report_writes_unstorable_characters_as_replacements():
+    data = b"".join(
+        report_bytes(
+            ["na\x00me", "\ud800", "=cmd"],
+            [(7, ["=\x00x", "a\ud800b", None], ["Odd \udfff message."])],
+        )
     )
-    report.close()
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(data.decode("utf-8-sig"), newline="") as fh:
         assert list(csv.reader(fh)) == [
             ["row", "na\ufffdme", "\ufffd", "'=cmd", "errors"],
             ["7", "'=\ufffdx", "a\ufffdb", "", "Odd \ufffd message."],

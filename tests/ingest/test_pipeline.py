@@ -9,17 +9,12 @@ from sqlalchemy import func, select
 from bulkapp.extensions import db
 from bulkapp.ingest.pipeline import import_file
 from bulkapp.ingest.progress import Progress
-from bulkapp.jobs.attempts import (
-    AttemptFiles,
-    JobRecorder,
-    attempt_files,
-    import_request,
-    run_import,
-)
+from bulkapp.jobs.attempts import JobRecorder, attempt_upload, import_request, run_import
+from bulkapp.jobs.rejections import error_report
 from bulkapp.jobs.state import job_state
-from bulkapp.models import ENTITY_TABLES, ImportJob, StoredFile
-from bulkapp.storage import REPORTS, UPLOADS, stored_file_exists
-from tests.conftest import BOTH_FILE_STORES, stored_bytes
+from bulkapp.models import ENTITY_TABLES, ImportJob, RejectedRow, RejectedRowProblem, StoredFile
+from bulkapp.storage import UPLOADS, stored_file_exists
+from tests.conftest import BOTH_FILE_STORES, DATA_DIR
 from tests.ingest.conftest import MECHANICS_HEADER, create_job, mechanic_rows
 
 pytestmark = BOTH_FILE_STORES
@@ -45,8 +40,8 @@ class Crash(Exception):
 class CrashAfter(JobRecorder):
     """The job system's recorder, for a process that dies right after ``chunks`` chunks."""
 
-    def __init__(self, job: ImportJob, attempt: int, files: AttemptFiles, chunks: int) -> None:
-        super().__init__(job, attempt, files.report)
+    def __init__(self, job: ImportJob, attempt: int, chunks: int) -> None:
+        super().__init__(job, attempt)
         self.chunks_left, self.checkpoint, self.chunk_recorded = chunks, None, False
 
     def record(self, progress: Progress) -> None:
@@ -65,13 +60,30 @@ class CrashAfter(JobRecorder):
 def interrupted_run(job: ImportJob, chunks: int) -> None:
     """Run ``chunks`` chunks of ``job`` and stop, as a worker killed after a commit would."""
     attempt = job.start_attempt()
-    with pytest.raises(Crash), attempt_files(job) as files:
-        import_file(import_request(job, files), db.session, CrashAfter(job, attempt, files, chunks))
+    with pytest.raises(Crash), attempt_upload(job) as upload:
+        import_file(import_request(job, upload), db.session, CrashAfter(job, attempt, chunks))
+
+
+def report_bytes(job: ImportJob) -> bytes:
+    report = error_report(job)
+    assert report is not None, "the job has no error report"
+    return b"".join(report)
 
 
 def report_lines(job: ImportJob) -> list[list[str]]:
-    text = stored_bytes(job.report_path, REPORTS).decode("utf-8-sig")
+    text = report_bytes(job).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def kept_rows(job: ImportJob) -> list[tuple]:
+    """The job's rejected rows as kept: row number, cells, messages, natural key."""
+    rows = db.session.scalars(
+        select(RejectedRow).where(RejectedRow.import_job_id == job.id).order_by("row_number")
+    )
+    return [
+        (row.row_number, row.cells, [e["message"] for e in row.errors], row.natural_key)
+        for row in rows
+    ]
 
 
 def messy_file() -> str:
@@ -142,10 +154,64 @@ def test_error_report_has_row_numbers_original_cells_errors_and_escaped_formulas
     assert "Duplicate email 'm3@example.com'" in lines[2][-1]
 
 
+def test_the_report_built_from_the_kept_rows_equals_the_report_files_of_before(
+    ctx, user_a, small_chunks
+):
+    job = create_job(user_a, (DATA_DIR / "messy_mechanics.csv").read_bytes())
+    run_import(job.id)
+    assert job.invalid_rows == job.rejected_rows_kept == 9
+    assert report_bytes(job) == (DATA_DIR / "messy_mechanics-errors.csv").read_bytes()
+    assert job.report_path is None
+    assert not list(Path(current_app.config["REPORT_DIR"]).glob("*"))
+    assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 0
+
+
+def test_rejected_rows_keep_their_cells_messages_key_and_problems(ctx, user_a, small_chunks):
+    job = create_job(user_a, messy_file())
+    run_import(job.id)
+    rows = kept_rows(job)
+    assert [row[0] for row in rows] == [14, 15, 36, 45, 46]
+    assert rows[0] == (
+        14,
+        [
+            '=HYPERLINK("http://x")',
+            "Doe",
+            "not-an-email",
+            "082 123 4567",
+            "5",
+            "Pretoria",
+            "Gauteng",
+        ],
+        ["email is not a valid e-mail address."],
+        None,
+    )
+    assert rows[1][3] == "m3@example.com", "a duplicate's key is its normalised e-mail"
+    [stored] = db.session.scalars(select(RejectedRow).where(RejectedRow.row_number == 14))
+    assert stored.errors == [
+        {"column": "email", "field": "email", "message": "email is not a valid e-mail address."}
+    ]
+    problems = db.session.execute(
+        select(
+            RejectedRowProblem.row_number, RejectedRowProblem.file_column, RejectedRowProblem.reason
+        )
+        .where(RejectedRowProblem.import_job_id == job.id)
+        .order_by(RejectedRowProblem.row_number)
+    ).all()
+    assert problems[0] == (14, 2, "email is not a valid e-mail address.")
+    assert problems[1] == (
+        15,
+        2,
+        "Duplicate email: an earlier row of this file has the same value.",
+    )
+    assert job.file_layout["headers"] == MECHANICS_HEADER.strip().split(",")
+    assert job.file_layout["positions"]["email"] == 2
+
+
 def test_a_clean_file_leaves_no_error_report(ctx, user_a):
     job = create_job(user_a, MECHANICS_HEADER + mechanic_rows(3))
     run_import(job.id)
-    assert job.report_path is None
+    assert job.report_path is None and job.rejected_rows_kept == 0
+    assert error_report(job) is None and kept_rows(job) == []
     assert not list(Path(current_app.config["REPORT_DIR"]).glob(f"{job.id}*"))
     assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 0
 
@@ -224,20 +290,17 @@ def uninterrupted(account, content, mode="partial"):
 
 
 def outcome(job):
-    return (job.status, job.validation_stats, job.database_stats, report_lines(job))
+    return (job.status, job.validation_stats, job.database_stats, report_bytes(job))
 
 
-def test_resume_after_a_crash_equals_an_uninterrupted_run(
-    ctx, user_a, user_b, small_chunks, file_store
-):
+def test_resume_after_a_crash_equals_an_uninterrupted_run(ctx, user_a, user_b, small_chunks):
     reference = uninterrupted(user_b, messy_file())
     job = create_job(user_a, messy_file())
     interrupted_run(job, chunks=2)
-    if file_store == "local":  # the database store's working copy went with the attempt
-        with open(Path(current_app.config["REPORT_DIR"]) / f"{job.id}.csv", "a") as report:
-            report.write("half-written row of a chunk that never committed\n")
+    assert [row[0] for row in kept_rows(job)] == [14, 15], "the two committed chunks' rows"
     run_import(job.id)
     assert outcome(job) == outcome(reference)
+    assert kept_rows(job) == kept_rows(reference), "each rejected row kept exactly once"
     mine = [(email, name) for org, email, name in stored_rows() if org == user_a.organisation_id]
     theirs = [(email, name) for org, email, name in stored_rows() if org == user_b.organisation_id]
     assert mine == theirs and len(mine) == 40

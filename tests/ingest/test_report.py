@@ -1,10 +1,9 @@
 import csv
+import io
 
-import pandas as pd
 import pytest
 
-from bulkapp.ingest.report import ErrorReport, escape_cell
-from bulkapp.ingest.validate import RowError
+from bulkapp.ingest.report import escape_cell, report_bytes
 
 
 @pytest.mark.parametrize(
@@ -26,32 +25,23 @@ def test_cells_that_a_spreadsheet_would_run_are_escaped(cell, shown):
     assert escape_cell(cell) == shown
 
 
-def test_report_is_appended_per_chunk_and_resumes_at_a_byte_length(tmp_path):
-    path = tmp_path / "job.csv"
-    headers = ["Name", "=cmd"]
-    report = ErrorReport(path, headers)
-    frame = pd.DataFrame([["ok", "1"], ["=evil()", None]], dtype=object)
-    report.add(
-        frame,
-        first_row=2,
-        positions=[1],
-        errors=[
-            RowError(1, "Name", "=evil()", "Name is wrong."),
-            RowError(1, "x", None, "x is required."),
-        ],
-    )
-    checkpoint = report.close()
-    again = ErrorReport(path, headers, resume_at=checkpoint)
-    again.add(frame, first_row=10, positions=[0], errors=[RowError(0, "Name", "ok", "Bad.")])
-    again.add(frame, first_row=20, positions=[0], errors=[RowError(0, "Name", "ok", "Lost.")])
-    again.close()
-    resumed = ErrorReport(path, headers, resume_at=checkpoint)  # the crash lost the last two
-    resumed.add(frame, first_row=30, positions=[0], errors=[RowError(0, "Name", "ok", "Kept.")])
-    resumed.close()
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.reader(fh))
-    assert rows == [
+def test_the_report_has_the_files_columns_and_escapes_formulas_in_every_cell():
+    lines = [
+        (3, ["=evil()", None], ["Name is wrong.", "x is required."]),
+        (3000, ["ok", "1"], ["=1+1 is odd."]),
+    ]
+    data = b"".join(report_bytes(["Name", "=cmd"], lines))
+    assert data.startswith(b"\xef\xbb\xbf"), "Excel reads it as UTF-8"
+    assert list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))) == [
         ["row", "Name", "'=cmd", "errors"],
         ["3", "'=evil()", "", "Name is wrong. x is required."],
-        ["30", "ok", "1", "Kept."],
+        ["3000", "ok", "1", "'=1+1 is odd."],
     ]
+
+
+def test_a_long_report_comes_in_pieces_that_add_up():
+    lines = [(row, [f"cell {row}"], ["Bad."]) for row in range(2, 2502)]
+    pieces = list(report_bytes(["Name"], lines))
+    assert len(pieces) > 3, "streamed, never built whole"
+    text = b"".join(pieces).decode("utf-8-sig")
+    assert text.count("\r\n") == 2501 and text.endswith("2501,cell 2501,Bad.\r\n")

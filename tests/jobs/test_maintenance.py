@@ -8,6 +8,7 @@ from pathlib import Path
 from rq import Queue
 from rq.job import Job
 from rq.registry import StartedJobRegistry
+from sqlalchemy import func, select
 
 from bulkapp.extensions import db, get_redis
 from bulkapp.jobs.maintenance import (
@@ -18,7 +19,9 @@ from bulkapp.jobs.maintenance import (
     trim_job_registries,
 )
 from bulkapp.jobs.queues import MAINTENANCE_QUEUE, enqueue_import, get_queue
-from bulkapp.models import ImportJob, utcnow
+from bulkapp.jobs.rejections import error_report
+from bulkapp.jobs.state import job_state
+from bulkapp.models import ImportJob, RejectedRow, RejectedRowProblem, utcnow
 from tests.conftest import run_worker
 from tests.jobs.conftest import fetch, mechanics_csv, stored_count, upload
 from tests.processes import wait_for
@@ -136,6 +139,34 @@ def test_nightly_clean_up_uses_the_retention_setting(app, ctx, user_a):
     stored = Path(job.stored_path)
     assert nightly_clean_up()["files_deleted"] == 1
     assert not stored.exists() and fetch(app, job_id).status == "completed"
+
+
+def rejected_rows_of(job_id: str) -> tuple[int, int]:
+    """How many rejected rows, and problems of them, the job keeps."""
+    return tuple(
+        db.session.scalar(
+            select(func.count()).select_from(model).where(model.import_job_id == job_id)
+        )
+        for model in (RejectedRow, RejectedRowProblem)
+    )
+
+
+def test_rejected_rows_follow_the_jobs_retention(app, ctx, user_a):
+    bad = mechanics_csv(3).replace(b"user1@example.com", b"not-an-email")
+    old, recent = upload(app, user_a, bad), upload(app, user_a, bad)
+    run_worker(app)
+    ctx.config["JOB_RETENTION_HOURS"] = 48
+    for job_id, hours in ((old, 49), (recent, 47)):
+        job = db.session.get(ImportJob, job_id)
+        assert job.rejected_rows_kept == 1 and rejected_rows_of(job_id) == (1, 1)
+        job.finished_at = utcnow() - timedelta(hours=hours)
+    db.session.commit()
+
+    assert nightly_clean_up()["reports_deleted"] == 1
+    assert rejected_rows_of(old) == (0, 0) and rejected_rows_of(recent) == (1, 1)
+    cleaned = db.session.get(ImportJob, old)
+    assert cleaned.rejected_rows_kept == 0 and cleaned.invalid_rows == 1, "the counts stay"
+    assert not job_state(cleaned)["has_error_report"] and error_report(cleaned) is None
 
 
 def test_the_cron_process_enqueues_the_maintenance_jobs(app, processes):

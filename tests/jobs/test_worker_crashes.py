@@ -11,9 +11,13 @@ from rq import Worker
 from rq.exceptions import SchedulerNotFound
 from rq.job import Job
 from rq.scheduler import RQScheduler
+from sqlalchemy import select
 
+from bulkapp.extensions import db
 from bulkapp.jobs.maintenance import REDIS_RESTART_GRACE_SECONDS
 from bulkapp.jobs.queues import JOB_HEARTBEAT_TTL, worker_queue_names
+from bulkapp.jobs.rejections import error_report
+from bulkapp.models import RejectedRow
 from tests.conftest import BOTH_FILE_STORES
 from tests.jobs.conftest import fetch, mechanics_csv, stored_count, stored_emails, upload
 from tests.processes import wait_for
@@ -126,6 +130,49 @@ def test_a_dead_machines_import_resumes_on_another_worker_within_the_fail_over_b
     print(f"resumed {fail_over:.1f} s after the dead worker's last heartbeat")
     assert fail_over <= FAIL_OVER_SECONDS
     assert_completed_exactly_once(app, job_id, attempts=2)
+
+
+def rejected_rows_of(app, job_id: str) -> list[int]:
+    """The row numbers of the job's kept rejected rows, repeats included."""
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(RejectedRow.row_number)
+                .where(RejectedRow.import_job_id == job_id)
+                .order_by(RejectedRow.row_number)
+            )
+        )
+
+
+def test_rejected_rows_are_kept_exactly_once_across_a_kill_and_resume(app, user_a, processes):
+    first, second = processes.worker(**SLOW), processes.worker(**SLOW)
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    wait_for(lambda: len(registered_workers(connection)) == 2, 60, "both workers to start")
+    wait_for(lambda: redis_settled(connection), REDIS_RESTART_GRACE_SECONDS, "Redis to settle")
+    bad = {i for i in range(ROWS) if i % 97 == 5}
+    data = mechanics_csv(ROWS).decode()
+    for i in bad:
+        data = data.replace(f",user{i}@example.com,", f",user{i} at example.com,")
+    job_id = upload(app, user_a, data.encode())
+    at_kill = running_mid_way(app, job_id, first, second)
+    before = rejected_rows_of(app, job_id)
+    assert 0 < len(before) <= len(bad), "bad rows are kept with their chunks"
+    running = worker_process_of(connection, job_id)
+    doomed, survivor = (first, second) if running.ppid() == first.pid else (second, first)
+    doomed.kill_everything()  # kill -9 mid-chunk: that chunk's rows and rejections go
+    assert at_kill.checkpoint
+
+    def finished():
+        survivor.ensure_running()
+        return (job := fetch(app, job_id)).is_finished and job
+
+    job = wait_for(finished, 240, "the other worker to finish the import")
+    assert (job.status, job.attempts, job.invalid_rows) == ("completed", 2, len(bad))
+    assert rejected_rows_of(app, job_id) == sorted(i + 2 for i in bad), "each exactly once"
+    with app.app_context():
+        lines = b"".join(error_report(job)).decode("utf-8-sig").splitlines()
+    assert len(lines) == len(bad) + 1 and f"user{min(bad)} at example.com" in lines[1]
+    assert stored_count(app) == ROWS - len(bad)
 
 
 def test_a_killed_worker_takes_its_horse_and_scheduler_along_and_is_restarted(

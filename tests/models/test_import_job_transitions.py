@@ -45,7 +45,6 @@ PROGRESS = dict(
     },
     stage_seconds={"parsing": 0.1},
     warnings=[],
-    report_path="/tmp/report.csv",
     checkpoint={"phase": "write", "rows_done": 20},
     rejected=False,
 )

@@ -7,7 +7,7 @@ from flask import Blueprint, Response
 from ...entities import UnknownEntity, get_entity
 from ...entities.templates import MEDIA_TYPES, template_file, template_filename
 from ...jobs.access import require_job
-from ...storage import report_download
+from ..helpers import error_report_response
 from .auth import api_user
 from .errors import ApiError
 
@@ -18,7 +18,7 @@ bp = Blueprint("files", __name__)
 def error_report(job_id: str):
     """The CSV of the job's rejected rows (row number, columns, messages)."""
     job = require_job(api_user(), job_id)
-    response = report_download(job.report_path, job.organisation_id, job.original_filename)
+    response = error_report_response(job)
     if response is None:
         raise ApiError(
             404,

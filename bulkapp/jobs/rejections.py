@@ -1,0 +1,98 @@
+"""The rejected rows kept per job: stored with their chunk, read back as the error report,
+deleted with the job's files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, insert, select
+
+from ..extensions import db
+from ..ingest.rejected import FileLayout, Rejection, Rejections, reason_of
+from ..ingest.report import ReportLine, report_bytes
+from ..models import ImportJob, RejectedRow, RejectedRowProblem
+from ..models.rejected_row import REASON_LENGTH, FixState
+
+REPORT_BATCH_ROWS = 1000  # rows read from the database per query while a report streams
+
+
+def keep_rejections(job: ImportJob, rejections: Rejections) -> None:
+    """Store a chunk's rejected rows, with their problems, in the current transaction."""
+    layout = rejections.layout.to_json()
+    if job.file_layout != layout:
+        job.file_layout = layout
+    session = db.session()
+    session.execute(
+        insert(RejectedRow),
+        [
+            {
+                "import_job_id": job.id,
+                "row_number": rejection.row,
+                "cells": rejection.cells,
+                "errors": [error.to_json() for error in rejection.errors],
+                "natural_key": rejection.key,
+                "state": FixState.INVALID,
+            }
+            for rejection in rejections.rows
+        ],
+    )
+    problems = [
+        problem
+        for rejection in rejections.rows
+        for problem in problem_rows(job.id, rejection.row, rejection, rejections.layout)
+    ]
+    if problems:
+        session.execute(insert(RejectedRowProblem), problems)
+
+
+def problem_rows(
+    job_id: str, row_number: int, rejection: Rejection, layout: FileLayout
+) -> list[dict[str, Any]]:
+    """The problem index entries of one row's errors."""
+    return [
+        {
+            "import_job_id": job_id,
+            "row_number": row_number,
+            "position": position,
+            "file_column": layout.column_of(error.field),
+            "reason": reason_of(error.message)[:REASON_LENGTH],
+        }
+        for position, error in enumerate(rejection.errors)
+    ]
+
+
+def error_report(job: ImportJob) -> Iterator[bytes] | None:
+    """The error report of ``job``, streamed from its kept rejected rows in row order; None
+    when none are kept (no row was rejected, or the clean-up removed them)."""
+    if not job.rejected_rows_kept or job.file_layout is None:
+        return None
+    layout = FileLayout.from_json(job.file_layout)
+    return report_bytes(layout.headers, _report_lines(job.id))
+
+
+def _report_lines(job_id: str) -> Iterator[ReportLine]:
+    """Every kept rejected row of the job as the report shows it, read a batch at a time."""
+    after = 0
+    while True:
+        batch = db.session.execute(
+            select(RejectedRow.row_number, RejectedRow.cells, RejectedRow.errors)
+            .where(RejectedRow.import_job_id == job_id, RejectedRow.row_number > after)
+            .order_by(RejectedRow.row_number)
+            .limit(REPORT_BATCH_ROWS)
+        ).all()
+        for row_number, cells, errors in batch:
+            yield row_number, cells, [error["message"] for error in errors]
+        if len(batch) < REPORT_BATCH_ROWS:
+            return
+        after = batch[-1].row_number
+
+
+def forget_rejected_rows(job: ImportJob) -> int:
+    """Delete the rejected rows of ``job`` and their problems (the caller commits); returns
+    how many rows went."""
+    session = db.session()
+    session.execute(delete(RejectedRowProblem).where(RejectedRowProblem.import_job_id == job.id))
+    removed = session.execute(delete(RejectedRow).where(RejectedRow.import_job_id == job.id))
+    job.rejected_rows_kept = 0
+    return cast(CursorResult[Any], removed).rowcount
