@@ -1,9 +1,11 @@
 """Records: what the imports stored, per organisation and entity type.
 
-Plain functions that the pages, the API and the job system call: keyset pages, search,
-filters and sort of an entity type's records (``query``), what can be searched, sorted and
-filtered (``fields``), a record's history (``history``) and exports of a view (``export``);
-how long the change log is kept (``retention``) and the undo planner (``undo``).
+Plain functions that the pages, the API and the job system call: a view of an entity type's
+records as asked in a query string (``view``), what can be sorted and filtered (``fields``),
+searches and filters in SQL (``search``), keyset pages and one record (``query``), whose
+records a user may see (``access``), a record's history (``history``) and exports of a view
+(``export``); how long the change log is kept (``retention``) and the undo planner
+(``undo``).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from ..records.export import (
     write_xlsx,
 )
 from ..records.fields import field_filters, sort_keys
+from ..records.history import record_history
 from ..records.query import PAGE_SIZE, find_record, read_page, record_key
 from ..records.view import RecordView, parse_view
 from ..storage import REPORTS, store_holding
@@ -180,6 +181,7 @@ def show(entity: str, key: str):
         row=row,
         key=record_key(schema, row),
         cell=_cell,
+        history=record_history(schema, row),
     )
 
 

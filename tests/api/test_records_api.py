@@ -13,6 +13,7 @@ from tests.api.conftest import API, ApiClient, make_token
 from tests.api.test_jobs import upload
 from tests.conftest import run_worker
 from tests.records.conftest import add_records, mechanic
+from tests.web.test_record_history import imported
 
 
 def test_an_upload_reads_back_by_label_with_its_job(app, api_a):
@@ -158,3 +159,23 @@ def test_every_signed_in_role_reads_records_and_no_token_reads_none(
     for api in (api_a, api_admin_a):
         assert len(api.get("/records/mechanics").get_json()["data"]["records"]) == 1
     assert api_anonymous.get("/records/mechanics").status_code == 401
+
+
+def test_the_api_gives_the_history_with_the_record(app, api_a, client_a, user_a):
+    imported(app, client_a, "first.csv", b"Ann,Lee,ann@x.com,0821234567,Pretoria,3\n")
+    second = imported(app, client_a, "second.csv", b"Ann,Lee,ann@x.com,0821234567,Durban,3\n")
+    data = api_a.get("/records/mechanics/ann@x.com").get_json()["data"]
+    assert data["record"]["city"] == "Durban"
+    changed, added = data["history"]
+    assert changed == {
+        "action": "updated",
+        "at": changed["at"],
+        "jobId": second,
+        "fileName": "second.csv",
+        "uploadedBy": user_a.email,
+        "uploadedAt": changed["uploadedAt"],
+        "jobUrl": f"/api/v1/bulk-upload/status/{second}",
+        "changes": [{"field": "city", "old": "Pretoria", "new": "Durban"}],
+    }
+    assert changed["at"].endswith("Z") and changed["at"] >= added["at"]
+    assert (added["action"], added["fileName"], added["changes"]) == ("inserted", "first.csv", [])

@@ -310,7 +310,39 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
-    "RecordDetail": obj({"record": ref("StoredRecord")}),
+    "RecordChange": obj(
+        {
+            "field": {"type": "string", "description": "The field's label."},
+            "old": {"type": ["string", "integer", "null"]},
+            "new": {"type": ["string", "integer", "null"]},
+        }
+    ),
+    "RecordHistoryEntry": obj(
+        {
+            "action": {"type": "string", "enum": ["inserted", "updated"]},
+            "at": TIMESTAMP,
+            "jobId": {
+                "type": ["string", "null"],
+                "description": "The import (or undo); null when its job is no longer kept.",
+            },
+            "fileName": NULLABLE_STRING,
+            "uploadedBy": NULLABLE_STRING,
+            "uploadedAt": TIMESTAMP,
+            "jobUrl": NULLABLE_STRING,
+            "changes": {"type": "array", "items": ref("RecordChange")},
+        }
+    ),
+    "RecordDetail": obj(
+        {
+            "record": ref("StoredRecord"),
+            "history": {
+                "type": "array",
+                "items": ref("RecordHistoryEntry"),
+                "description": "Newest first: each import that changed the record (field by "
+                "field, old and new value), then the one that added it.",
+            },
+        }
+    ),
     "Health": obj({"status": STRING}),
     "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }

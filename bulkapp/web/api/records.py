@@ -13,6 +13,7 @@ from ...jobs.state import iso_timestamp
 from ...models import Organisation
 from ...records.access import viewable_organisation
 from ...records.fields import labelled_values
+from ...records.history import HistoryEntry, record_history
 from ...records.query import MAX_PAGE_SIZE, PAGE_SIZE, find_record, read_page
 from ...records.view import parse_view
 from ..helpers import API_URL_PREFIX
@@ -70,7 +71,7 @@ def list_records(entity: str):
 
 @bp.get("/records/<entity>/<path:key>", merge_slashes=False)
 def show_record(entity: str, key: str):
-    """One record by its natural key (URL-encoded)."""
+    """One record by its natural key (URL-encoded), with its history."""
     schema = _schema(entity)
     row = find_record(schema, _organisation().id, key)
     if row is None:
@@ -79,4 +80,27 @@ def show_record(entity: str, key: str):
             f"There is no {schema.label.lower()} record {key!r}, or you do not have access to it.",
             "record_not_found",
         )
-    return ok({"record": record_shape(schema, row)})
+    return ok(
+        {
+            "record": record_shape(schema, row),
+            "history": [history_shape(entry) for entry in record_history(schema, row)],
+        }
+    )
+
+
+def history_shape(entry: HistoryEntry) -> dict[str, Any]:
+    """One import (or undo) that added or changed a record, with its changes."""
+    job = entry.job
+    return {
+        "action": entry.action,
+        "at": iso_timestamp(entry.at),
+        "jobId": entry.job_id,
+        "fileName": job.original_filename if job else None,
+        "uploadedBy": job.user.email if job and job.user else None,
+        "uploadedAt": iso_timestamp(job.created_at) if job else None,
+        "jobUrl": f"{API_URL_PREFIX}/bulk-upload/status/{job.id}" if job else None,
+        "changes": [
+            {"field": change.field, "old": change.old, "new": change.new}
+            for change in entry.changes
+        ],
+    }
