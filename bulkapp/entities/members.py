@@ -13,7 +13,7 @@ from .provinces import (
 
 GENDERS = ("female", "male", "other")
 GENDER_SYNONYMS = {
-    "female": ("f", "woman", "fem", "vroulik"),
+    "female": ("f", "woman", "fem", "vroulik", "v", "vrou"),
     "male": ("m", "man", "manlik"),
     "other": ("o", "x", "non-binary", "gender diverse"),
 }

@@ -182,6 +182,8 @@ SCHEMA = EntitySchema(
                 "insured amount",
                 "sum assured",
                 "insured value",
+                "coverage",
+                "coverage amount",
                 "versekerde bedrag",
                 "dekking",
                 "dekkingsbedrag",

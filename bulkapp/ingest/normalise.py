@@ -35,6 +35,7 @@ DECIMAL_LIMIT = Decimal("999999999999.99")  # Numeric(14, 2)
 CENT = Decimal("0.01")
 QUOTED_MAX_LENGTH = 40  # how much of a bad value a message repeats
 
+_OTHER_CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP|AUD|NAD|BWP)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _EMAIL_LINES = re.compile(rf"^{_EMAIL.pattern}$", re.MULTILINE)  # no class matches a newline
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
@@ -477,6 +478,8 @@ def _number_refusals(field: Field, expected: str) -> tuple[Callable, Callable]:
 
     def unreadable(text: str, readings: NumberText) -> str:
         message = expected.format(quoted=_quoted(text))
+        if _OTHER_CURRENCY.search(text):
+            message += " It is in another currency: amounts are in rand (R or ZAR)."
         if readings.shortened:
             message += (
                 f" {_quoted(text)} is written with an exponent, the short form in which Excel "
@@ -527,8 +530,8 @@ def decimal(values: Sequence[str | None], field: Field, reading: ColumnReading) 
     """Amounts with at most two decimal places within the field's bounds, as text."""
     low, high = _decimal_bounds(field)
     expected = (
-        f"{field.label} must be a number with at most two decimals from {low:,} up to "
-        f"{high:,}; got {{quoted}}."
+        f"{field.label} {{quoted}} must be a number with at most two decimals from {low:,} up "
+        f"to {high:,}."
     )
 
     def finish(number: Decimal, text: str) -> str | Refused:

@@ -368,6 +368,7 @@ POLICIES = [
     ("Cover", "sum_insured", CERTAIN),
     ("Insured Amount", "sum_insured", CERTAIN),
     ("Cover Amt", "sum_insured", CERTAIN),
+    ("Coverage", "sum_insured", CERTAIN),
     ("Stand", "status", CERTAIN),
     ("Polisstatus", "status", CERTAIN),
     ("STATUS", "status", CERTAIN),

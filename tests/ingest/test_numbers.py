@@ -146,6 +146,13 @@ def test_excels_shortened_form_is_recognised_to_be_refused_with_its_own_reason()
     assert values == [None] and "the short form in which Excel shows long numbers" in errors[0]
 
 
+def test_an_amount_in_another_currency_is_refused_saying_so():
+    values, errors = run("premium", "$1,250.00", "450 USD", "\u20ac99")
+    assert values == [None, None, None]
+    assert all("another currency: amounts are in rand" in m for m in errors.values())
+    assert errors[0].startswith("premium '$1,250.00' must be a number with at most two decimals")
+
+
 def run(name: str, *values: str | None, reading: ColumnReading | None = None, entity="policies"):
     field = get_entity(entity).field(name)
     normalised, errors = normalise_column(list(values), field, reading)
