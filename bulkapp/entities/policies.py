@@ -106,6 +106,7 @@ SCHEMA = EntitySchema(
                 "insured name",
                 "client name",
                 "customer name",
+                "client",
                 "main member",
                 "name",
                 "full name",

@@ -334,7 +334,7 @@ def test_a_column_without_a_header_that_holds_values_is_named_in_the_warnings(ap
 
 MEMBERS = (
     "Naam,Van,ID-nommer,Geslag,Selfoon,Provinsie\n"
-    "Thandi,Nkosi,8001015009087,V,TBA,N/A\n"
+    "Thandi,Nkosi,8001015009087,Meisie,TBA,N/A\n"
     "Pieter,Botha,9202204720083,onbekend,082 555 0101,Wes-Kaap\n"
 )
 
@@ -351,7 +351,7 @@ def test_values_a_person_leaves_empty_are_stored_empty(app, user_a):
         "Selfoon": "mobile_number",
         "Provinsie": "province",
     }
-    assert analysis["unknown_values"] == {"gender": {"V": 1, "onbekend": 1}}
+    assert analysis["unknown_values"] == {"gender": {"Meisie": 1, "onbekend": 1}}
     assert analysis["refused_values"] == {"mobile_number": {"TBA": 1}}
     assert analysis["empty_values"] == {"province": {"N/A": 1}}
     assert analysis["counts"]["rejected"] == 2
@@ -361,7 +361,7 @@ def test_values_a_person_leaves_empty_are_stored_empty(app, user_a):
         mapping = {
             "columns": {c["header"]: c["chosen"] for c in job.analysis["columns"]},
             "values": {
-                "gender": {"V": "female", "onbekend": None},
+                "gender": {"Meisie": "female", "onbekend": None},
                 "mobile_number": {"TBA": None},
             },
         }
