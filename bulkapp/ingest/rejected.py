@@ -13,6 +13,7 @@ import pandas as pd
 from ..entities import EntitySchema
 from .mapping import ColumnMapping
 from .normalise import normalise_column, replace_unstorable
+from .readings import FileFormats
 from .validate import ChunkOutcome, raw_cells
 
 _QUOTED = re.compile(r"\s*('[^']*'|\"[^\"]*\")")
@@ -28,11 +29,12 @@ def reason_of(message: str) -> str:
 @dataclass(frozen=True)
 class FileLayout:
     """How an import reads a file's columns: the header row, the column each field comes
-    from, and the value translations of a person's mapping."""
+    from, and the value translations and number or date formats of a person's mapping."""
 
     headers: tuple[str, ...]
     positions: dict[str, int]
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, headers: Sequence[str | None], mapping: ColumnMapping) -> FileLayout:
@@ -40,19 +42,27 @@ class FileLayout:
             tuple("" if h is None else str(h) for h in headers),
             dict(mapping.positions),
             {name: dict(values) for name, values in mapping.values.items()},
+            dict(mapping.formats.chosen) if mapping.formats else {},
         )
 
     @property
     def mapping(self) -> ColumnMapping:
-        """The column mapping the import used."""
-        return ColumnMapping(positions=dict(self.positions), values=self.values)
+        """The column mapping the import used (formats as the person chose them)."""
+        return ColumnMapping(
+            positions=dict(self.positions),
+            values=self.values,
+            formats=FileFormats((), self.positions, self.formats),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "headers": list(self.headers),
             "positions": dict(self.positions),
             "values": {name: dict(values) for name, values in self.values.items()},
         }
+        if self.formats:
+            data["formats"] = dict(self.formats)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileLayout:
@@ -60,6 +70,7 @@ class FileLayout:
             tuple(data["headers"]),
             {name: int(position) for name, position in data["positions"].items()},
             {name: dict(values) for name, values in (data.get("values") or {}).items()},
+            dict(data.get("formats") or {}),
         )
 
     def column_of(self, field_name: str | None) -> int | None:
@@ -99,19 +110,29 @@ class Rejections:
     rows: list[Rejection]
 
 
-def natural_keys(
+def key_values(
     schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame
-) -> list[str | None]:
+) -> list[tuple[Any, ...] | None]:
     """The normalised natural key of every row of ``frame`` (a reader's chunk, columns by
-    position); None where a key cell is empty or invalid."""
+    position), one value per key field; None where a key cell is empty or invalid."""
     parts = [
         normalise_column(raw_cells(frame, mapping.positions[f.name]), mapping.field_for(f))[0]
         for f in schema.key_fields
     ]
-    return [
-        None if None in key else KEY_SEPARATOR.join(map(str, key))
-        for key in zip(*parts, strict=True)
-    ]
+    return [None if None in key else key for key in zip(*parts, strict=True)]
+
+
+def key_text(key: Sequence[Any] | None) -> str | None:
+    """A natural key as the rejected rows keep it (its parts as text, separated)."""
+    return None if key is None else KEY_SEPARATOR.join(map(str, key))
+
+
+def natural_keys(
+    schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame
+) -> list[str | None]:
+    """The natural key of every row of ``frame`` as text (``key_text``); None where a key
+    cell is empty or invalid."""
+    return [key_text(key) for key in key_values(schema, mapping, frame)]
 
 
 def chunk_rejections(

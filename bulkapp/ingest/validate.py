@@ -125,6 +125,16 @@ def claim_keys(
     _claim(schema, columns, len(frame), seen)
 
 
+def key_label(schema: EntitySchema) -> str:
+    """How messages name the natural key (``email``, ``policyNumber/idNumber``)."""
+    return "/".join(f.label for f in schema.key_fields)
+
+
+def duplicate_message(label: str, key: str) -> str:
+    """Why a row whose key an earlier row of its file has is rejected."""
+    return f"Duplicate {label} {key!r}: an earlier row of this file has the same value."
+
+
 def validate_chunk(
     schema: EntitySchema, mapping: ColumnMapping, frame: pd.DataFrame, seen: SeenKeys | None
 ) -> ChunkOutcome:
@@ -172,17 +182,10 @@ def validate_chunk(
     duplicates = 0
     if seen is not None:
         usable, repeated = _claim(schema, columns, rows, seen)
-        label = "/".join(f.label for f in schema.key_fields)
+        label = key_label(schema)
         for i in compress(usable, repeated):
             key = ", ".join(str(columns[name][i]) for name in schema.natural_key)
-            errors.append(
-                RowError(
-                    i,
-                    label,
-                    key,
-                    f"Duplicate {label} {key!r}: an earlier row of this file has the same value.",
-                )
-            )
+            errors.append(RowError(i, label, key, duplicate_message(label, key)))
             duplicates += 1
 
     errors.sort(key=lambda e: e.position)

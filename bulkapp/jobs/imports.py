@@ -66,6 +66,7 @@ def start_import(
     review: ReviewPolicy | None = None,
     mapping: dict | None = None,
     saved_mapping_id: int | None = None,
+    fixes: ImportJob | None = None,
 ) -> tuple[ImportJob, bool]:
     """Store an upload, record its ImportJob, commit, then enqueue it (after the commit).
 
@@ -76,6 +77,8 @@ def start_import(
             None imports at once.
         mapping: a checked mapping (``MappingChoice`` JSON) to use for the file's headers.
         saved_mapping_id: the saved mapping ``mapping`` came from.
+        fixes: the job whose fixed rows the file holds (the new job is its follow-up, in its
+            organisation).
 
     Returns:
         The job and whether it reached the queue. When Redis is unreachable the job stays
@@ -89,11 +92,10 @@ def start_import(
     schema = get_entity(next(iter(REGISTRY)) if detect else entity_type)
     if mode not in MODES:
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
-    key, size = configured_store(UPLOADS).save_stream(
-        stream, _extension(filename), user.organisation_id
-    )
+    organisation_id = fixes.organisation_id if fixes is not None else user.organisation_id
+    key, size = configured_store(UPLOADS).save_stream(stream, _extension(filename), organisation_id)
     job = ImportJob(
-        organisation_id=user.organisation_id,
+        organisation_id=organisation_id,
         user_id=user.id,
         entity_type=schema.name,
         mode=mode,
@@ -107,6 +109,7 @@ def start_import(
         detect_entity=detect,
         mapping=mapping,
         saved_mapping_id=saved_mapping_id,
+        fixes_job_id=fixes.id if fixes is not None else None,
     )
     db.session.add(job)
     enqueue_after_commit(job)

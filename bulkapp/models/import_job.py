@@ -134,6 +134,7 @@ class ImportJob(Base):
     __table_args__ = (
         Index("ix_import_jobs_org_created", "organisation_id", "created_at"),
         Index("ix_import_jobs_status", "status"),
+        Index("ix_import_jobs_fixes_job_id", "fixes_job_id"),
         # A repeated API upload with the same Idempotency-Key returns the first job.
         UniqueConstraint(
             "organisation_id", "user_id", "idempotency_key", name="uq_import_jobs_idempotency_key"
@@ -179,6 +180,10 @@ class ImportJob(Base):
     # read (``ingest.rejected.FileLayout``): how their cells are read again.
     rejected_rows_kept: Mapped[int] = mapped_column(default=0)
     file_layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A follow-up job made of rejected rows fixed on the fix page: the job they came from.
+    fixes_job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("import_jobs.id", name="fk_import_jobs_fixes_job_id")
+    )
     error_message: Mapped[str | None] = mapped_column(Text)
     error_traceback: Mapped[str | None] = mapped_column(Text)
     # Why the last attempt failed (``bulkapp.jobs.failures``): decides retry or a new file.

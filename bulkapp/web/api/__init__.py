@@ -10,7 +10,19 @@ from flask import Blueprint
 
 from ...extensions import csrf
 from ..helpers import API_URL_PREFIX
-from . import actions, files, health, jobs, openapi, queues, records, review, uploads, users
+from . import (
+    actions,
+    files,
+    fixes,
+    health,
+    jobs,
+    openapi,
+    queues,
+    records,
+    review,
+    uploads,
+    users,
+)
 from .auth import require_token
 from .errors import register_error_handlers
 
@@ -29,6 +41,7 @@ for routes in (
     openapi.bp,
     users.bp,
     records.bp,
+    fixes.bp,
 ):
     csrf.exempt(routes)  # Flask-WTF looks at the blueprint a route is on, not at its parents
     bp.register_blueprint(routes)

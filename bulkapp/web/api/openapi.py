@@ -11,9 +11,12 @@ from ...jobs.queues import worker_queue_names
 from ...models import STATUSES
 from ..helpers import API_URL_PREFIX, public
 from .openapi_schemas import (
+    INTEGER,
     MODE,
+    NULLABLE_STRING,
     RESPONSES,
     SCHEMAS,
+    STRING,
     envelope,
     json_content,
     obj,
@@ -42,6 +45,38 @@ JOB_ID = _path_param("jobId", {"type": "string"}, "The job id returned by the up
 MAPPING_ID = _path_param("mappingId", {"type": "integer"}, "A saved mapping's id.")
 USER_ID = _path_param("userId", {"type": "integer"}, "The person's id.")
 ENTITY_PARAM = _path_param("entity", ENTITY, "The entity type.")
+
+
+REJECTED_PARAMETERS = [
+    {
+        "name": "reason",
+        "in": "query",
+        "description": "Only rows with this problem (a message without the values it quotes).",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "column",
+        "in": "query",
+        "description": "Only rows with a problem in this column (its header).",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "state",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["invalid", "fixed", "sent"]},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "nextCursor or previousCursor of a page (with the same filters).",
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+    },
+]
 
 
 def _operation(
@@ -413,6 +448,102 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 ("404", "503"),
                 parameters=[JOB_ID],
                 ok_content=csv,
+            )
+        },
+        "/bulk-upload/{jobId}/rejected": {
+            "get": _operation(
+                "A job's rejected rows in row order, a page at a time (the fix page's rows).",
+                "200",
+                obj(
+                    {
+                        "columns": {"type": "array", "items": STRING},
+                        "rows": {"type": "array", "items": ref("RejectedRow")},
+                        "counts": ref("FixCounts"),
+                        "limit": INTEGER,
+                        "nextCursor": NULLABLE_STRING,
+                        "previousCursor": NULLABLE_STRING,
+                    }
+                ),
+                ("404", "422", "503"),
+                parameters=[JOB_ID, *REJECTED_PARAMETERS],
+            )
+        },
+        "/bulk-upload/{jobId}/rejected/{row}": {
+            "patch": _operation(
+                "Change cells of a rejected row; it is checked again at once, as the import "
+                "checks rows (the duplicate rule included).",
+                "200",
+                ref("RejectedRow"),
+                ("400", "403", "404", "409", "415", "422", "503"),
+                parameters=[
+                    JOB_ID,
+                    _path_param("row", {"type": "integer"}, "The row's number in the file."),
+                ],
+                body={
+                    "required": True,
+                    "content": json_content(
+                        obj(
+                            {
+                                "cells": {
+                                    "type": "object",
+                                    "minProperties": 1,
+                                    "additionalProperties": {"type": ["string", "number", "null"]},
+                                    "description": "New values by column (header); empty "
+                                    "or null empties a cell.",
+                                }
+                            }
+                        )
+                    ),
+                },
+            )
+        },
+        "/bulk-upload/{jobId}/rejected/bulk": {
+            "post": _operation(
+                "Fix one column of many rejected rows: set a value, replace text in it, or "
+                "leave it empty (an optional field); each changed row is checked again.",
+                "200",
+                obj({"changed": INTEGER, "counts": ref("FixCounts")}),
+                ("400", "403", "404", "409", "415", "422", "503"),
+                parameters=[JOB_ID],
+                body={
+                    "required": True,
+                    "content": json_content(
+                        obj(
+                            {
+                                "action": {"type": "string", "enum": ["set", "replace", "empty"]},
+                                "column": STRING,
+                                "value": NULLABLE_STRING,
+                                "find": STRING,
+                                "rows": {
+                                    "type": "array",
+                                    "items": INTEGER,
+                                    "description": "These rows (default: every row the "
+                                    "filter lets through).",
+                                },
+                                "filter": obj(
+                                    {"reason": STRING, "column": STRING, "state": STRING},
+                                    required=[],
+                                ),
+                            },
+                            required=["action", "column"],
+                        )
+                    ),
+                },
+            )
+        },
+        "/bulk-upload/{jobId}/resubmit": {
+            "post": _operation(
+                "Send the job's fixed rows as a new import linked to it; rows still invalid "
+                "stay to be fixed.",
+                "202",
+                {
+                    "allOf": [
+                        ref("JobAccepted"),
+                        obj({"fixesJobId": STRING, "sentRows": INTEGER}),
+                    ]
+                },
+                action_errors,
+                parameters=[JOB_ID],
             )
         },
         "/templates/{entity}.csv": {

@@ -343,6 +343,26 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
+    "RejectedRow": obj(
+        {
+            "row": {"type": "integer", "description": "Its row number in the file."},
+            "state": {"type": "string", "enum": ["invalid", "fixed", "sent"]},
+            "cells": {
+                "type": "object",
+                "additionalProperties": NULLABLE_STRING,
+                "description": "Its cells by column (the file's headers), as edited.",
+            },
+            "errors": {
+                "type": "array",
+                "description": "Its problems now; empty once it is fixed.",
+                "items": obj(
+                    {"column": NULLABLE_STRING, "field": NULLABLE_STRING, "message": STRING}
+                ),
+            },
+            "editedAt": TIMESTAMP,
+        }
+    ),
+    "FixCounts": obj({"invalid": INTEGER, "fixed": INTEGER, "sent": INTEGER}),
     "Health": obj({"status": STRING}),
     "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }

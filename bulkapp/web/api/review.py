@@ -27,20 +27,22 @@ from .shapes import action_result
 bp = Blueprint("review", __name__)
 
 
-def json_body(required: bool) -> Any:
-    """The request's JSON body; None when it is empty and not ``required``."""
+MAPPING_BODY = (
+    'Send the mapping as a JSON object: {"columns": {...}, "values": {...}, "formats": {...}}.',
+    "missing_mapping",
+)
+
+
+def json_body(required: bool, missing: tuple[str, str] = MAPPING_BODY) -> Any:
+    """The request's JSON body; None when it is empty and not ``required`` (``missing``: the
+    message and code of a 422 when it is empty and required)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         if required:
-            raise ApiError(
-                422,
-                'Send the mapping as a JSON object: {"columns": {...}, "values": {...}, '
-                '"formats": {...}}.',
-                "missing_mapping",
-            )
+            raise ApiError(422, *missing)
         return None
     if not request.is_json:
-        raise ApiError(415, "Send the mapping as application/json.", "unsupported_media_type")
+        raise ApiError(415, "Send the body as application/json.", "unsupported_media_type")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

@@ -1,0 +1,631 @@
+"""Fixing a job's rejected rows: read them a page at a time, edit them (each edit checked at
+once by the pipeline's own validators and the file's duplicate rule), fix many at once, and
+send the fixed ones as a follow-up import of their own.
+
+A row stays ``invalid`` until an edit leaves it without problems (``fixed``); sending the
+fixed rows makes them ``sent``: a new ImportJob (``fixes_job_id`` names the original) of a
+CSV file with the original's header row and mapping, through the same queue and pipeline.
+
+The duplicate rule is the file's: a row is a duplicate when an earlier row of the file has
+its natural key, or a row of the file was imported with it already. Earlier rows are the
+job's rejected rows before it (and every row sent already); imported ones are the records
+the job, or one of its follow-ups, inserted or changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import Select, delete, exists, func, insert, or_, select, tuple_, update
+
+from ..entities import EntitySchema, get_entity
+from ..errors import NotFound, UseCaseError
+from ..extensions import db
+from ..ingest.mapping import MappingChoice
+from ..ingest.rejected import (
+    CellError,
+    FileLayout,
+    Rejection,
+    chunk_rejections,
+    key_text,
+    key_values,
+)
+from ..ingest.validate import duplicate_message, key_label, validate_chunk
+from ..models import (
+    ENTITY_TABLES,
+    FixState,
+    ImportJob,
+    RejectedRow,
+    RejectedRowProblem,
+    User,
+    utcnow,
+)
+from ..unit_of_work import use_case
+from .imports import start_import
+from .rejections import problem_rows
+
+PAGE_ROWS = 50
+BATCH_ROWS = 1000  # rows checked together by a bulk fix or read together by a send
+FIX_STATES = tuple(FixState)
+
+BulkAction = Literal["set", "replace", "empty"]
+BULK_ACTIONS: tuple[BulkAction, ...] = ("set", "replace", "empty")
+
+
+class FixRefused(UseCaseError):
+    """The rows cannot be changed or sent as asked (the message says why)."""
+
+    status = 409
+    code = "cannot_fix"
+
+
+class NothingToFix(NotFound):
+    """The job keeps no rejected rows (none were rejected, or the clean-up removed them)."""
+
+    code = "no_rejected_rows"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"Job {job_id!r} has no rejected rows to fix.")
+
+
+class RowNotFound(NotFound):
+    """The job has no rejected row with that number."""
+
+    code = "row_not_found"
+
+    def __init__(self, row_number: int) -> None:
+        super().__init__(f"Row {row_number} is not one of this job's rejected rows.")
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rejected rows a page or a bulk fix covers: rows with a problem of ``reason``,
+    rows with a problem in file column ``column`` (its position), rows in ``state``."""
+
+    reason: str | None = None
+    column: int | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class RowPage:
+    """One page of rejected rows in row order, and the row numbers its neighbours start
+    from (None at an end)."""
+
+    rows: list[RejectedRow]
+    after: int | None  # the next page holds the rows after this row number
+    before: int | None  # the previous page holds the rows before this row number
+
+
+@dataclass(frozen=True)
+class BulkFix:
+    """One change to a column of many rows: ``set`` it to ``value``, ``replace`` ``find``
+    with ``value`` in it, or leave it ``empty`` (an optional field only)."""
+
+    action: BulkAction
+    column: int
+    value: str | None = None
+    find: str = ""
+
+
+def fixable_layout(job: ImportJob) -> FileLayout:
+    """How ``job``'s file was read, for a job whose rejected rows are kept.
+
+    Raises:
+        NothingToFix: the job keeps no rejected rows.
+    """
+    if not job.rejected_rows_kept or job.file_layout is None:
+        raise NothingToFix(job.id)
+    return FileLayout.from_json(job.file_layout)
+
+
+def column_position(layout: FileLayout, column: object) -> int:
+    """The position of a file column named by its header (or given by position).
+
+    Raises:
+        FixRefused: the file has no such column (422).
+    """
+    if isinstance(column, int) and not isinstance(column, bool):
+        if 0 <= column < len(layout.headers):
+            return column
+    elif isinstance(column, str) and column in layout.headers:
+        return layout.headers.index(column)
+    raise FixRefused(
+        f"The file has no column {column!r}. Its columns are: {', '.join(layout.headers)}.",
+        code="unknown_column",
+        status=422,
+    )
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def _filtered(job: ImportJob, filters: RowFilter) -> Select:
+    query = select(RejectedRow).where(RejectedRow.import_job_id == job.id)
+    if filters.state:
+        query = query.where(RejectedRow.state == filters.state)
+    problems = []
+    if filters.reason:
+        problems.append(RejectedRowProblem.reason == filters.reason)
+    if filters.column is not None:
+        problems.append(RejectedRowProblem.file_column == filters.column)
+    if problems:
+        query = query.where(
+            exists().where(
+                RejectedRowProblem.import_job_id == job.id,
+                RejectedRowProblem.row_number == RejectedRow.row_number,
+                *problems,
+            )
+        )
+    return query
+
+
+def rejected_page(
+    job: ImportJob,
+    filters: RowFilter = RowFilter(),
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = PAGE_ROWS,
+) -> RowPage:
+    """The rejected rows of ``job`` that ``filters`` lets through, ``limit`` at a time in row
+    order: the first page, or the one after row ``after``, or the one before row ``before``."""
+    query = _filtered(job, filters)
+    if before is not None:
+        found = db.session.scalars(
+            query.where(RejectedRow.row_number < before)
+            .order_by(RejectedRow.row_number.desc())
+            .limit(limit + 1)
+        ).all()
+        rows = list(reversed(found[:limit]))
+        earlier = len(found) > limit
+        return RowPage(rows, rows[-1].row_number if rows else None, _first(rows, earlier))
+    if after is not None:
+        query = query.where(RejectedRow.row_number > after)
+    found = db.session.scalars(query.order_by(RejectedRow.row_number).limit(limit + 1)).all()
+    rows = list(found[:limit])
+    later = len(found) > limit
+    return RowPage(rows, rows[-1].row_number if later else None, _first(rows, after is not None))
+
+
+def _first(rows: list[RejectedRow], earlier: bool) -> int | None:
+    return rows[0].row_number if rows and earlier else None
+
+
+def fix_counts(job: ImportJob) -> dict[str, int]:
+    """How many of ``job``'s rejected rows are invalid, fixed and sent."""
+    counted = dict(
+        db.session.execute(
+            select(RejectedRow.state, func.count())
+            .where(RejectedRow.import_job_id == job.id)
+            .group_by(RejectedRow.state)
+        ).all()
+    )
+    return {state.value: int(counted.get(state.value, 0)) for state in FixState}
+
+
+def problem_reasons(job: ImportJob) -> list[tuple[str, int]]:
+    """The reasons rows of ``job`` are invalid now, each with its number of rows, most
+    frequent first."""
+    rows = func.count(func.distinct(RejectedRowProblem.row_number))
+    return [
+        (reason, int(count))
+        for reason, count in db.session.execute(
+            select(RejectedRowProblem.reason, rows)
+            .where(RejectedRowProblem.import_job_id == job.id)
+            .group_by(RejectedRowProblem.reason)
+            .order_by(rows.desc(), RejectedRowProblem.reason)
+        ).all()
+    ]
+
+
+def problem_columns(job: ImportJob) -> list[tuple[int, int]]:
+    """The file columns (positions) that have problems now, each with its number of rows,
+    in the file's order."""
+    return [
+        (position, int(count))
+        for position, count in db.session.execute(
+            select(
+                RejectedRowProblem.file_column,
+                func.count(func.distinct(RejectedRowProblem.row_number)),
+            )
+            .where(
+                RejectedRowProblem.import_job_id == job.id,
+                RejectedRowProblem.file_column.is_not(None),
+            )
+            .group_by(RejectedRowProblem.file_column)
+            .order_by(RejectedRowProblem.file_column)
+        ).all()
+        if position is not None
+    ]
+
+
+def find_row(job: ImportJob, row_number: int) -> RejectedRow:
+    """Rejected row ``row_number`` of ``job``.
+
+    Raises:
+        RowNotFound: the job has no such rejected row.
+    """
+    row = db.session.scalar(
+        select(RejectedRow).where(
+            RejectedRow.import_job_id == job.id, RejectedRow.row_number == row_number
+        )
+    )
+    if row is None:
+        raise RowNotFound(row_number)
+    return row
+
+
+# -- checking edited rows ------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    """A cell as an edit writes it: text, empty as None."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _editable(job: ImportJob) -> FileLayout:
+    layout = fixable_layout(job)
+    if not job.is_finished:
+        raise FixRefused("The import is still running: its rows can be fixed once it ends.")
+    return layout
+
+
+def _locked(job: ImportJob) -> None:
+    """Take the job's row lock for the rest of the transaction, so that edits and sends of
+    its rows happen one after another (PostgreSQL; SQLite writes one at a time anyway)."""
+    db.session.execute(select(ImportJob.id).where(ImportJob.id == job.id).with_for_update())
+
+
+class RowChecker:
+    """Checks edited rows of one job as its import did, and records what it finds."""
+
+    def __init__(self, job: ImportJob, layout: FileLayout) -> None:
+        self.job = job
+        self.layout = layout
+        self.schema: EntitySchema = get_entity(job.entity_type)
+        self.mapping = layout.mapping
+
+    def _padded(self, cells: Sequence[Any]) -> list[str | None]:
+        width = len(self.layout.headers)
+        return [_text(c) for c in list(cells)[:width]] + [None] * (width - len(cells))
+
+    def check(self, rows: list[RejectedRow], cells: list[list[Any]]) -> None:
+        """Give each of ``rows`` its edited ``cells`` (as many as the file has columns) and
+        what the import would make of them now: its problems, natural key and state."""
+        if not rows:
+            return
+        cells = [self._padded(c) for c in cells]
+        frame = pd.DataFrame(cells, columns=range(len(self.layout.headers)), dtype=object)
+        outcome = validate_chunk(self.schema, self.mapping, frame, None)
+        rejected = {r.row: r for r in chunk_rejections(self.schema, self.layout, frame, 0, outcome)}
+        keys = key_values(self.schema, self.mapping, frame)
+        repeated = self._repeated(rows, keys)
+        moved: set[str] = set()  # keys a row took or gave up
+        now = utcnow()
+        for position, (row, row_cells, key) in enumerate(zip(rows, cells, keys, strict=True)):
+            errors = list(rejected[position].errors) if position in rejected else []
+            if position in repeated:
+                errors.append(self._duplicate(key))
+            text = key_text(key)
+            if row.natural_key != text:
+                moved.update(k for k in (row.natural_key, text) if k is not None)
+            row.fixed_cells = row_cells
+            row.fix_errors = [e.to_json() for e in errors]
+            row.natural_key = text
+            row.state = FixState.INVALID if errors else FixState.FIXED
+            row.edited_at = now
+            self._index(row, errors)
+        self._recheck_others(moved, {row.row_number for row in rows})
+
+    def _duplicate(self, key: tuple[Any, ...] | None) -> CellError:
+        label = key_label(self.schema)
+        key_fields = self.schema.natural_key
+        name = key_fields[0] if len(key_fields) == 1 else None
+        column = self.layout.column_of(name)
+        header = self.layout.headers[column] if column is not None else None
+        return CellError(header, name, duplicate_message(label, ", ".join(map(str, key or ()))))
+
+    def _repeated(self, rows: list[RejectedRow], keys: list[tuple[Any, ...] | None]) -> set[int]:
+        """The positions in ``rows`` whose key an earlier row of the file has: an earlier
+        rejected row (edited in this batch or not), a row sent already, or an imported one."""
+        texts = [key_text(k) for k in keys]
+        wanted = {t for t in texts if t is not None}
+        if not wanted:
+            return set()
+        checked = {row.row_number for row in rows}
+        earliest: dict[str, int] = {}  # key → the first row number that has it
+        sent: set[str] = set()
+        for batch in _batches(sorted(wanted)):
+            for number, key, state in db.session.execute(
+                select(RejectedRow.row_number, RejectedRow.natural_key, RejectedRow.state).where(
+                    RejectedRow.import_job_id == self.job.id, RejectedRow.natural_key.in_(batch)
+                )
+            ).all():
+                if number in checked or key is None:
+                    continue
+                earliest[key] = min(earliest.get(key, number), number)
+                if state == FixState.SENT:
+                    sent.add(key)
+        for row, text in zip(rows, texts, strict=True):
+            if text is not None:
+                earliest[text] = min(earliest.get(text, row.row_number), row.row_number)
+        imported = self._imported([k for k in keys if k is not None])
+        return {
+            position
+            for position, (row, text, key) in enumerate(zip(rows, texts, keys, strict=True))
+            if text is not None
+            and (earliest[text] < row.row_number or text in sent or key in imported)
+        }
+
+    def _imported(self, keys: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        """Those of ``keys`` whose record this job or one of its follow-ups wrote."""
+        if not keys:
+            return set()
+        table = ENTITY_TABLES[self.schema.name]
+        columns = [table.c[name] for name in self.schema.natural_key]
+        jobs = select(ImportJob.id).where(
+            or_(ImportJob.id == self.job.id, ImportJob.fixes_job_id == self.job.id)
+        )
+        found: set[tuple[Any, ...]] = set()
+        for batch in _batches(sorted(set(keys), key=str)):
+            match = (
+                columns[0].in_([k[0] for k in batch])
+                if len(columns) == 1
+                else tuple_(*columns).in_(batch)
+            )
+            found.update(
+                tuple(r)
+                for r in db.session.execute(
+                    select(*columns).where(
+                        table.c.organisation_id == self.job.organisation_id,
+                        match,
+                        or_(table.c.import_job_id.in_(jobs), table.c.created_job_id.in_(jobs)),
+                    )
+                ).all()
+            )
+        return found
+
+    def _index(self, row: RejectedRow, errors: list[CellError]) -> None:
+        """Replace the row's entries in the problem index by its current problems."""
+        db.session.execute(
+            delete(RejectedRowProblem).where(
+                RejectedRowProblem.import_job_id == self.job.id,
+                RejectedRowProblem.row_number == row.row_number,
+            )
+        )
+        entries = problem_rows(
+            self.job.id, row.row_number, Rejection(row.row_number, [], errors, None), self.layout
+        )
+        if entries:
+            db.session.execute(insert(RejectedRowProblem), entries)
+
+    def _recheck_others(self, keys: set[str], checked: set[int]) -> None:
+        """Check again the rows not sent that have a key an edit just took or gave up: they
+        may repeat an earlier row now, or no longer."""
+        if not keys:
+            return
+        rows = [
+            row
+            for batch in _batches(sorted(keys))
+            for row in db.session.scalars(
+                select(RejectedRow).where(
+                    RejectedRow.import_job_id == self.job.id,
+                    RejectedRow.natural_key.in_(batch),
+                    RejectedRow.state != FixState.SENT,
+                )
+            ).all()
+            if row.row_number not in checked
+        ]
+        if rows:
+            db.session.flush()  # the edited rows' keys, for the check of the others
+            edited_at = {row.row_number: row.edited_at for row in rows}
+            self.check(rows, [row.current_cells for row in rows])
+            for row in rows:  # nobody edited them: they were checked again
+                row.edited_at = edited_at[row.row_number]
+
+
+def _batches(items: Sequence[Any], size: int = BATCH_ROWS) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- editing -------------------------------------------------------------------------------
+
+
+@use_case
+def edit_row(job: ImportJob, row_number: int, cells: dict[int, Any]) -> RejectedRow:
+    """Change cells of rejected row ``row_number`` (position → new value; empty text or
+    None empties it) and check the row again.
+
+    Raises:
+        NothingToFix, RowNotFound: no such rejected row.
+        FixRefused: the import is still running, or the row was sent already.
+    """
+    layout = _editable(job)
+    _locked(job)
+    row = find_row(job, row_number)
+    if row.state == FixState.SENT:
+        raise FixRefused(f"Row {row_number} was sent already: it can no longer be changed.")
+    edited = list(row.current_cells)
+    edited += [None] * (len(layout.headers) - len(edited))
+    for position, value in cells.items():
+        edited[position] = value
+    RowChecker(job, layout).check([row], [edited])
+    return row
+
+
+def _bulk_targets(job: ImportJob, filters: RowFilter, rows: Iterable[int] | None) -> Select:
+    query = _filtered(job, filters).where(RejectedRow.state != FixState.SENT)
+    if rows is not None:
+        query = query.where(RejectedRow.row_number.in_(list(rows)))
+    return query
+
+
+def _bulk_value(fix: BulkFix, value: Any) -> tuple[bool, Any]:
+    """Whether ``fix`` changes a cell holding ``value``, and to what."""
+    if fix.action == "set":
+        return _text(value) != _text(fix.value), fix.value
+    if fix.action == "empty":
+        return _text(value) is not None, None
+    text = "" if value is None else str(value)
+    if fix.find not in text:
+        return False, value
+    return True, text.replace(fix.find, fix.value or "")
+
+
+@use_case
+def bulk_fix(
+    job: ImportJob,
+    fix: BulkFix,
+    filters: RowFilter = RowFilter(),
+    rows: Iterable[int] | None = None,
+) -> int:
+    """Apply ``fix`` to every row of ``rows`` (row numbers; None: every row ``filters``
+    lets through) not sent yet, checking each changed row again; how many changed.
+
+    Raises:
+        NothingToFix: the job keeps no rejected rows.
+        FixRefused: the import is still running; the column feeds a required field and
+            cannot be left empty; there is nothing to find (422).
+    """
+    layout = _editable(job)
+    column = column_position(layout, fix.column)
+    if fix.action == "empty":
+        fed = [name for name, position in layout.positions.items() if position == column]
+        schema = get_entity(job.entity_type)
+        required = [schema.field(name).label for name in fed if schema.field(name).required]
+        if required:
+            raise FixRefused(
+                f"{layout.headers[column]} feeds {required[0]}, which is required: it cannot "
+                "be left empty.",
+                code="required_field",
+                status=422,
+            )
+    if fix.action == "replace" and not fix.find:
+        raise FixRefused("Say what to find in the column.", code="nothing_to_find", status=422)
+    _locked(job)
+    checker = RowChecker(job, layout)
+    chosen = None if rows is None else sorted(set(rows))
+    query = _bulk_targets(job, filters, chosen).order_by(RejectedRow.row_number)
+    changed, after = 0, 0
+    while True:
+        batch = db.session.scalars(
+            query.where(RejectedRow.row_number > after).limit(BATCH_ROWS)
+        ).all()
+        if not batch:
+            return changed
+        after = batch[-1].row_number
+        edits: list[tuple[RejectedRow, list[Any]]] = []
+        for row in batch:
+            cells = list(row.current_cells)
+            cells += [None] * (len(layout.headers) - len(cells))
+            changes, value = _bulk_value(fix, cells[column])
+            if changes:
+                cells[column] = value
+                edits.append((row, cells))
+        checker.check([row for row, _ in edits], [cells for _, cells in edits])
+        changed += len(edits)
+        db.session.flush()
+
+
+# -- sending -------------------------------------------------------------------------------
+
+
+def follow_ups(job: ImportJob) -> list[ImportJob]:
+    """The jobs that sent fixed rows of ``job``, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ImportJob).where(ImportJob.fixes_job_id == job.id).order_by(ImportJob.created_at)
+        ).all()
+    )
+
+
+def _mapping(layout: FileLayout) -> dict[str, Any]:
+    """The original's mapping for a file with its header row: every column as it was read."""
+    fields = {position: name for name, position in layout.positions.items()}
+    columns = {
+        header: fields.get(position)
+        for position, header in enumerate(layout.headers)
+        if header.strip()
+    }
+    choice = MappingChoice(columns=columns, values=dict(layout.values), formats=layout.formats)
+    return choice.to_json()
+
+
+def _fixed_file(job: ImportJob, layout: FileLayout) -> tuple[Any, int]:
+    """The fixed rows of ``job`` as a CSV file (the original's header row), and how many."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(layout.headers)
+    count, after = 0, 0
+    while True:
+        batch = db.session.execute(
+            select(RejectedRow.row_number, RejectedRow.fixed_cells)
+            .where(
+                RejectedRow.import_job_id == job.id,
+                RejectedRow.state == FixState.FIXED,
+                RejectedRow.row_number > after,
+            )
+            .order_by(RejectedRow.row_number)
+            .limit(BATCH_ROWS)
+        ).all()
+        for _, cells in batch:
+            writer.writerow(["" if c is None else c for c in cells])
+        count += len(batch)
+        if len(batch) < BATCH_ROWS:
+            break
+        after = batch[-1].row_number
+    text.flush()
+    text.detach()
+    spool.seek(0)
+    return spool, count
+
+
+def send_fixed_rows(job: ImportJob, user: User) -> tuple[ImportJob, int]:
+    """Send the fixed rows of ``job`` as a new import ("fixes for <file>"), queued like any
+    upload, and mark them sent, in one commit; rows still invalid stay to be fixed. Returns
+    the new job and how many rows it holds.
+
+    Raises:
+        NothingToFix: the job keeps no rejected rows.
+        FixRefused: the import is still running, or no row is fixed yet.
+    """
+    layout = _editable(job)
+    try:
+        _locked(job)
+        spool, count = _fixed_file(job, layout)
+        with spool:
+            if not count:
+                raise FixRefused(
+                    "No row is fixed yet: fix rows first, then send them.", code="nothing_to_send"
+                )
+            db.session.execute(
+                update(RejectedRow)
+                .where(RejectedRow.import_job_id == job.id, RejectedRow.state == FixState.FIXED)
+                .values(state=FixState.SENT)
+            )
+            follow_up, _ = start_import(
+                user=user,
+                entity_type=job.entity_type,
+                stream=spool,
+                filename=f"fixes for {Path(job.original_filename).stem}.csv",
+                mode=job.mode,
+                mapping=_mapping(layout),
+                fixes=job,
+            )
+    except BaseException:
+        db.session.rollback()
+        raise
+    return follow_up, count
