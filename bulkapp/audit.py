@@ -44,6 +44,7 @@ ACTIONS = {
     "job_retried": "retried job",
     "jobs_requeued": "requeued failed jobs",
     "job_cleaned": "cleaned job",
+    "import_undo_requested": "asked to undo import",
     "jobs_cleaned": "cleaned old jobs",
     "records_exported": "exported records",
 }

@@ -35,11 +35,13 @@ from ..models import (
     IMPORT,
     PROCESSING,
     QUEUED,
+    UNDO,
     ImportJob,
     ImportStatus,
     ReviewPolicy,
     rows_matched,
 )
+from ..records.undo import UndoProgress, run_undo, start_undo
 from ..storage import UPLOADS, attempt_workspace, delete_stored, store_holding
 from .attempt_sessions import attempt_transactions
 from .lifecycle import discard_failed_transaction
@@ -184,16 +186,17 @@ def run_import(job_id: str) -> JobState | None:
 def _run_attempt(job: ImportJob, attempt: int, started: float) -> None:
     """Analyse or import the job's file as attempt ``attempt``, in transactions named after
     it (``attempt_sessions``), and commit how it ended."""
-    with (
-        attempt_transactions(db.session(), job.id, attempt),
-        attempt_upload(job) as upload,
-    ):
+    with attempt_transactions(db.session(), job.id, attempt):
         recorder = JobRecorder(job, attempt)
-        if job.phase == ANALYSIS:
-            _analyse(job, upload, recorder, started)
+        if job.phase == UNDO:
+            _undo(job, recorder, started)
         else:
-            outcome = import_file(import_request(job, upload), db.session(), recorder)
-            job.finish(ImportStatus(outcome), time.monotonic() - started)
+            with attempt_upload(job) as upload:
+                if job.phase == ANALYSIS:
+                    _analyse(job, upload, recorder, started)
+                else:
+                    outcome = import_file(import_request(job, upload), db.session(), recorder)
+                    job.finish(ImportStatus(outcome), time.monotonic() - started)
         recorder.commit()
 
 
@@ -236,6 +239,41 @@ def _analyse(job: ImportJob, upload: Path, recorder: JobRecorder, started: float
         or (policy == ReviewPolicy.SAVED and job.saved_mapping_id is not None)
     )
     job.finish_analysis(analysis, import_now=import_now, seconds=seconds)
+
+
+class UndoRecorder:
+    """The undo's sink: records each step on the undo job, committing only as its attempt."""
+
+    def __init__(self, recorder: JobRecorder) -> None:
+        self.recorder = recorder
+
+    def record(self, progress: UndoProgress) -> None:
+        """Put ``progress`` on the job (``ImportJob.record_undo_progress``)."""
+        self.recorder.job.record_undo_progress(
+            percent=progress.percent,
+            done=progress.done,
+            total=progress.total,
+            counts=progress.counts(),
+            checkpoint=progress.to_dict(),
+        )
+
+    def commit(self) -> None:
+        self.recorder.commit()
+
+    def cancel_requested(self) -> bool:
+        return self.recorder.cancel_requested()
+
+
+def _undo(job: ImportJob, recorder: JobRecorder, started: float) -> None:
+    """Undo the import ``job`` takes back, from its checkpoint, and record how it ended."""
+    original = job.undoes
+    if original is None:
+        raise ImportFailed("The import this job was to undo is no longer on record.")
+    session = db.session()
+    progress = start_undo(session, original, job.checkpoint)
+    chunk_rows = current_app.config["IMPORT_CHUNK_ROWS"]
+    finished = run_undo(session, job.id, original, progress, chunk_rows, UndoRecorder(recorder))
+    job.finish(COMPLETED if finished else CANCELED, time.monotonic() - started)
 
 
 @contextmanager

@@ -34,6 +34,7 @@ from ..models import (
     NEEDS_REVIEW,
     PROCESSING,
     QUEUED,
+    UNDO,
     ImportJob,
     User,
     utcnow,
@@ -118,7 +119,7 @@ def retry_job(job: ImportJob, actor: User | None = None) -> ImportJob:
             "retry would fail the same way. Correct the file and upload it again.",
             code="needs_corrected_file",
         )
-    if not stored_file_exists(job.stored_path, UPLOADS):
+    if job.phase != UNDO and not stored_file_exists(job.stored_path, UPLOADS):
         raise JobActionError(
             "The uploaded file is no longer stored, so this job "
             "cannot be retried. Upload the file again.",

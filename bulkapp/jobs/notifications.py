@@ -32,7 +32,7 @@ from ..models import (
     utcnow,
 )
 from .queues import NOTIFICATIONS_QUEUE, get_queue
-from .state import job_state
+from .state import job_state, undo_counts
 
 log = logging.getLogger(__name__)
 
@@ -146,16 +146,23 @@ def build_email(job: ImportJob) -> EmailMessage:
     assert job.user is not None, "only an import with an uploader is e-mailed (send_job_email)"
     config = current_app.config
     message = EmailMessage()
-    message["Subject"] = f"Import of {job.original_filename} {_outcome(job)}"
+    undo = undo_counts(job)
+    what = "undo of the import" if undo is not None else "import"
+    message["Subject"] = f"{what.capitalize()} of {job.original_filename} {_outcome(job)}"
     message["From"] = config["MAIL_FROM"]
     message["To"] = job.user.email
-    lines = [
-        f"Your import of {job.original_filename} ({job.entity_type}) {_outcome(job)}.",
-        "",
-        f"Rows: {job.total_rows} · valid {job.valid_rows} · rejected {job.invalid_rows}",
-        f"Stored: {job.inserted_rows} new · {job.updated_rows} updated · "
-        f"{job.unchanged_rows} unchanged",
-    ]
+    lines = [f"Your {what} of {job.original_filename} ({job.entity_type}) {_outcome(job)}.", ""]
+    if undo is not None:
+        lines.append(
+            f"Records: {undo['removed']} removed · {undo['restored']} restored · "
+            f"{undo['kept']} kept (changed since by a later import)"
+        )
+    else:
+        lines += [
+            f"Rows: {job.total_rows} · valid {job.valid_rows} · rejected {job.invalid_rows}",
+            f"Stored: {job.inserted_rows} new · {job.updated_rows} updated · "
+            f"{job.unchanged_rows} unchanged",
+        ]
     if job.error_message:
         lines += ["", job.error_message]
     if config["PUBLIC_URL"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from ..models import FAILED, PROCESSING, ImportJob, SavedMapping, utcnow
+from ..models import FAILED, PROCESSING, UNDO, ImportJob, SavedMapping, utcnow
 from . import failures
 
 
@@ -59,6 +59,17 @@ class JobState(TypedDict):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    undoes_job_id: str | None
+    undone_by_job_id: str | None
+    undo_counts: UndoCounts | None
+
+
+class UndoCounts(TypedDict):
+    """What an undo did (so far): records removed, restored, and kept as they were."""
+
+    removed: int
+    restored: int
+    kept: int
 
 
 def iso_timestamp(value: datetime | None) -> str | None:
@@ -95,8 +106,21 @@ def _pace(job: ImportJob) -> tuple[int | None, int | None]:
     return round(rate), None if left is None else round(left)
 
 
+def undo_counts(job: ImportJob) -> UndoCounts | None:
+    """What the undo ``job`` did so far (None for an import)."""
+    if job.phase != UNDO:
+        return None
+    stats = job.database_stats or {}
+    return {
+        "removed": stats.get("removed", 0),
+        "restored": stats.get("restored", 0),
+        "kept": stats.get("kept", 0),
+    }
+
+
 def job_state(job: ImportJob) -> JobState:
-    """The state of ``job`` now."""
+    """The state of ``job`` now (an undo's counts in ``undo_counts``; an import that was
+    undone names its undo in ``undone_by_job_id``)."""
     failed_for_good = job.status == FAILED and failures.is_permanent(job.failure_kind)
     rows_per_second, seconds_left = _pace(job)
     return {
@@ -139,4 +163,7 @@ def job_state(job: ImportJob) -> JobState:
         "created_at": iso_timestamp(job.created_at),
         "started_at": iso_timestamp(job.started_at),
         "finished_at": iso_timestamp(job.finished_at),
+        "undoes_job_id": job.undoes_job_id,
+        "undone_by_job_id": job.undone_by.id if job.undone_by else None,
+        "undo_counts": undo_counts(job),
     }

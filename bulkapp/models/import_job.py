@@ -70,6 +70,7 @@ class ImportPhase(StrEnum):
 
     ANALYSIS = "analysis"
     IMPORT = "import"
+    UNDO = "undo"  # take a completed import back (``undoes_job_id``)
 
 
 class ReviewPolicy(StrEnum):
@@ -91,11 +92,12 @@ class ImportStage(StrEnum):
     SAVING = "saving"
     FINALIZING = "finalizing"
     RETRYING = "retrying"
+    UNDOING = "undoing"
     DONE = "done"
 
 
 QUEUED, PROCESSING, COMPLETED, FAILED, CANCELED, NEEDS_REVIEW = ImportStatus
-ANALYSIS, IMPORT = ImportPhase
+ANALYSIS, IMPORT, UNDO = ImportPhase
 STATUSES = tuple(ImportStatus)
 FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELED})
 REVIEW_EXPIRED = (
@@ -139,6 +141,8 @@ class ImportJob(Base):
         UniqueConstraint(
             "organisation_id", "user_id", "idempotency_key", name="uq_import_jobs_idempotency_key"
         ),
+        # An import is undone at most once.
+        Index("uq_import_jobs_undoes_job", "undoes_job_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_job_id)
@@ -212,10 +216,19 @@ class ImportJob(Base):
     saved_mapping_id: Mapped[int | None] = mapped_column(
         ForeignKey("saved_mappings.id", ondelete="SET NULL")
     )
+    # An undo (phase ``undo``): the completed import it takes back (job rows are never
+    # deleted: they are the audit trail).
+    undoes_job_id: Mapped[str | None] = mapped_column(ForeignKey("import_jobs.id"))
 
     organisation: Mapped[Organisation] = relationship()
     user: Mapped[User | None] = relationship()
     saved_mapping: Mapped[SavedMapping | None] = relationship()
+    undoes: Mapped[ImportJob | None] = relationship(
+        remote_side="ImportJob.id", foreign_keys="ImportJob.undoes_job_id"
+    )
+    undone_by: Mapped[ImportJob | None] = relationship(
+        foreign_keys="ImportJob.undoes_job_id", uselist=False, viewonly=True
+    )
 
     @property
     def is_finished(self) -> bool:
@@ -253,7 +266,7 @@ class ImportJob(Base):
                 .values(
                     attempts=attempt,
                     status=PROCESSING,
-                    stage=ImportStage.ANALYSING if self.phase == ANALYSIS else ImportStage.PARSING,
+                    stage=_FIRST_STAGE.get(self.phase, ImportStage.PARSING),
                     error_message=None,
                     error_traceback=None,
                     failure_kind=None,
@@ -314,6 +327,18 @@ class ImportJob(Base):
         self.stage, self.progress = ImportStage.ANALYSING, max(self.progress or 0, percent)
         self.processed_rows = rows_done
 
+    def record_undo_progress(
+        self, *, percent: int, done: int, total: int, counts: dict[str, int], checkpoint: dict
+    ) -> None:
+        """Record a step of the running undo: records handled of ``total``, how many were
+        removed, restored and kept (``counts``), and where to resume (committed with the
+        step's changes)."""
+        self._require("record_undo_progress", (PROCESSING,))
+        self._require_phase("record_undo_progress", UNDO)
+        self.stage, self.progress = ImportStage.UNDOING, max(self.progress or 0, percent)
+        self.processed_rows, self.total_rows = done, total
+        self.database_stats, self.checkpoint = dict(counts), dict(checkpoint)
+
     def finish_analysis(
         self, analysis: dict[str, Any], *, import_now: bool, seconds: float | None = None
     ) -> None:
@@ -364,8 +389,8 @@ class ImportJob(Base):
         self._require("finish", (PROCESSING,))
         if outcome not in (COMPLETED, CANCELED):
             raise IllegalTransition(f"finish: {outcome!r} is not how an import ends well")
-        if outcome == COMPLETED:
-            self._require_phase("finish", IMPORT)
+        if outcome == COMPLETED and self.phase == ANALYSIS:
+            raise IllegalTransition(f"finish: import {self.id} is in its analysis phase")
         self.status, self.stage = outcome, ImportStage.DONE
         if outcome == COMPLETED:
             self.progress = 100
@@ -435,6 +460,12 @@ class ImportJob(Base):
 
     def __repr__(self) -> str:
         return f"<ImportJob {self.id} {self.entity_type} {self.status}>"
+
+
+_FIRST_STAGE: dict[str, ImportStage] = {
+    ANALYSIS: ImportStage.ANALYSING,
+    UNDO: ImportStage.UNDOING,
+}
 
 
 def _announce_ended(job_id: str) -> None:

@@ -1,5 +1,6 @@
 """A record's history: the import that inserted it, then each import (or undo) that changed it,
-field by field, old → new, with who uploaded which file and when.
+field by field, old → new, with who uploaded which file and when; an undo that gave the
+record its earlier values back is listed as "undone", with its undo job.
 
 Read from the change log: an entity row's ``created_job_id`` names the import that inserted
 it (at its ``created_at``), and ``record_changes`` holds, per import or undo that updated it,
@@ -18,10 +19,11 @@ from sqlalchemy.orm import selectinload
 
 from ..entities import EntitySchema
 from ..extensions import db
-from ..models import ImportJob, RecordChange
+from ..models import UNDO, ImportJob, RecordChange
 from ..models.record_change import UPDATE
 
-INSERTED, UPDATED = "inserted", "updated"
+# An undo that restored the record's values is listed as UNDONE, by its undo job.
+INSERTED, UPDATED, UNDONE = "inserted", "updated", "undone"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class FieldChange:
 class HistoryEntry:
     """One import (or undo) that inserted or changed the record."""
 
-    action: str  # INSERTED or UPDATED
+    action: str  # INSERTED, UPDATED or UNDONE
     job_id: str | None  # None: the job is gone (or the record predates the change log)
     job: ImportJob | None
     at: datetime | None
@@ -62,6 +64,25 @@ def _field_changes(schema: EntitySchema, changes: dict[str, Any]) -> tuple[Field
     )
 
 
+def _logged_entry(
+    schema: EntitySchema, change: RecordChange, job: ImportJob | None
+) -> HistoryEntry:
+    """The entry of one logged update: an import's, or an undo's (when it ran: the log's
+    ``updated_at`` is the restored one)."""
+    if job is not None and job.phase == UNDO:
+        when = job.finished_at or job.started_at
+        return HistoryEntry(
+            UNDONE, change.import_job_id, job, when, _field_changes(schema, change.changes)
+        )
+    return HistoryEntry(
+        UPDATED,
+        change.import_job_id,
+        job,
+        _when(change.changes),
+        _field_changes(schema, change.changes),
+    )
+
+
 def record_history(schema: EntitySchema, row: RowMapping) -> list[HistoryEntry]:
     """What inserted and changed the record ``row`` of ``schema``, newest first."""
     logged = list(
@@ -79,13 +100,7 @@ def record_history(schema: EntitySchema, row: RowMapping) -> list[HistoryEntry]:
         )
     }
     entries = [
-        HistoryEntry(
-            UPDATED,
-            change.import_job_id,
-            jobs.get(change.import_job_id),
-            _when(change.changes),
-            _field_changes(schema, change.changes),
-        )
+        _logged_entry(schema, change, jobs.get(change.import_job_id))
         for change in logged
         if change.action == UPDATE
     ]

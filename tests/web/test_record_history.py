@@ -11,8 +11,9 @@ from sqlalchemy import update
 from bulkapp.extensions import db
 from bulkapp.jobs.attempts import run_import
 from bulkapp.jobs.maintenance import nightly_clean_up
+from bulkapp.jobs.undo import request_undo
 from bulkapp.models import ImportJob, utcnow
-from tests.conftest import uploaded_job_id, web_upload
+from tests.conftest import run_worker, uploaded_job_id, web_upload
 from tests.records.conftest import add_records, mechanic
 
 HEADER = b"firstName,lastName,email,mobileNumber,city,yearsExperience\n"
@@ -79,3 +80,24 @@ def test_a_record_added_before_the_change_log_says_so(app, client_a, user_a):
 def test_another_organisations_record_history_is_404(app, client_a, client_b):
     imported(app, client_a, "first.csv", b"Ann,Lee,ann@x.com,0821234567,Pretoria,3\n")
     assert client_b.get("/records/mechanics/ann@x.com").status_code == 404
+
+
+def test_an_undo_is_listed_with_the_values_it_gave_back(app, client_a, user_a):
+    imported(app, client_a, "first.csv", b"Ann,Lee,ann@x.com,0821234567,Pretoria,3\n")
+    second = imported(app, client_a, "second.csv", b"Ann,Lee,ann@x.com,0821234567,Durban,4\n")
+    with app.app_context():
+        undo = request_undo(db.session.get(ImportJob, second), user_a.load()).id
+    run_worker(app)
+    page = client_a.get("/records/mechanics/ann@x.com").get_data(as_text=True)
+    assert entries(page) == [
+        ("undone", "the undo of second.csv"),
+        ("updated", "second.csv"),
+        ("inserted", "first.csv"),
+    ]
+    assert f'href="/jobs/{undo}"' in page and "<strong>Undone</strong>" in page
+    undone = page[page.index('data-action="undone"') : page.index('data-action="updated"')]
+    assert re.findall(
+        r'<tr data-field="(\w+)"><td>\w+</td>\s*<td class="change-old">([^<]*)</td>\s*'
+        r'<td class="change-new">([^<]*)</td>',
+        undone,
+    ) == [("yearsExperience", "4", "3"), ("city", "Durban", "Pretoria")]

@@ -1,4 +1,5 @@
-"""Job actions: retry, cancel, requeue all failed, clean old jobs (the last two for admins)."""
+"""Job actions: retry, cancel, undo (and its preview), requeue all failed, clean old jobs (the
+last two for admins)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import json
 
 from flask import Blueprint, request
 
-from ...jobs import lifecycle
+from ...jobs import lifecycle, undo
 from ...jobs.access import require_job, scope_of
 from .auth import admin_required, api_user
 from .errors import ApiError, ok
-from .shapes import action_result
+from .shapes import action_result, undo_accepted, undo_preview
 
 bp = Blueprint("actions", __name__)
 
@@ -37,6 +38,21 @@ def cancel_job(job_id: str):
         else "Cancellation was requested; the job stops at its next chunk boundary."
     )
     return ok(action_result(job, message))
+
+
+@bp.get("/bulk-upload/<job_id>/undo")
+def preview_undo(job_id: str):
+    """What undoing a completed import would do now: records removed, restored and kept."""
+    job = require_job(api_user(), job_id)
+    return ok(undo_preview(job, undo.preview_undo(job)))
+
+
+@bp.post("/bulk-upload/<job_id>/undo")
+def undo_import(job_id: str):
+    """Queue the undo of a completed import (the uploader or an administrator)."""
+    job = require_job(api_user(), job_id, "act")
+    queued = undo.request_undo(job, api_user())
+    return ok(undo_accepted(queued, "The undo was queued; it is a job of its own."), 202)
 
 
 @bp.post("/bulk-upload/queue/requeue")

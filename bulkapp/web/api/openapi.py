@@ -360,6 +360,24 @@ def _paths() -> dict[str, dict[str, Operation]]:
                 parameters=[JOB_ID],
             )
         },
+        "/bulk-upload/{jobId}/undo": {
+            "get": _operation(
+                "What undoing a completed import would do now: records removed (inserted by "
+                "it), restored (updated by it) and kept (changed since by a later import).",
+                "200",
+                ref("UndoPreview"),
+                ("404", "409", "503"),
+                parameters=[JOB_ID],
+            ),
+            "post": _operation(
+                "Undo a completed import (its uploader or an administrator): queued as a job "
+                "of its own; an import is undone at most once, within JOB_RETENTION_HOURS.",
+                "202",
+                ref("UndoAccepted"),
+                action_errors,
+                parameters=[JOB_ID],
+            ),
+        },
         "/jobs/{jobId}/review": {
             "get": _operation(
                 "What the analysis of an upload in review found: mapping, preview, counts.",

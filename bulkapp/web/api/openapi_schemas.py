@@ -117,6 +117,19 @@ SCHEMAS: dict[str, Schema] = {
             "created_at": TIMESTAMP,
             "started_at": TIMESTAMP,
             "finished_at": TIMESTAMP,
+            "undoes_job_id": {
+                **NULLABLE_STRING,
+                "description": "An undo: the import it takes back.",
+            },
+            "undone_by_job_id": {
+                **NULLABLE_STRING,
+                "description": "An import that was undone: its undo job.",
+            },
+            "undo_counts": {
+                "type": ["object", "null"],
+                "description": "An undo: records removed, restored and kept so far.",
+                "properties": {"removed": INTEGER, "restored": INTEGER, "kept": INTEGER},
+            },
         }
     ),
     "JobResult": {
@@ -170,6 +183,42 @@ SCHEMAS: dict[str, Schema] = {
             "attempts": INTEGER,
             "statusUrl": STRING,
             "message": STRING,
+        }
+    ),
+    "UndoAccepted": obj(
+        {
+            "jobId": {**STRING, "description": "The undo's own job: poll it like an import."},
+            "undoesJobId": STRING,
+            "status": JOB_STATUS,
+            "attempts": INTEGER,
+            "statusUrl": STRING,
+            "message": STRING,
+        }
+    ),
+    "UndoPreview": obj(
+        {
+            "jobId": STRING,
+            "undoableUntil": {
+                **TIMESTAMP,
+                "description": "JOB_RETENTION_HOURS after the import finished.",
+            },
+            "removed": {**INTEGER, "description": "Records the import inserted, removed."},
+            "restored": {**INTEGER, "description": "Records the import updated, restored."},
+            "kept": {**INTEGER, "description": "Records changed since: kept as they are."},
+            "conflicts": {
+                "type": "array",
+                "description": "The first 100 kept records.",
+                "items": obj(
+                    {
+                        "key": NULLABLE_STRING,
+                        "reason": {
+                            **STRING,
+                            "examples": ["kept: changed by the upload of 4 Dec (b.csv)"],
+                        },
+                        "changedByJobId": NULLABLE_STRING,
+                    }
+                ),
+            },
         }
     ),
     "Mapping": {
@@ -319,7 +368,11 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "RecordHistoryEntry": obj(
         {
-            "action": {"type": "string", "enum": ["inserted", "updated"]},
+            "action": {
+                "type": "string",
+                "enum": ["inserted", "updated", "undone"],
+                "description": "undone: an undo of a later import gave the values back.",
+            },
             "at": TIMESTAMP,
             "jobId": {
                 "type": ["string", "null"],

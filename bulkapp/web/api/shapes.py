@@ -7,7 +7,8 @@ from typing import Any
 from flask import url_for
 
 from ...entities import get_entity
-from ...jobs.state import JobState, job_state
+from ...jobs.state import JobState, iso_timestamp, job_state
+from ...jobs.undo import UndoPreview
 from ...models import COMPLETED, QUEUED, ImportJob
 
 # The members guide calls a queued job "pending"; the other shapes say "queued".
@@ -61,6 +62,31 @@ def action_result(job: ImportJob, message: str) -> dict[str, Any]:
     }
 
 
+def undo_accepted(undo: ImportJob, message: str) -> dict[str, Any]:
+    """The answer to an undo request: the undo job, queued, and the import it undoes."""
+    return {**action_result(undo, message), "undoesJobId": undo.undoes_job_id}
+
+
+def undo_preview(job: ImportJob, preview: UndoPreview) -> dict[str, Any]:
+    """``GET /bulk-upload/<jobId>/undo``: what undoing the import would do now."""
+    plan = preview.plan
+    return {
+        "jobId": job.id,
+        "undoableUntil": iso_timestamp(preview.deadline),
+        "removed": plan.removed,
+        "restored": plan.restored,
+        "kept": plan.kept,
+        "conflicts": [
+            {
+                "key": conflict.key,
+                "reason": conflict.reason,
+                "changedByJobId": conflict.changed_by.id if conflict.changed_by else None,
+            }
+            for conflict in preview.conflicts
+        ],
+    }
+
+
 def upload_status(job: ImportJob) -> dict[str, Any]:
     """``GET /bulk-upload/status/<jobId>`` as in the members guide."""
     state = job_state(job)
@@ -90,6 +116,9 @@ def upload_status(job: ImportJob) -> dict[str, Any]:
         "created_at": state["created_at"],
         "started_at": state["started_at"],
         "finished_at": state["finished_at"],
+        "undoes_job_id": state["undoes_job_id"],
+        "undone_by_job_id": state["undone_by_job_id"],
+        "undo_counts": state["undo_counts"],
     }
 
 
