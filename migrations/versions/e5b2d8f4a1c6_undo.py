@@ -1,7 +1,7 @@
 """Undo: an import job may take back a completed import (import_jobs.undoes_job_id)
 
 Revision ID: e5b2d8f4a1c6
-Revises: c4f1a7d2e9b3
+Revises: e5b9c3d7a1f2
 Create Date: 2026-12-07 20:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e5b2d8f4a1c6"
-down_revision = "c4f1a7d2e9b3"
+down_revision = "e5b9c3d7a1f2"
 branch_labels = None
 depends_on = None
 
