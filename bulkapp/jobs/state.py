@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from ..models import FAILED, PROCESSING, UNDO, ImportJob, SavedMapping, utcnow
+from ..models import COMPLETED, FAILED, IMPORT, PROCESSING, UNDO, ImportJob, SavedMapping, utcnow
 from . import failures
 
 
@@ -118,6 +118,14 @@ def undo_counts(job: ImportJob) -> UndoCounts | None:
     }
 
 
+def _undone_by(job: ImportJob) -> str | None:
+    """The undo of ``job``, if any (looked up for completed imports only: a polled job that
+    is still running costs no query for it)."""
+    if job.status != COMPLETED or job.phase != IMPORT or job.undone_by is None:
+        return None
+    return job.undone_by.id
+
+
 def job_state(job: ImportJob) -> JobState:
     """The state of ``job`` now (an undo's counts in ``undo_counts``; an import that was
     undone names its undo in ``undone_by_job_id``)."""
@@ -164,6 +172,6 @@ def job_state(job: ImportJob) -> JobState:
         "started_at": iso_timestamp(job.started_at),
         "finished_at": iso_timestamp(job.finished_at),
         "undoes_job_id": job.undoes_job_id,
-        "undone_by_job_id": job.undone_by.id if job.undone_by else None,
+        "undone_by_job_id": _undone_by(job),
         "undo_counts": undo_counts(job),
     }

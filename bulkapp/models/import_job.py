@@ -16,9 +16,10 @@ import would do, storing nothing) or ``import``. An upload made for review start
 analysis phase; ``finish_analysis`` either stops at ``needs_review`` or, when the user
 asked to import certain mappings straight away, queues the import itself. ``commit_review``
 queues the import with the mapping the user chose; ``reanalyse`` runs the analysis again
-with a changed mapping. An undo is a job of its own in the ``undo`` phase (``undoes_job_id``
-names the completed import it takes back): ``start_attempt``, ``record_undo_progress`` per
-step, then ``finish``, ``fail`` or ``retry_later`` as an import. ``start_attempt`` also takes a job left ``processing`` by a worker
+with a changed mapping. An undo is a job of its own in the ``undo`` phase
+(``undoes_job_id`` names the completed import it takes back): ``start_attempt``,
+``record_undo_progress`` per step, then ``finish``, ``fail`` or ``retry_later`` as an
+import. ``start_attempt`` also takes a job left ``processing`` by a worker
 that died, and a ``failed`` one that ``rq requeue`` put back (in the phase it was in). Every
 other move raises ``IllegalTransition``.
 An import that ends (``finish``, ``fail``, ``cancel``) is announced to the ``on_ended``
