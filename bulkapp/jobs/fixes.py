@@ -144,6 +144,12 @@ def column_position(layout: FileLayout, column: object) -> int:
     )
 
 
+def required_columns(job: ImportJob, layout: FileLayout) -> set[int]:
+    """The positions of the file columns that feed a required field (never left empty)."""
+    schema = get_entity(job.entity_type)
+    return {layout.positions[f.name] for f in schema.required_fields if f.name in layout.positions}
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
@@ -501,17 +507,12 @@ def bulk_fix(
     """
     layout = _editable(job)
     column = column_position(layout, fix.column)
-    if fix.action == "empty":
-        fed = [name for name, position in layout.positions.items() if position == column]
-        schema = get_entity(job.entity_type)
-        required = [schema.field(name).label for name in fed if schema.field(name).required]
-        if required:
-            raise FixRefused(
-                f"{layout.headers[column]} feeds {required[0]}, which is required: it cannot "
-                "be left empty.",
-                code="required_field",
-                status=422,
-            )
+    if fix.action == "empty" and column in required_columns(job, layout):
+        raise FixRefused(
+            f"{layout.headers[column]} feeds a required field: it cannot be left empty.",
+            code="required_field",
+            status=422,
+        )
     if fix.action == "replace" and not fix.find:
         raise FixRefused("Say what to find in the column.", code="nothing_to_find", status=422)
     _locked(job)
@@ -549,6 +550,18 @@ def follow_ups(job: ImportJob) -> list[ImportJob]:
             select(ImportJob).where(ImportJob.fixes_job_id == job.id).order_by(ImportJob.created_at)
         ).all()
     )
+
+
+def combined_totals(job: ImportJob, sent_in: list[ImportJob]) -> dict[str, int]:
+    """What ``job`` and its follow-ups ``sent_in`` stored together, and how many of its rows
+    are still to be fixed."""
+    jobs = [job, *sent_in]
+    return {
+        "inserted": sum(j.inserted_rows for j in jobs),
+        "updated": sum(j.updated_rows for j in jobs),
+        "unchanged": sum(j.unchanged_rows for j in jobs),
+        "still_invalid": fix_counts(job)[FixState.INVALID] if job.rejected_rows_kept else 0,
+    }
 
 
 def _mapping(layout: FileLayout) -> dict[str, Any]:

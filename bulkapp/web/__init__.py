@@ -16,6 +16,7 @@ from . import (
     auth,
     dev,
     files,
+    fixes,
     job_actions,
     jobs,
     people,
@@ -74,7 +75,8 @@ def _error_page(
     upload_link: bool = False,
     code: str | None = None,
 ):
-    if request.path.startswith(API_PATH_PREFIX):
+    if request.path.startswith(API_PATH_PREFIX) or request.is_json:
+        # The API, and a page's own JSON requests (the fix page's edits), get JSON errors.
         return error_response(status, message, code, headers=headers)
     page = render_template(
         "error.html", status=status, title=title, message=message, upload_link=upload_link
@@ -124,6 +126,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(records.bp)
+    app.register_blueprint(fixes.bp)
     if app.config["BULKAPP_ENV"] == "development":
         app.register_blueprint(dev.bp)
 

@@ -6,9 +6,11 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
 
 from ..extensions import db
+from ..jobs import fixes
 from ..jobs.access import require_job
 from ..jobs.filters import JobFilters, search_jobs
 from ..jobs.state import job_state
+from ..models import ImportJob
 
 bp = Blueprint("jobs", __name__)
 
@@ -33,7 +35,15 @@ def index():
 def show(job_id: str):
     """One job: status, stage, progress and counts; the page polls ``state``."""
     job = require_job(current_user, job_id)
-    return render_template("job.html", job=job, state=job_state(job))
+    follow_ups = fixes.follow_ups(job)
+    return render_template(
+        "job.html",
+        job=job,
+        state=job_state(job),
+        follow_ups=follow_ups,
+        combined=fixes.combined_totals(job, follow_ups) if follow_ups else None,
+        original=db.session.get(ImportJob, job.fixes_job_id) if job.fixes_job_id else None,
+    )
 
 
 @bp.route("/jobs/<job_id>/state")

@@ -1,0 +1,202 @@
+"""The fix page: a job's rejected rows in the shared server-paged grid, 50 a page, each cell
+editable (saved and checked on the server as soon as it changes), bulk fixes of a column,
+and sending the fixed rows as a follow-up import. Thin: parse, call ``jobs.fixes``, render.
+
+Everyone who may see the job sees its rows; only its uploader and the organisation's admins
+edit and send them (403 otherwise); another organisation's job is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..ingest.rejected import FileLayout
+from ..jobs import fixes
+from ..jobs.access import can_act, require_job
+from ..models import RejectedRow
+from .grid import GridColumn, keyset_pager
+from .helpers import refusals_flashed
+
+bp = Blueprint("fixes", __name__)
+
+FILTER_ARGS = ("reason", "column", "state")
+
+
+def _filters(layout: FileLayout, args: Any) -> fixes.RowFilter:
+    """The page's filters from its query (or a bulk form's hidden fields); a value that
+    names nothing is left out."""
+    column = args.get("column", "")
+    state = args.get("state", "")
+    return fixes.RowFilter(
+        reason=args.get("reason") or None,
+        column=int(column) if column.isdigit() and int(column) < len(layout.headers) else None,
+        state=state if state in fixes.FIX_STATES else None,
+    )
+
+
+def _filter_args(filters: fixes.RowFilter) -> dict[str, Any]:
+    args = {"reason": filters.reason, "column": filters.column, "state": filters.state}
+    return {name: value for name, value in args.items() if value is not None}
+
+
+def _cursor(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def row_problems(layout: FileLayout, row: RejectedRow) -> dict[str, Any]:
+    """A row's problems as the page shows them: by column position, and the row's own."""
+    by_column: dict[int, list[str]] = {}
+    whole_row: list[str] = []
+    for error in row.current_errors:
+        position = layout.column_of(error.get("field"))
+        if position is None and error.get("column") in layout.headers:
+            position = layout.headers.index(error["column"])
+        if position is None:
+            whole_row.append(error["message"])
+        else:
+            by_column.setdefault(position, []).append(error["message"])
+    return {"columns": by_column, "row": whole_row}
+
+
+def _grid_row(layout: FileLayout, row: RejectedRow) -> dict[str, Any]:
+    cells = list(row.current_cells)
+    cells += [None] * (len(layout.headers) - len(cells))
+    return {
+        "number": row.row_number,
+        "state": row.state,
+        "cells": cells,
+        "problems": row_problems(layout, row),
+    }
+
+
+def _back(job_id: str):
+    """The fix page as the form's hidden fields had it (its filters)."""
+    job = require_job(current_user, job_id)
+    layout = fixes.fixable_layout(job)
+    args = _filter_args(_filters(layout, request.form))
+    return redirect(url_for("fixes.page", job_id=job_id, **args))
+
+
+@bp.route("/jobs/<job_id>/fix")
+def page(job_id: str):
+    """The job's rejected rows, 50 a page, filtered by reason, column and state."""
+    job = require_job(current_user, job_id)
+    layout = fixes.fixable_layout(job)
+    filters = _filters(layout, request.args)
+    args = _filter_args(filters)
+    found = fixes.rejected_page(
+        job,
+        filters,
+        after=_cursor(request.args.get("after")),
+        before=_cursor(request.args.get("before")),
+    )
+    counts = fixes.fix_counts(job)
+    shown = len(found.rows)
+    first = found.rows[0].row_number if found.rows else None
+    summary = f"Rows {first:,}–{found.rows[-1].row_number:,}" if shown else "No rows"
+    pager = keyset_pager(
+        summary,
+        lambda **cursor: url_for("fixes.page", job_id=job.id, **args, **cursor),
+        str(found.after) if found.after is not None else None,
+        str(found.before) if found.before is not None else None,
+    )
+    columns = [
+        GridColumn("row", "Row", numeric=True),
+        *(
+            GridColumn(f"c{position}", header or f"Column {position + 1}")
+            for position, header in enumerate(layout.headers)
+        ),
+        GridColumn("problems", "Problems"),
+        GridColumn("state", "State"),
+    ]
+    return render_template(
+        "fix.html",
+        job=job,
+        layout=layout,
+        columns=columns,
+        rows=[_grid_row(layout, row) for row in found.rows],
+        pager=pager,
+        counts=counts,
+        filters=filters,
+        filter_args=args,
+        reasons=fixes.problem_reasons(job),
+        problem_columns=fixes.problem_columns(job),
+        states=fixes.FIX_STATES,
+        editable=job.is_finished and can_act(current_user, job),
+        required_columns=fixes.required_columns(job, layout),
+        follow_ups=fixes.follow_ups(job),
+    )
+
+
+@bp.route("/jobs/<job_id>/fix/rows/<int:row_number>", methods=["POST"])
+def edit(job_id: str, row_number: int):
+    """Save edited cells of one row (JSON ``{"cells": {"<position>": value}}``) and answer
+    the row checked again, with the page's counts."""
+    job = require_job(current_user, job_id, "act")
+    layout = fixes.fixable_layout(job)
+    body = request.get_json(silent=True) or {}
+    raw = body.get("cells") if isinstance(body, dict) else None
+    if not isinstance(raw, dict) or not raw:
+        raise fixes.FixRefused("Send the cells to change.", code="missing_cells", status=422)
+    cells = {
+        fixes.column_position(layout, int(key) if str(key).isdigit() else key): (
+            None if value is None else str(value)
+        )
+        for key, value in raw.items()
+    }
+    row = fixes.edit_row(job, row_number, cells)
+    problems = row_problems(layout, row)
+    return jsonify(
+        {
+            "row": row.row_number,
+            "state": row.state,
+            "cells": _grid_row(layout, row)["cells"],
+            "problems": {
+                "columns": {str(k): v for k, v in problems["columns"].items()},
+                "row": problems["row"],
+            },
+            "counts": fixes.fix_counts(job),
+        }
+    )
+
+
+@bp.route("/jobs/<job_id>/fix/bulk", methods=["POST"])
+@refusals_flashed(_back)
+def bulk(job_id: str):
+    """Fix one column of the rows ticked, or of every row the page's filters show."""
+    job = require_job(current_user, job_id, "act")
+    layout = fixes.fixable_layout(job)
+    action = request.form.get("action", "")
+    if action not in fixes.BULK_ACTIONS:
+        raise fixes.FixRefused("Choose what to do with the column.", code="bad_action", status=422)
+    column = request.form.get("bulk_column", "")
+    if not column.isdigit():
+        raise fixes.FixRefused("Choose a column.", code="unknown_column", status=422)
+    fix = fixes.BulkFix(
+        action=action,
+        column=int(column),
+        value=request.form.get("value", ""),
+        find=request.form.get("find", ""),
+    )
+    selected = [int(n) for n in request.form.getlist("rows") if n.isdigit()]
+    scope = request.form.get("scope", "filtered")
+    if scope == "selected" and not selected:
+        raise fixes.FixRefused("Tick the rows to change first.", code="no_rows", status=422)
+    changed = fixes.bulk_fix(
+        job, fix, _filters(layout, request.form), selected if scope == "selected" else None
+    )
+    flash(f"{changed:,} rows changed and checked again.", "info")
+    return _back(job_id)
+
+
+@bp.route("/jobs/<job_id>/fix/send", methods=["POST"])
+@refusals_flashed(_back)
+def send(job_id: str):
+    """Send the fixed rows as a follow-up import; its page shows it."""
+    job = require_job(current_user, job_id, "act")
+    follow_up, sent = fixes.send_fixed_rows(job, current_user)
+    flash(f"{sent:,} fixed rows were sent as a new import.", "info")
+    return redirect(url_for("jobs.show", job_id=follow_up.id))
