@@ -2,37 +2,25 @@
 and a dry run over the whole file against the organisation's stored records.
 
 The dry run reuses the import's machinery: a forked reading process reads and validates the
-chunks (``ImportRun`` does the same), while this process looks up, per chunk and in one
-query, the stored rows with the chunk's natural keys and compares them. Nothing is written.
+chunks (``ImportRun`` does the same), while this process has the database compare each
+chunk with the stored rows, by the import's own definition of a change
+(``persist.Comparer``). Nothing is written but a temporary table.
 """
 
 from __future__ import annotations
 
 import gc
-import json
-import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal, InvalidOperation
-from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    ARRAY,
-    CursorResult,
-    Select,
-    String,
-    any_,
-    bindparam,
     column,
     exists,
-    func,
     select,
     table,
-    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -50,6 +38,7 @@ from .mapping import (
     match_columns,
     unknown_values,
 )
+from .persist import Comparer
 from .prefetch import Prefetcher
 from .progress import Counters, MappingLookup, no_mapping
 from .readers import Reader, open_reader, rereading
@@ -73,9 +62,6 @@ UPDATE_EXAMPLES = 20
 REJECTION_GROUPS = 30
 # The share of the progress bar the dry run covers (reading the header comes before it).
 DRY_RUN_LOW, DRY_RUN_HIGH = 5, 99
-
-# Field types whose normalised values compare with the stored ones as they are.
-EXACT_TYPES = frozenset({"string", "email", "phone", "enum", "sa_id", "integer"})
 
 
 @dataclass(frozen=True)
@@ -411,116 +397,49 @@ def _checked(
 
 
 class _StoredRows:
-    """The organisation's stored records of the entity, looked up chunk by chunk."""
+    """The organisation's stored records of the entity, compared chunk by chunk with the
+    file's rows inside the database, as the import decides what it changes."""
 
     def __init__(
         self, schema: EntitySchema, mapping: ColumnMapping, organisation_id: int, session: Session
     ) -> None:
-        self.schema = schema
-        self.session = session
         self.key = schema.natural_key
-        self.compared = [
-            f for f in schema.fields if f.name in mapping.positions and f.name not in self.key
-        ]
-        self.table = table(
-            schema.table,
-            column("organisation_id"),
-            *(column(name) for name in schema.field_names),
-        )
-        self.organisation = self.table.c.organisation_id == organisation_id
-        self.any = bool(session.scalar(select(exists().where(self.organisation))))
+        provided = list(mapping.positions)
+        self.comparer = Comparer(schema, organisation_id, provided, session)
+        self.labels = {f.name: f.label for f in schema.fields}
+        self.compared = [f.name for f in schema.fields if f.name in self.comparer.compared]
+        organisation = table(schema.table, column("organisation_id")).c.organisation_id
+        self.any = bool(session.scalar(select(exists().where(organisation == organisation_id))))
 
     def compare(self, checked: _Checked, counts: Counters, updates: list[dict]) -> None:
-        """Count the chunk's valid rows as inserted, updated or unchanged; keep examples.
-
-        Field by field over the rows that are stored (a row changes when any field does).
-        """
+        """Count the chunk's valid rows as inserted, updated or unchanged; keep examples."""
         columns = checked.outcome.columns
-        keys = list(zip(*(columns[name] for name in self.key), strict=True))
-        found = self._stored(keys)
-        hits = [i for i, key in enumerate(keys) if key in found]
-        counts.inserted += len(keys) - len(hits)
-        if not hits:
-            return
-        stored_rows = [found[keys[i]] for i in hits]
-        differences = []
-        for at, f in enumerate(self.compared, start=len(self.key)):
-            old = [row[at] for row in stored_rows]
-            new = [columns[f.name][i] for i in hits]
-            differs = operator.ne if f.type in EXACT_TYPES else partial(_differs, f.type)
-            differences.append(list(map(differs, old, new)))
-        changed = np.array(differences, dtype=bool).reshape(len(self.compared), len(hits))
-        changed_rows = np.flatnonzero(changed.any(axis=0))
-        counts.updated += len(changed_rows)
-        counts.unchanged += len(hits) - len(changed_rows)
-        valid_rows = _valid_row_numbers(checked) if len(changed_rows) else []
-        for n in changed_rows[: max(UPDATE_EXAMPLES - len(updates), 0)].tolist():
-            i = hits[n]
+        wanted = max(UPDATE_EXAMPLES - len(updates), 0)
+        compared = self.comparer.compare(columns, checked.outcome.valid, wanted)
+        counts.inserted += compared.inserted
+        counts.updated += compared.updated
+        counts.unchanged += compared.unchanged
+        valid_rows = _valid_row_numbers(checked) if compared.examples else []
+        for example in compared.examples:
+            i = example.position
             updates.append(
                 {
                     "row": valid_rows[i],
-                    "key": ", ".join(map(str, keys[i])),
+                    "key": ", ".join(str(columns[name][i]) for name in self.key),
                     "changes": [
                         {
-                            "field": f.label,
-                            "old": _shown(stored_rows[n][at]),
-                            "new": _shown(columns[f.name][i]),
+                            "field": self.labels[name],
+                            "old": _shown(example.old[name]),
+                            "new": _shown(columns[name][i]),
                         }
-                        for at, f in enumerate(self.compared, start=len(self.key))
-                        if changed[at - len(self.key), n]
+                        for name in self.compared
+                        if name in example.old
                     ],
                 }
             )
-
-    def _with_keys(self, keys: Sequence[tuple]) -> Any:
-        """A condition matching the rows with ``keys``, bound as one parameter where the
-        database allows it (an array on PostgreSQL, JSON on SQLite) rather than one per key:
-        binding 20,000 parameters took longer than the query."""
-        key_columns = [self.table.c[name] for name in self.key]
-        if len(key_columns) > 1:
-            return tuple_(*key_columns).in_(keys)
-        values = [key[0] for key in keys]
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            return key_columns[0] == any_(bindparam("keys", values, type_=ARRAY(String())))
-        if dialect == "sqlite":
-            listed: Select[Any] = select(column("value")).select_from(
-                func.json_each(json.dumps(values))
-            )
-            return key_columns[0].in_(listed)
-        return key_columns[0].in_(values)
-
-    def _stored(self, keys: Sequence[tuple]) -> dict[tuple, tuple]:
-        """The stored rows with ``keys`` (key fields, then compared fields), by key (one
-        query)."""
-        if not keys:
-            return {}
-        names = [*self.key, *(f.name for f in self.compared)]
-        query = select(*(self.table.c[name] for name in names)).where(
-            self.organisation, self._with_keys(keys)
-        )
-        # The driver's own rows: wrapping 20,000 of them in SQLAlchemy rows per chunk took a
-        # quarter of the dry run's time (the columns are untyped: nothing to convert).
-        result = cast(CursorResult[Any], self.session.execute(query))
-        rows = result.cursor.fetchall()
-        result.close()
-        width = len(self.key)
-        return {tuple(row[:width]): row for row in rows}
 
 
 def _valid_row_numbers(checked: _Checked) -> list[int]:
     """The spreadsheet row numbers of the chunk's valid rows, in order."""
     invalid = set(checked.outcome.invalid_positions)
     return [checked.first_row + i for i in range(checked.rows) if i not in invalid]
-
-
-def _differs(field_type: str, stored: object, new: object) -> bool:
-    """Whether storing ``new`` would change ``stored`` (as the upsert's WHERE decides)."""
-    if stored is None or new is None:
-        return (stored is None) != (new is None)
-    if field_type == "decimal":
-        try:
-            return Decimal(str(stored)) != Decimal(str(new))
-        except InvalidOperation:
-            return True
-    return str(stored) != str(new)

@@ -1,4 +1,9 @@
-"""Store a chunk of valid rows: insert new keys, update changed rows, count unchanged ones.
+"""Store a chunk of valid rows: insert new keys, update changed rows, count unchanged ones;
+or, for the review's dry run, only count what storing it would do (``Comparer``).
+
+Whether a stored row changes has one definition, ``changes``, which both the import and the
+dry run ask the database: the new values, held in the entity table's own column types,
+differ from the stored ones in a field the file provides.
 
 PostgreSQL: ``COPY`` into a temporary staging table, then one ``INSERT … ON CONFLICT DO
 UPDATE … WHERE <something changed>``. SQLite: ``executemany`` of the same upsert on the raw
@@ -55,6 +60,23 @@ def _literal(value: str | None) -> str:
     return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
 
 
+def differs(name: str, old: str, new: str) -> str:
+    """SQL: the field ``name`` of row ``old`` differs from that of row ``new`` (NULL equals
+    NULL; the same text on SQLite and PostgreSQL)."""
+    return f"{old}.{_quote(name)} IS DISTINCT FROM {new}.{_quote(name)}"
+
+
+def changes(names: Sequence[str], old: str, new: str) -> str:
+    """SQL: storing row ``new`` over row ``old`` changes it, i.e. one of the fields ``names``
+    differs. The one definition the import's upsert and the review's dry run share."""
+    return " OR ".join(differs(name, old, new) for name in names) or "false"
+
+
+def _updatable(schema: EntitySchema, provided: Sequence[str]) -> list[str]:
+    """The fields a file providing ``provided`` updates on stored rows (all but the key)."""
+    return [f for f in schema.field_names if f in provided and f not in schema.natural_key]
+
+
 class Upserter:
     """Upserts rows of one entity for one organisation and job, logging what it changes.
 
@@ -79,7 +101,7 @@ class Upserter:
         self.job_id = job_id
         self.log_changes = log_changes
         self.fields = schema.field_names
-        self.updatable = [f for f in self.fields if f in provided and f not in schema.natural_key]
+        self.updatable = _updatable(schema, provided)
         self.table = _quote(schema.table)
         self.conflict = ", ".join(map(_quote, ("organisation_id", *schema.natural_key)))
 
@@ -127,12 +149,7 @@ class Upserter:
             now,
             now,
         ]
-        changed = (
-            " OR ".join(
-                f"{self.table}.{_quote(f)} IS NOT excluded.{_quote(f)}" for f in self.updatable
-            )
-            or "0"
-        )
+        changed = changes(self.updatable, self.table, "excluded")
         sql = (
             f"INSERT INTO {self.table} ({', '.join(map(_quote, names))}) "
             f"VALUES ({', '.join(values)}) "
@@ -171,12 +188,7 @@ class Upserter:
     def _save_postgresql(self, columns: dict[str, list], count: int) -> Saved:
         stage = _quote(f"_stage_{self.schema.table}")
         field_list = ", ".join(map(_quote, self.fields))
-        if self.updatable:
-            old = ", ".join(f"t.{_quote(f)}" for f in self.updatable)
-            new = ", ".join(f"excluded.{_quote(f)}" for f in self.updatable)
-            changed = f"ROW({old}) IS DISTINCT FROM ROW({new})"
-        else:
-            changed = "false"
+        changed = changes(self.updatable, "t", "excluded")
         if self.log_changes:
             returning = changelog.postgresql_returning(self.schema)
             logged = f", logged AS ({changelog.postgresql_log(self.schema, 'written')})"
@@ -213,3 +225,111 @@ class Upserter:
             cursor.execute(upsert, parameters)
             inserted, updated = cursor.fetchone()
         return Saved(inserted, updated, count - inserted - updated)
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What storing a chunk would do: the counts, and the first rows it would update."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    examples: list[Example]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A row storing would update: its position among the chunk's rows, and per field that
+    changes, its stored value."""
+
+    position: int
+    old: dict[str, Any]
+
+
+class Comparer:
+    """Counts what upserting chunks of one entity for one organisation would do, writing
+    nothing but a temporary table: the chunk's rows go into it in the entity table's column
+    types, and one query joins them with the stored rows by key and asks ``changes``."""
+
+    def __init__(
+        self, schema: EntitySchema, organisation_id: int, provided: Sequence[str], session: Session
+    ) -> None:
+        self.session = session
+        self.organisation_id = int(organisation_id)
+        self.key = list(schema.natural_key)
+        self.compared = _updatable(schema, provided)
+        self.names = [*self.key, *self.compared]
+        self.table = _quote(schema.table)
+        self.stage = _quote(f"_compare_{schema.table}")
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
+        same_key = f"t.organisation_id = {self.organisation_id} AND " + " AND ".join(
+            f"t.{_quote(k)} = s.{_quote(k)}" for k in self.key
+        )
+        if self.postgresql:
+            # Per staged row a lookup in the unique key's index, whatever the statistics say
+            # (right after a large import they say the organisation has few rows, and a hash
+            # of all its rows took ten times longer); SQLite plans that lookup itself.
+            self.joined = (
+                f"FROM {self.stage} s CROSS JOIN LATERAL (SELECT * FROM {self.table} t "
+                f"WHERE {same_key} OFFSET 0) t"
+            )
+        else:
+            self.joined = f"FROM {self.stage} s JOIN {self.table} t ON {same_key}"
+        self._created = False
+
+    def compare(self, columns: dict[str, list], count: int, examples: int) -> Compared:
+        """Compare ``count`` rows given as one list per field with the stored ones; keep the
+        first ``examples`` rows that would be updated."""
+        if count == 0:
+            return Compared(0, 0, 0, [])
+        connection = _driver_connection(self.session)
+        cursor = connection.cursor()
+        try:
+            self._stage(cursor, columns, count)
+            changed = changes(self.compared, "t", "s")
+            cursor.execute(f"SELECT count(*), count(*) FILTER (WHERE {changed}) {self.joined}")
+            matched, updated = cursor.fetchone()
+            found = []
+            if updated and examples:
+                flags = [differs(f, "t", "s") for f in self.compared]
+                olds = [f"t.{_quote(f)}" for f in self.compared]
+                cursor.execute(
+                    f"SELECT s._position, {', '.join([*flags, *olds])} {self.joined} "
+                    f"WHERE {changed} ORDER BY s._position LIMIT {int(examples)}"
+                )
+                width = len(self.compared)
+                for row in cursor.fetchall():
+                    old = {f: row[1 + width + i] for i, f in enumerate(self.compared) if row[1 + i]}
+                    found.append(Example(row[0], old))
+        finally:
+            cursor.close()
+        return Compared(count - matched, updated, matched - updated, found)
+
+    def _stage(self, cursor: Any, columns: dict[str, list], count: int) -> None:
+        """Put the chunk's rows, numbered, into the temporary table (emptied first)."""
+        names = ", ".join(map(_quote, self.names))
+        rows = zip(*(columns[f] for f in self.names), range(count), strict=True)
+        if self.postgresql:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT {names}, 0 AS _position FROM {self.table} WITH NO DATA"
+            )
+            cursor.execute(f"DELETE FROM {self.stage}")  # empty after a commit
+            with cursor.copy(f"COPY {self.stage} ({names}, _position) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # SQLite: a table of the connection's own temporary database, whose columns take the
+        # entity table's types (and so convert values as storing them would).
+        if not self._created:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{self.stage}")
+            cursor.execute(
+                f"CREATE TEMP TABLE {self.stage} AS "
+                f"SELECT {names}, 0 AS _position FROM main.{self.table} WHERE 0"
+            )
+            self._created = True
+        cursor.execute(f"DELETE FROM temp.{self.stage}")
+        marks = ", ".join("?" * (len(self.names) + 1))
+        cursor.executemany(
+            f"INSERT INTO temp.{self.stage} ({names}, _position) VALUES ({marks})", rows
+        )

@@ -118,6 +118,50 @@ def test_the_dry_run_counts_what_the_import_would_do(app, user_a, stored, small_
     assert stored_mechanics(app)["cat@example.com"] == ("0821000003", "Cape Town"), "no writes"
 
 
+POLICIES_STORED = (
+    "policyNumber,type,premium,sumInsured\n"
+    "P-1,motor,450.50,100000\n"
+    "P-2,motor,99.95,\n"
+    "P-3,home,1250,\n"
+    "P-4,life,10,5000\n"
+)
+# Against POLICIES_STORED: P-1 and P-3 unchanged (their amounts written another way), P-2 and
+# P-4 updated (a cent more; an amount emptied), P-5 and P-6 new, an amount that is no amount
+# and P-5 again rejected.
+POLICIES_AGAIN = (
+    "policyNumber,type,premium,sumInsured\n"
+    "P-1,motor,450.5,100000.00\n"
+    "P-2,motor,99.96,\n"
+    "P-3,home,1250.00,\n"
+    "P-4,life,,5000\n"
+    "P-5,home,12,\n"
+    "P-6,funeral,300,\n"
+    "P-7,motor,lots,\n"
+    "P-5,home,13,\n"
+)
+
+
+def test_the_import_does_what_its_dry_run_counted(app, user_a, small_chunks):
+    start(app, user_a, POLICIES_STORED, review=None, entity="policies")
+    run_worker(app)
+    job_id = start(app, user_a, POLICIES_AGAIN, entity="policies")
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert job.status == "needs_review"
+    predicted = job.analysis["counts"]
+    assert predicted == {"total": 8, "inserted": 2, "updated": 2, "unchanged": 2, "rejected": 2}
+    assert [(u["key"], [c["field"] for c in u["changes"]]) for u in job.analysis["updates"]] == [
+        ("P-2", ["premium"]),
+        ("P-4", ["premium"]),
+    ]
+    with app.app_context():
+        commit_review(db.session.get(ImportJob, job_id), user_a.load())
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    done = (job.total_rows, job.inserted_rows, job.updated_rows, job.unchanged_rows)
+    assert (job.status, *done, job.invalid_rows) == ("completed", *predicted.values())
+
+
 def test_committing_imports_with_the_chosen_mapping_and_remembers_it(app, user_a, stored):
     job_id = start(app, user_a, REVIEWED)
     run_worker(app)
