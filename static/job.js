@@ -35,6 +35,10 @@
     });
     setText("count-duplicates", fmt.number(state.validation_stats.duplicates || 0));
     setText("count-not-saved", fmt.number(state.database_stats.failed || 0));
+    var undone = state.undo_counts || {};
+    ["removed", "restored", "kept"].forEach(function (key) {
+      if (key in undone) { setText("count-" + key, fmt.number(undone[key])); }
+    });
     var estimate = state.estimated_rows;
     var estimated = !state.finished && estimate && estimate > counts.total;
     setText("count-total", estimated ? "about " + fmt.number(estimate) : fmt.number(counts.total));
@@ -46,6 +50,7 @@
     var current = STAGES.indexOf(state.stage);
     STAGES.forEach(function (stage, index) {
       var item = document.querySelector('#job-stages [data-stage="' + stage + '"]');
+      if (!item) { return; }  // an undo's page lists no import stages
       var seconds = (state.stage_timings || {})[stage];
       item.querySelector(".stage-time").textContent = seconds ? fmt.duration(seconds) : "";
       var done = state.status === "completed" || (current >= 0 && index < current);
@@ -63,6 +68,10 @@
   function render(state) {
     if (state.status === "needs_review") {  // the analysis is done: on to the review page
       window.location.assign(root.getAttribute("data-review-url"));
+      return;
+    }
+    if (state.finished && state.undoes_job_id) {  // an undo ended: its page lists what it kept
+      window.location.reload();
       return;
     }
     var status = document.getElementById("job-status");

@@ -51,6 +51,24 @@ class UndoPreview:
     deadline: datetime
 
 
+@dataclass(frozen=True)
+class UndoFacts:
+    """What a job page says of undo: an import's undo (or why it cannot be undone, and until
+    when it can), an undo's import and the records it kept."""
+
+    refusal: UndoRefused | None
+    deadline: datetime | None
+    kept: tuple[Conflict, ...]
+
+
+def undo_facts(job: ImportJob) -> UndoFacts:
+    """The undo facts of ``job`` for its page."""
+    if job.phase == UNDO:
+        listed = (job.checkpoint or {}).get("conflicts", [])
+        return UndoFacts(None, None, conflicts_of([Kept(**kept) for kept in listed]))
+    return UndoFacts(undo_refusal(job), undo_deadline(job), ())
+
+
 def undo_deadline(job: ImportJob) -> datetime | None:
     """Until when ``job`` can be undone: while its change log is kept (None: not finished)."""
     if job.finished_at is None:

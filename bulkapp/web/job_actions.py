@@ -1,4 +1,5 @@
-"""Cancel and retry a job from its page or the admin jobs table (POST forms with CSRF tokens).
+"""Cancel, retry and undo a job from its page or the admin jobs table (POST forms with CSRF
+tokens); an undo is confirmed on a page that shows what it will do.
 
 Jobs the user cannot see are 404; jobs they can see but not act on (someone else's upload,
 for a member) are 403.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -17,6 +18,7 @@ from ..jobs.access import can_act, require_job
 from ..jobs.lifecycle import cancel_job, retry_job
 from ..jobs.queues import tier_of
 from ..jobs.state import iso_timestamp
+from ..jobs.undo import preview_undo, request_undo
 from ..models import PROCESSING, ImportJob
 from .helpers import redirect_within_site, refusals_flashed
 
@@ -112,3 +114,20 @@ def retry(job_id: str):
             "warning",
         )
     return _back(job_id)
+
+
+@bp.get("/jobs/<job_id>/undo")
+def undo_confirm(job_id: str):
+    """What undoing the import will do (removed, restored, kept and why), and the button."""
+    job = require_job(current_user, job_id, "act")
+    return render_template("undo.html", job=job, preview=preview_undo(job))
+
+
+@bp.post("/jobs/<job_id>/undo")
+@refusals_flashed(_back)
+def undo(job_id: str):
+    """Queue the undo of a completed import; on to the undo's own job page."""
+    job = require_job(current_user, job_id, "act")
+    queued = request_undo(job, current_user)
+    flash("The undo is queued; this page shows its progress.", "info")
+    return redirect(url_for("jobs.show", job_id=queued.id))

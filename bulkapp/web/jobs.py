@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..jobs import fixes
 from ..jobs.access import require_job
 from ..jobs.filters import JobFilters, search_jobs
 from ..jobs.state import job_state
+from ..jobs.undo import undo_facts
 from ..models import ImportJob
 
 bp = Blueprint("jobs", __name__)
@@ -23,7 +25,7 @@ def index():
     """The jobs this user may see, newest first."""
     page = request.args.get("page", 1, type=int)
     pagination = db.paginate(
-        search_jobs(current_user, JobFilters()),
+        search_jobs(current_user, JobFilters()).options(selectinload(ImportJob.undone_by)),
         page=max(page, 1),
         per_page=PAGE_SIZE,
         error_out=False,
@@ -43,6 +45,7 @@ def show(job_id: str):
         follow_ups=follow_ups,
         combined=fixes.combined_totals(job, follow_ups) if follow_ups else None,
         original=db.session.get(ImportJob, job.fixes_job_id) if job.fixes_job_id else None,
+        undo=undo_facts(job),
     )
 
 
