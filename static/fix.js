@@ -34,12 +34,12 @@
     var list = table.querySelector("[data-problems='" + answer.row + "']");
     if (list) {
       list.textContent = "";
-      var headers = table.tHead.rows[0].cells;
       Object.keys(problems).forEach(function (position) {
         problems[position].forEach(function (message) {
           var item = document.createElement("li");
           var name = document.createElement("strong");
-          name.textContent = headers[Number(position) + 1].textContent.trim();
+          name.textContent = table.tHead.querySelector(
+            "th[data-column='c" + position + "']").textContent.trim();
           item.appendChild(name);
           item.appendChild(document.createTextNode(": " + message));
           list.appendChild(item);

@@ -105,12 +105,12 @@ def page(job_id: str):
     )
     columns = [
         GridColumn("row", "Row", numeric=True),
+        GridColumn("state", "State"),
         *(
             GridColumn(f"c{position}", header or f"Column {position + 1}")
             for position, header in enumerate(layout.headers)
         ),
         GridColumn("problems", "Problems"),
-        GridColumn("state", "State"),
     ]
     return render_template(
         "fix.html",
