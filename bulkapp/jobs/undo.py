@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..errors import UseCaseError
 from ..extensions import db
-from ..models import COMPLETED, UNDO, ImportJob, User, utcnow
+from ..models import CANCELED, COMPLETED, FAILED, UNDO, ImportJob, User, utcnow
 from ..records.undo import Kept, UndoPlan, plan_undo
 from ..unit_of_work import use_case
 from . import queues
@@ -91,16 +91,20 @@ def undo_refusal(job: ImportJob) -> UndoRefused | None:
         )
     if job.status != COMPLETED:
         if job.is_finished:
-            why = f"this one {'was canceled' if job.status == 'canceled' else 'failed'}"
+            why = f"this one {'was canceled' if job.status == CANCELED else 'failed'}"
         else:
             why = "this one has not finished (it is waiting, running or in its review)"
         return UndoRefused(f"Only a completed import can be undone; {why}.", code="not_completed")
     if job.undone_by is not None:
         undo = job.undone_by
-        done = "was undone" if undo.status == COMPLETED else "is being undone"
+        if undo.status in (CANCELED, FAILED):
+            done = f"has an undo that {'was canceled' if undo.status == CANCELED else 'failed'}"
+            then = "retry that job to finish it"
+        else:
+            done = "was undone" if undo.status == COMPLETED else "is being undone"
+            then = "an import is undone at most once"
         return UndoRefused(
-            f"This import {done} already (job {undo.id}); an import is undone at most once.",
-            code="already_undone",
+            f"This import {done} already (job {undo.id}); {then}.", code="already_undone"
         )
     deadline = undo_deadline(job)
     if deadline is not None and utcnow() >= deadline:

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..jobs import failures, metrics, monitor
@@ -71,7 +72,10 @@ def index():
     filters, filter_errors = parse_job_filters(request.args)
     page = request.args.get("page", 1, type=int)
     pagination = db.paginate(
-        search_jobs(current_user, filters), page=max(page, 1), per_page=PAGE_SIZE, error_out=False
+        search_jobs(current_user, filters).options(selectinload(ImportJob.undone_by)),
+        page=max(page, 1),
+        per_page=PAGE_SIZE,
+        error_out=False,
     )
     failed = replace(filters, status=FAILED, cause="")
     return render_template(

@@ -8,13 +8,15 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bulkapp.extensions import db
 from bulkapp.jobs.attempts import run_import
 from bulkapp.jobs.imports import start_import
+from bulkapp.jobs.lifecycle import cancel_job, retry_job
 from bulkapp.jobs.undo import UndoRefused, preview_undo, request_undo
 from bulkapp.models import ENTITY_TABLES, ImportJob, RecordChange, utcnow
+from bulkapp.records.retention import forget_expired_changes
 from tests.conftest import fetch_job, run_worker
 
 TABLE = ENTITY_TABLES["mechanics"]
@@ -163,3 +165,26 @@ def test_an_import_is_undone_once_and_only_one_that_stored_rows_in_time(app, use
         )
         waiting_id = waiting.id
     assert refusal(app, waiting_id) == "not_completed"
+
+
+def test_a_canceled_undo_is_retried_and_its_import_keeps_its_log_meanwhile(app, user_a):
+    imported(app, user_a, mechanics(range(3)), "a.csv")
+    after_a = table_now(app)
+    job = imported(app, user_a, mechanics(range(3), "Durban"), "b.csv")
+    with app.app_context():
+        undo = request_undo(db.session.get(ImportJob, job), user_a.load())
+        undo_id = undo.id
+        cancel_job(undo, user_a.load())
+    with app.app_context():
+        with pytest.raises(UndoRefused, match="retry that job to finish it"):
+            preview_undo(db.session.get(ImportJob, job))
+        retry_job(db.session.get(ImportJob, undo_id), user_a.load())
+        # The import's log is past its retention, but its undo still waits: it stays.
+        assert forget_expired_changes(db.session(), utcnow() + timedelta(days=365)) == 0
+        db.session.commit()
+        logged = select(func.count()).where(RecordChange.import_job_id == job)
+        assert db.session.scalar(logged) == 3
+    run_worker(app)
+    assert fetch_job(app, undo_id).status == "completed"
+    assert fetch_job(app, undo_id).database_stats == {"removed": 0, "restored": 3, "kept": 0}
+    assert table_now(app) == after_a
