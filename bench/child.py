@@ -5,7 +5,8 @@
 [--no-change-log]`` · ``child.py dryrun URL FILE ORG`` · ``child.py poll URL [FILE]`` (20
 pollers of a job's status; with FILE, while it is imported) · ``child.py generate
 csv|csv-mixed|xlsx|xlsx-inline FILE ROWS SEED`` · ``child.py records URL ORG``
-(the records pages' reads) · ``child.py drop-search-indexes URL``
+(the records pages' reads) · ``child.py fixpage URL`` (the fix page of a job with 100,000
+rejected rows) · ``child.py drop-search-indexes URL``
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from sqlalchemy import (
     text,
 )
 
-from bench import records  # noqa: E402
+from bench import fix_page, records  # noqa: E402
 from bulkapp import create_app  # noqa: E402
 from bulkapp.config import load_config  # noqa: E402
 
@@ -395,8 +396,14 @@ def main(argv: list[str]) -> None:
             options[name] = rest[at + 1]
             rest = rest[:at] + rest[at + 2 :]
     chunk_rows = int(options["--chunk-rows"]) if options["--chunk-rows"] else None
-    if command in ("setup", "sizes"):
-        result = {"setup": setup, "sizes": sizes}[command](url)
+    on_url_only = {
+        "setup": setup,
+        "sizes": sizes,
+        "fixpage": fix_page.measure,
+        "drop-search-indexes": records.drop_search_indexes,
+    }
+    if command in on_url_only:
+        result = on_url_only[command](url)
     elif command == "floor":
         result = floor(url, *rest[:2])
     elif command == "dryrun":
@@ -407,8 +414,6 @@ def main(argv: list[str]) -> None:
         result = poll(url, rest[0] if rest else None)
     elif command == "records":
         result = records.measure(url, rest[0])
-    elif command == "drop-search-indexes":
-        result = records.drop_search_indexes(url)
     else:
         result = pipeline(
             url, rest[0], rest[1], chunk_rows, str(options["--file-store"]), change_log

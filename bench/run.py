@@ -13,7 +13,8 @@ pipeline's memory (peak RSS of the import process and of its reading process, an
 of their summed PSS, which counts shared pages once); then a 100,000-row run for the memory
 comparison, 100,000-row XLSX files, and 20 pollers of a job's status through gunicorn, with
 and without an import running (``bench/polling.py``); on the first upload's million records,
-the records pages' reads (``bench/records.py``); the first upload, re-upload and mixed
+the records pages' reads (``bench/records.py``) and the fix page of a job with 100,000
+rejected rows (``bench/fix_page.py``); the first upload, re-upload and mixed
 upload again without the change log (turned off for the benchmark only, to measure what the
 log costs), and the bytes the log takes; and with ``--index-cost`` the first upload once more
 into tables without the records pages' search indexes (what those cost an import). It
@@ -34,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import child, records  # noqa: E402
+from bench import child, fix_page, records  # noqa: E402
 from bench.polling import POLLERS  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/bench"
@@ -101,6 +102,7 @@ def bench_database(
             )
         if repeat_index == 0:  # the records pages, among the first upload's records
             records_timings[label] = run_child("records", url, "bench-org")
+            records_timings[label]["fix_page"] = run_child("fixpage", url)
         runs["floor"].append(run_child("floor", url, csv_file))
         runs["floor_key"].append(run_child("floor", url, csv_file, child.KEY_FLOOR_TABLE))
         # The same first upload with FILE_STORE=database, on tables as empty as the local one's.
@@ -429,6 +431,8 @@ def main() -> None:
     print_polls(results)
     print()
     records.print_table(records_timings)
+    print()
+    fix_page.print_table({name: r["fix_page"] for name, r in records_timings.items()})
     print()
     print_targets(results)
 

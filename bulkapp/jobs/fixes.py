@@ -206,51 +206,51 @@ def _first(rows: list[RejectedRow], earlier: bool) -> int | None:
 
 
 def fix_counts(job: ImportJob) -> dict[str, int]:
-    """How many of ``job``'s rejected rows are invalid, fixed and sent."""
+    """How many of ``job``'s rejected rows are invalid, fixed and sent (the fixed and sent
+    ones are counted, so that a job of many rejected rows and few fixes counts few)."""
     counted = dict(
         db.session.execute(
             select(RejectedRow.state, func.count())
-            .where(RejectedRow.import_job_id == job.id)
+            .where(
+                RejectedRow.import_job_id == job.id,
+                RejectedRow.state.in_([FixState.FIXED, FixState.SENT]),
+            )
             .group_by(RejectedRow.state)
         ).all()
     )
-    return {state.value: int(counted.get(state.value, 0)) for state in FixState}
+    fixed, sent = (int(counted.get(state.value, 0)) for state in (FixState.FIXED, FixState.SENT))
+    return {
+        FixState.INVALID.value: job.rejected_rows_kept - fixed - sent,
+        FixState.FIXED.value: fixed,
+        FixState.SENT.value: sent,
+    }
 
 
-def problem_reasons(job: ImportJob) -> list[tuple[str, int]]:
-    """The reasons rows of ``job`` are invalid now, each with its number of rows, most
-    frequent first."""
-    rows = func.count(func.distinct(RejectedRowProblem.row_number))
-    return [
-        (reason, int(count))
-        for reason, count in db.session.execute(
-            select(RejectedRowProblem.reason, rows)
-            .where(RejectedRowProblem.import_job_id == job.id)
-            .group_by(RejectedRowProblem.reason)
-            .order_by(rows.desc(), RejectedRowProblem.reason)
-        ).all()
-    ]
+@dataclass(frozen=True)
+class ProblemSummary:
+    """What ``job``'s rows are invalid for now: each reason and each file column (position)
+    with how many problems they have, the most frequent reason first, columns in the file's
+    order."""
+
+    reasons: list[tuple[str, int]]
+    columns: list[tuple[int, int]]
 
 
-def problem_columns(job: ImportJob) -> list[tuple[int, int]]:
-    """The file columns (positions) that have problems now, each with its number of rows,
-    in the file's order."""
-    return [
-        (position, int(count))
-        for position, count in db.session.execute(
-            select(
-                RejectedRowProblem.file_column,
-                func.count(func.distinct(RejectedRowProblem.row_number)),
-            )
-            .where(
-                RejectedRowProblem.import_job_id == job.id,
-                RejectedRowProblem.file_column.is_not(None),
-            )
-            .group_by(RejectedRowProblem.file_column)
-            .order_by(RejectedRowProblem.file_column)
-        ).all()
-        if position is not None
-    ]
+def problem_summary(job: ImportJob) -> ProblemSummary:
+    """The reasons and columns of ``job``'s problems now (each counted along its own index)."""
+    problems = select(func.count()).where(RejectedRowProblem.import_job_id == job.id)
+    reasons = db.session.execute(
+        problems.add_columns(RejectedRowProblem.reason).group_by(RejectedRowProblem.reason)
+    ).all()
+    columns = db.session.execute(
+        problems.add_columns(RejectedRowProblem.file_column)
+        .where(RejectedRowProblem.file_column.is_not(None))
+        .group_by(RejectedRowProblem.file_column)
+    ).all()
+    return ProblemSummary(
+        sorted(((reason, int(count)) for count, reason in reasons), key=lambda r: (-r[1], r[0])),
+        sorted((int(position), int(count)) for count, position in columns),
+    )
 
 
 def find_row(job: ImportJob, row_number: int) -> RejectedRow:
