@@ -188,3 +188,45 @@ def test_a_canceled_undo_is_retried_and_its_import_keeps_its_log_meanwhile(app, 
     assert fetch_job(app, undo_id).status == "completed"
     assert fetch_job(app, undo_id).database_stats == {"removed": 0, "restored": 3, "kept": 0}
     assert table_now(app) == after_a
+
+
+POLICIES = "policyNumber,type,holderName,startDate,endDate,premium,sumInsured,status\n"
+
+
+def policies(numbers, premium: str, end: str) -> bytes:
+    """Policies ``numbers`` with ``premium`` and end date ``end`` (amounts, dates, choices)."""
+    return (
+        POLICIES
+        + "".join(
+            f"POL-{n:04d},motor,Holder {n},2026-01-01,{end},{premium},250000.50,active\n"
+            for n in numbers
+        )
+    ).encode()
+
+
+def test_amounts_and_dates_are_restored_exactly(app, user_a):
+    table = ENTITY_TABLES["policies"]
+
+    def policies_now() -> list[tuple]:
+        with app.app_context():
+            return [tuple(r) for r in db.session.execute(select(table).order_by(table.c.id))]
+
+    def import_policies(data: bytes, filename: str) -> str:
+        with app.app_context():
+            job, _ = start_import(
+                user=user_a.load(),
+                entity_type="policies",
+                stream=io.BytesIO(data),
+                filename=filename,
+            )
+            job_id = job.id
+            run_import(job_id)
+        assert fetch_job(app, job_id).status == "completed"
+        return job_id
+
+    import_policies(policies(range(6), "450.00", "2026-12-31"), "a.csv")
+    after_a = policies_now()
+    later = import_policies(policies(range(3, 9), "475.25", "2027-06-30"), "b.csv")
+    assert fetch_job(app, later).updated_rows == 3
+    assert undone(app, user_a, later).database_stats == {"removed": 3, "restored": 3, "kept": 0}
+    assert policies_now() == after_a
