@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from ..entities import UnknownEntity, get_entity
+from ..entities import UnknownEntity, get_entity, header_key
 from ..extensions import db
 from ..ingest.mapping import MappingChoice
 from ..ingest.readings import FROM_FILE, FROM_MAPPING
@@ -62,16 +62,38 @@ def checked_choice(data: object, entity_type: str) -> dict[str, Any]:
         raise JobActionError(str(exc), code="invalid_mapping", status=422) from None
 
 
+def _checked_for_file(job: ImportJob, data: object) -> dict[str, Any]:
+    """``data`` checked as a mapping of ``job``'s type whose columns are all the file's.
+
+    Raises:
+        JobActionError: the mapping is not valid, or names a column the file does not have
+            (422, naming it).
+    """
+    choice = checked_choice(data, job.entity_type)
+    analysed = [c["header"] for c in (job.analysis or {}).get("columns", []) if c["header"]]
+    known = {header_key(header) for header in analysed}
+    missing = [header for header in choice["columns"] if header_key(header) not in known]
+    if missing:
+        names = ", ".join(repr(header) for header in missing)
+        raise JobActionError(
+            f"The file has no column {names}. Its columns are: "
+            f"{', '.join(repr(header) for header in analysed)}.",
+            code="unknown_column",
+            status=422,
+        )
+    return choice
+
+
 @use_case
 def change_mapping(job: ImportJob, data: object) -> ImportJob:
     """Analyse the file again with the mapping ``data``.
 
     Raises:
         JobActionError: the job is not waiting for a review (409), or the mapping is not
-            valid (422).
+            valid or names a column the file does not have (422).
     """
     _require_review(job)
-    job.reanalyse(checked_choice(data, job.entity_type), job.entity_type)
+    job.reanalyse(_checked_for_file(job, data), job.entity_type)
     enqueue_after_commit(job)
     return job
 
@@ -102,11 +124,12 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
 
     Raises:
         JobActionError: the job is not waiting for a review (409), its required columns are
-            not all mapped (409), or the mapping is not valid (422).
+            not all mapped (409), or the mapping is not valid or names a column the file
+            does not have (422).
     """
     _require_review(job)
     analysed = analysed_choice(job)
-    if data is not None and _as_analysed(checked_choice(data, job.entity_type), analysed) != (
+    if data is not None and _as_analysed(_checked_for_file(job, data), analysed) != (
         checked_choice(analysed, job.entity_type)
     ):
         return change_mapping(job, data)

@@ -121,9 +121,19 @@ def _conditions(
             chosen = [c for c in (_choice(flt, raw, errors) for raw in raws) if c is not None]
             if chosen:
                 found.append(Condition(flt, tuple(dict.fromkeys(chosen))))
-        elif prefix := _first(args, name)[:SEARCH_MAX_LENGTH]:
+        elif prefix := _searched(args, name, flt.field.label, errors):
             found.append(Condition(flt, (prefix,)))
     return tuple(found)
+
+
+def _searched(args: Mapping[str, Sequence[str]], name: str, label: str, errors: list[str]) -> str:
+    """The text searched for by ``args[name]``; a text over ``SEARCH_MAX_LENGTH`` is an
+    error, never cut short."""
+    text = _first(args, name)
+    if len(text) > SEARCH_MAX_LENGTH:
+        errors.append(f"{label}: search for at most {SEARCH_MAX_LENGTH} characters.")
+        return ""
+    return text
 
 
 def parse_view(
@@ -140,7 +150,7 @@ def parse_view(
     view = RecordView(
         schema=schema,
         organisation_id=organisation_id,
-        q=_first(args, "q")[:SEARCH_MAX_LENGTH],
+        q=_searched(args, "q", "Search", errors),
         conditions=_conditions(schema, args, errors),
         sort=sort,
     )

@@ -25,6 +25,7 @@ from . import (
     uploads,
 )
 from .api.errors import error_response
+from .guard import MAX_URL_LENGTH, disallowed_character, url_too_long
 from .helpers import API_PATH_PREFIX
 
 ERROR_TITLES = {403: "Not allowed", 404: "Not found"}
@@ -42,6 +43,29 @@ def _load_user(session_user_id: str) -> User | None:
     if user is None or user.session_generation != int(generation) or not user.is_active:
         return None
     return user
+
+
+def _refuse_unstorable_requests():
+    """The guard (``guard.py``): no view or query sees a request holding a character that
+    cannot be stored, or an address too long to be one of ours."""
+    if url_too_long():
+        return _error_page(
+            414,
+            "Address too long",
+            f"The address is longer than {MAX_URL_LENGTH} characters, "
+            "which no page or API route takes.",
+            code="uri_too_long",
+        )
+    place = disallowed_character()
+    if place is not None:
+        return _error_page(
+            400,
+            "Characters not allowed",
+            f"{place[0].upper()}{place[1:]} contains a control character (such as NUL, "
+            "byte 0) that cannot be stored. Remove it and try again.",
+            code="invalid_characters",
+        )
+    return None
 
 
 def _require_login():
@@ -113,6 +137,8 @@ def register_web(app: Flask) -> None:
 
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    # First of all, before the extensions' own checks (CSRF, rate limits) read the request.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unstorable_requests)
     app.before_request(_require_login)
     app.after_request(_security_headers)
     app.register_blueprint(auth.bp)

@@ -52,7 +52,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, job_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), str(job_id)
+        if not (isinstance(job_id, str) and job_id.isprintable()):  # NUL cannot be stored
+            raise ValueError(job_id)
+        return datetime.fromisoformat(created_at), job_id
     except (binascii.Error, ValueError, TypeError, RecursionError):
         raise ApiError(
             422,

@@ -92,7 +92,8 @@ def _operation(
 ) -> Operation:
     """One operation: its summary, success response and the error codes it can answer."""
     content = ok_content if ok_content is not None else json_content(envelope(ok_schema or {}))
-    codes = errors if public_route else ("401", *errors)
+    # Every route may answer the guard's 400 (a control character) and 414 (too long an address).
+    codes = sorted({"400", "414", *errors, *(() if public_route else ("401",))})
     operation: Operation = {
         "summary": summary,
         "responses": {

@@ -437,13 +437,15 @@ def json_content(schema: Schema) -> dict[str, Any]:
 
 
 ERROR_DESCRIPTIONS = {
-    "400": "Malformed JSON or request.",
+    "400": "Malformed JSON or request, or a control character (such as NUL) in the address, "
+    "a header, a form field or a JSON body (invalid_characters).",
     "401": "No token, or an invalid or revoked token.",
     "403": "The user's role does not allow this.",
     "404": "No such object, or it belongs to another organisation.",
     "409": "The state does not allow this now (e.g. retrying a running job, inviting an "
     "address that already has an account).",
     "413": "The body is larger than the upload limit.",
+    "414": "The address (path and query string) is longer than 4,096 characters.",
     "415": "Unsupported content type or file type.",
     "422": "The body or a parameter has the wrong shape or value.",
     "429": "Too many requests; see the Retry-After header.",

@@ -15,6 +15,7 @@ from ...extensions import limiter
 from ...jobs.idempotency import start_import_once
 from ...jobs.imports import ALLOWED_EXTENSIONS
 from ...models import MODES, ImportJob
+from ..guard import body_is_file
 from .auth import api_user
 from .errors import ApiError, ok
 from .review import upload_options
@@ -200,6 +201,7 @@ def _replay_header(replayed: bool) -> dict[str, str]:
 
 @bp.post("/bulk-upload/<entity>")
 @upload_limit
+@body_is_file
 def upload_entity(entity: str):
     """Create an import job from a JSON array of records or a multipart ``file``."""
     try:
