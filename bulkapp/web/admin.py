@@ -103,7 +103,11 @@ def figures():
     """Live figures for ``static/monitor.js``; ``?jobs=id,id`` adds those jobs' progress."""
     wanted = [i for i in request.args.get("jobs", "").split(",") if i][:MAX_POLLED_JOBS]
     jobs: Iterable[ImportJob] = (
-        db.session.scalars(jobs_visible_to(current_user).where(ImportJob.id.in_(wanted)))
+        db.session.scalars(
+            jobs_visible_to(current_user)
+            .where(ImportJob.id.in_(wanted))
+            .options(selectinload(ImportJob.undone_by))
+        )
         if wanted
         else []
     )

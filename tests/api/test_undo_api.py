@@ -57,6 +57,11 @@ def test_an_import_is_previewed_then_undone_once_by_its_own_job(app, api_a, api_
     original = api_a.get(f"/bulk-upload/status/{job_id}").get_json()["data"]
     assert original["undone_by_job_id"] == undo["jobId"]
     assert api_a.get(undo["statusUrl"]).get_json()["data"]["status"] == "completed"
+    listed = {
+        job["jobId"]: job for job in api_a.get("/bulk-upload/queue/jobs").get_json()["data"]["jobs"]
+    }
+    assert listed[job_id]["undoneByJobId"] == undo["jobId"]
+    assert listed[undo["jobId"]]["undoesJobId"] == job_id
 
     assert error_code(api_a.post(f"/bulk-upload/{job_id}/undo"), 409) == "already_undone"
     assert error_code(api_a.get(f"/bulk-upload/{job_id}/undo"), 409) == "already_undone"

@@ -14,6 +14,7 @@ from bulkapp.extensions import db
 from bulkapp.jobs.attempts import run_import
 from bulkapp.jobs.imports import start_import
 from bulkapp.jobs.lifecycle import cancel_job, retry_job
+from bulkapp.jobs.notifications import build_email
 from bulkapp.jobs.undo import UndoRefused, preview_undo, request_undo
 from bulkapp.models import ENTITY_TABLES, ImportJob, RecordChange, utcnow
 from bulkapp.records.retention import forget_expired_changes
@@ -101,6 +102,9 @@ def test_undoing_the_later_import_gives_back_exactly_the_table_after_the_first(
         assert {c["email"] for c in removed} == {f"user{n}@example.com" for n in range(40, 60)}
         assert fetch_job(app, second).status == "completed"
         assert db.session.get(ImportJob, second).undone_by.id == undo.id
+        mail = build_email(db.session.get(ImportJob, undo.id))
+        assert mail["Subject"] == "Undo of the import of b.csv completed"
+        assert "Records: 20 removed · 20 restored · 0 kept" in mail.get_content()
     # Then the first import: nothing of B is left to conflict with, so all of A goes.
     assert undone(app, user_a, first).database_stats == {"removed": 40, "restored": 0, "kept": 0}
     assert table_now(app) == []

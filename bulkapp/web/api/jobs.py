@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from flask import Blueprint, request
+from sqlalchemy.orm import selectinload
 
 from ...entities import UnknownEntity, get_entity
 from ...extensions import db
@@ -106,7 +107,9 @@ def list_jobs():
     )
     cursor = request.args.get("cursor")
     after = decode_cursor(cursor) if cursor else None
-    jobs = db.session.scalars(search_jobs(api_user(), filters, after).limit(limit + 1)).all()
+    # Each completed import names its undo (if any): loaded for the page in one query.
+    query = search_jobs(api_user(), filters, after).options(selectinload(ImportJob.undone_by))
+    jobs = db.session.scalars(query.limit(limit + 1)).all()
     page, more = jobs[:limit], len(jobs) > limit
     return ok(
         {

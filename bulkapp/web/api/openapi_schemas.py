@@ -162,6 +162,8 @@ SCHEMAS: dict[str, Schema] = {
             "createdAt": TIMESTAMP,
             "completedAt": TIMESTAMP,
             "statusUrl": STRING,
+            "undoesJobId": {**NULLABLE_STRING, "description": "An undo: the import it undoes."},
+            "undoneByJobId": {**NULLABLE_STRING, "description": "An undone import: its undo."},
         }
     ),
     "JobList": obj(

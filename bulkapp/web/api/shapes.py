@@ -168,4 +168,6 @@ def job_summary(job: ImportJob) -> dict[str, Any]:
         "createdAt": state["created_at"],
         "completedAt": state["finished_at"],
         "statusUrl": _status_url(state),
+        "undoesJobId": state["undoes_job_id"],
+        "undoneByJobId": state["undone_by_job_id"],
     }
