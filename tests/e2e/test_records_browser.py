@@ -1,6 +1,7 @@
 """In Chromium: a member imports mechanics, then a second file that changes one of them and
 adds another; finds them on the records page by search and with the keyboard, opens a
-record, and exports the view as CSV (formula-safe)."""
+record and its history, exports the view as CSV (formula-safe), and undoes the second
+import."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_records_are_searched_opened_and_exported(page: Page, e2e_accounts, e2e_
             f"Aisha,Naidoo,aisha.{tag}@example.com,0843456789,,Cape Town",
         ],
     )
-    upload_csv(
+    second_job = upload_csv(
         page,
         second_file,
         [
@@ -84,6 +85,14 @@ def test_records_are_searched_opened_and_exported(page: Page, e2e_accounts, e2e_
     page.get_by_role("button", name="Search").click()
     grid.get_by_role("link", name=f"thandi.{tag}@example.com").click()
     expect(page.locator('#record-values dd[data-field="city"]')).to_have_text("Johannesburg")
+    thandi_record = page.url
+    change = page.locator("#record-history li").first
+    expect(change.locator("p")).to_contain_text(second_file.name)
+    expect(change.locator('tr[data-field="city"] .change-old')).to_have_text("Pretoria")
+    expect(change.locator('tr[data-field="city"] .change-new')).to_have_text("Johannesburg")
+    expect(page.locator('#record-history li[data-action="inserted"]')).to_contain_text(
+        first_file.name
+    )
     page.go_back()
 
     page.get_by_label("Search").fill("")
@@ -108,3 +117,24 @@ def test_records_are_searched_opened_and_exported(page: Page, e2e_accounts, e2e_
         (thandi,) = [r for r in csv.reader(handle) if r[2] == f"thandi.{tag}@example.com"]
     assert thandi[6] == "'=1+2"  # workshopName, escaped: a spreadsheet shows it, never runs it
     page.screenshot(path=str(e2e_root / "records.png"), full_page=True)
+
+    # Undo the second import: Sipho is removed, Thandi gets Pretoria back.
+    page.goto(second_job)
+    page.locator("#undo-job").click()
+    expect(page.locator("#undo-removed")).to_have_text("1")
+    expect(page.locator("#undo-restored")).to_have_text("1")
+    expect(page.locator("#undo-kept")).to_have_text("0")
+    page.locator("#confirm-undo").click()
+    expect(page.locator("#job-undoes")).to_be_visible()
+    expect(page.locator("#job-status")).to_have_text("completed", timeout=UI_TIMEOUT_MS)
+    expect(page.locator("#count-removed")).to_have_text("1")
+    expect(page.locator("#count-restored")).to_have_text("1")
+    page.goto(second_job)
+    expect(page.locator("#job-undone")).to_contain_text("undone")
+    page.goto(thandi_record)
+    expect(page.locator('#record-values dd[data-field="city"]')).to_have_text("Pretoria")
+    expect(page.locator("#record-history li").first).to_have_attribute("data-action", "undone")
+    page.get_by_role("link", name="Records", exact=True).click()
+    page.get_by_label("Search").fill(f"sipho.{tag}")
+    page.get_by_role("button", name="Search").click()
+    expect(grid.locator("tr.grid-empty")).to_have_text("No records match.")
