@@ -26,6 +26,7 @@ from .matching import (
     resembles,
 )
 from .readings import FORMATS, ColumnNotes, ColumnReading, FileFormats
+from .report import report_columns
 
 UNKNOWN_VALUES_PER_COLUMN = 50  # distinct unknown values counted per column
 
@@ -383,8 +384,11 @@ def map_headers(
         name = chosen.get(header_key(match.header)) if match.header else None
         if name is not None:
             _claim(schema, positions, name, match, headers)
+    report = report_columns(headers)  # an error report's row and errors: never data
     left_out = []
     for match in unchosen:
+        if match.position in report:
+            continue
         if match.certain and match.field is not None and match.field not in positions:
             positions[match.field] = match.position
         else:
@@ -403,7 +407,7 @@ def map_headers(
             positions,
             choice.formats if choice else {},
         ),
-        ignored=tuple(sorted(set(range(len(headers))) - set(positions.values()))),
+        ignored=tuple(sorted(set(range(len(headers))) - set(positions.values()) - report)),
     )
 
 

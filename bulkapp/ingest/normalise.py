@@ -42,6 +42,10 @@ _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"\+?[0-9]+")
 # PostgreSQL text cannot hold NUL; UTF-8 (SQLite, PostgreSQL, the error report) cannot encode
 # a lone surrogate, which JSON's "\ud800" escape produces.
+# OWASP CSV injection: a spreadsheet treats cells starting with these as formulas; exports
+# and the error report write them after an apostrophe (``report.escape_cell``).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED_FORMULAS = tuple("'" + prefix for prefix in FORMULA_PREFIXES)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -69,17 +73,32 @@ def _unstorable_message(label: str, character: str) -> str:
     )
 
 
-def _unstorable(values: Sequence[str | None], label: str) -> Errors:
-    """An error for every cell holding a character that cannot be stored.
-
-    A clean column costs one join and two scans in C; only a column that has such a character
-    is searched cell by cell.
-    """
+def _joined(values: Sequence[str | None]) -> str:
+    """Every cell of a column in one string (one join in C), to look for a character."""
     try:
-        # Assume every cell is present: the common case, one join in C; a None raises.
-        joined = "".join(cast(Sequence[str], values))
+        # Assume every cell is present: the common case; a None raises.
+        return "".join(cast(Sequence[str], values))
     except TypeError:  # the column has empty cells (None): join the others
-        joined = "".join(filter(None, values))
+        return "".join(filter(None, values))
+
+
+def formula_unescaped(values: Sequence[str | None], joined: str) -> Sequence[str | None]:
+    """The cells as they were before an export or the error report wrote them formula-safe
+    (``escape_cell``): the apostrophe added before ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return is dropped, so that a file downloaded from here uploads as it was. A
+    column without an apostrophe (``joined``: its cells) is returned as it is."""
+    if "'" not in joined:
+        return values
+    return [v[1:] if v and v.startswith(_ESCAPED_FORMULAS) else v for v in values]
+
+
+def _unstorable(values: Sequence[str | None], label: str, joined: str) -> Errors:
+    """An error for every cell holding a character that cannot be stored (``joined``: the
+    column's cells, ``_joined``).
+
+    A clean column costs two scans in C; only a column that has such a character is searched
+    cell by cell.
+    """
     if "\x00" not in joined and (joined.isascii() or _encodes_as_utf8(joined)):
         return []
     errors = []
@@ -623,7 +642,9 @@ def normalise_column(
     type's rules judge the other cells.
     """
     reading = reading or ColumnReading()
-    unstorable = _unstorable(values, field.label)
+    joined = _joined(values)
+    values = formula_unescaped(values, joined)
+    unstorable = _unstorable(values, field.label, joined)
     if not unstorable:
         return NORMALISERS[field.type](values, field, reading)
     values = list(values)

@@ -14,14 +14,22 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .normalise import replace_unstorable
+from .normalise import FORMULA_PREFIXES, replace_unstorable
 
-# OWASP CSV injection: a spreadsheet treats cells starting with these as formulas.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ROW_COLUMN, ERRORS_COLUMN = "row", "errors"
 
 # One rejected row as the report shows it: its row number, its cells, its messages.
 ReportLine = tuple[int, Sequence[Any], Sequence[str]]
+
+
+def report_columns(headers: Sequence[object]) -> frozenset[int]:
+    """The positions of an error report's own columns (``row`` first, ``errors`` last) in a
+    file with these ``headers``: a report fixed in a spreadsheet uploads as it is, and an
+    import reads neither."""
+    names = [str(h or "").strip().lower() for h in headers]
+    if len(names) > 2 and names[0] == ROW_COLUMN and names[-1] == ERRORS_COLUMN:
+        return frozenset({0, len(names) - 1})
+    return frozenset()
 
 
 def escape_cell(value: object) -> str:

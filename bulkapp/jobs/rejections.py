@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, delete, insert, select
 
 from ..extensions import db
 from ..ingest.rejected import FileLayout, Rejection, Rejections, reason_of
-from ..ingest.report import ReportLine, report_bytes
+from ..ingest.report import ReportLine, report_bytes, report_columns
 from ..models import ImportJob, RejectedRow, RejectedRowProblem
 from ..models.rejected_row import REASON_LENGTH, FixState
 
@@ -68,11 +68,15 @@ def error_report(job: ImportJob) -> Iterator[bytes] | None:
     if not job.rejected_rows_kept or job.file_layout is None:
         return None
     layout = FileLayout.from_json(job.file_layout)
-    return report_bytes(layout.headers, _report_lines(job.id))
+    # A report uploaded again has the report's own columns: its report has them once.
+    skip = report_columns(layout.headers)
+    headers = [h for i, h in enumerate(layout.headers) if i not in skip]
+    return report_bytes(headers, _report_lines(job.id, skip))
 
 
-def _report_lines(job_id: str) -> Iterator[ReportLine]:
-    """Every kept rejected row of the job as the report shows it, read a batch at a time."""
+def _report_lines(job_id: str, skip: frozenset[int]) -> Iterator[ReportLine]:
+    """Every kept rejected row of the job as the report shows it (without the columns at
+    ``skip``), read a batch at a time."""
     after = 0
     while True:
         batch = db.session.execute(
@@ -82,7 +86,8 @@ def _report_lines(job_id: str) -> Iterator[ReportLine]:
             .limit(REPORT_BATCH_ROWS)
         ).all()
         for row_number, cells, errors in batch:
-            yield row_number, cells, [error["message"] for error in errors]
+            shown = [c for i, c in enumerate(cells) if i not in skip] if skip else cells
+            yield row_number, shown, [error["message"] for error in errors]
         if len(batch) < REPORT_BATCH_ROWS:
             return
         after = batch[-1].row_number

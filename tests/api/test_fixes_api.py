@@ -4,11 +4,14 @@ import, and who may see and change which job's rows."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import select
 
 from bulkapp.extensions import db
-from bulkapp.models import ImportJob, RejectedRowProblem
+from bulkapp.models import ENTITY_TABLES, ImportJob, RejectedRowProblem
 from tests.api.conftest import ApiClient, make_token
 from tests.conftest import make_account, run_worker
 
@@ -245,3 +248,49 @@ def test_a_job_without_rejected_rows_has_nothing_to_fix(app, api_a, records):
     response = api_a.get(f"/bulk-upload/{job_id}/rejected")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "no_rejected_rows"
+
+
+def upload_file(app, api: ApiClient, data: bytes, name: str) -> str:
+    response = api.post(
+        "/bulk-upload/mechanics",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.get_json()
+    run_worker(app)
+    return response.get_json()["data"]["jobId"]
+
+
+def test_the_error_report_fixed_in_a_spreadsheet_uploads_as_it_is(app, api_a):
+    original = (
+        b"firstName,lastName,email,mobileNumber,workshopName\n"
+        b"Thandi,Nkosi,thandi@example.com,0821234567,Nkosi Motors\n"
+        b"Formula,Man,formula-at-example.com,0831234567,=1+2\n"
+        b"Still,Bad,still-bad,0841234567,-Brakes\n"
+    )
+    job_id = upload_file(app, api_a, original, "mechanics.csv")
+    report = api_a.get(f"/bulk-upload/{job_id}/errors").get_data(as_text=True)
+    assert "'=1+2" in report and "'-Brakes" in report, "the report is formula-safe"
+    fixed = report.replace("formula-at-example.com", "formula@example.com")
+    again = upload_file(app, api_a, fixed.encode("utf-8"), "mechanics-errors.csv")
+    with app.app_context():
+        job = db.session.get(ImportJob, again)
+        assert job.status == "completed", job.error_message
+        assert job.warnings == [], "the report's row and errors columns are not data"
+        assert (job.inserted_rows, job.invalid_rows) == (1, 1)
+        table = ENTITY_TABLES["mechanics"]
+        stored = db.session.execute(
+            select(table.c.workshop_name).where(table.c.email == "formula@example.com")
+        ).scalar_one()
+    assert stored == "=1+2", "the report's formula escape is read back as the value was"
+    again_report = api_a.get(f"/bulk-upload/{again}/errors").get_data(as_text=True)
+    header = next(csv.reader(io.StringIO(again_report.lstrip("\ufeff"))))
+    assert header == [
+        "row",
+        "firstName",
+        "lastName",
+        "email",
+        "mobileNumber",
+        "workshopName",
+        "errors",
+    ], "the row and errors columns are read as the report's own"
