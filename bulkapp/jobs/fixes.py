@@ -45,6 +45,7 @@ from ..models import (
     RejectedRow,
     RejectedRowProblem,
     User,
+    is_storable_id,
     utcnow,
 )
 from ..unit_of_work import use_case
@@ -259,6 +260,8 @@ def find_row(job: ImportJob, row_number: int) -> RejectedRow:
     Raises:
         RowNotFound: the job has no such rejected row.
     """
+    if not is_storable_id(row_number):  # no row has it, and a database would refuse it
+        raise RowNotFound(row_number)
     row = db.session.scalar(
         select(RejectedRow).where(
             RejectedRow.import_job_id == job.id, RejectedRow.row_number == row_number

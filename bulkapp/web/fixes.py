@@ -16,7 +16,7 @@ from flask_login import current_user
 from ..ingest.rejected import FileLayout
 from ..jobs import fixes
 from ..jobs.access import can_act, require_job
-from ..models import RejectedRow
+from ..models import RejectedRow, is_storable_id
 from .grid import GridColumn, keyset_pager
 from .helpers import refusals_flashed
 
@@ -43,7 +43,8 @@ def _filter_args(filters: fixes.RowFilter) -> dict[str, Any]:
 
 
 def _cursor(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    """A row number from the pager's links (None: none, or not a row number)."""
+    return int(raw) if raw and raw.isdigit() and is_storable_id(int(raw)) else None
 
 
 def row_problems(layout: FileLayout, row: RejectedRow) -> dict[str, Any]:
@@ -180,7 +181,9 @@ def bulk(job_id: str):
         value=request.form.get("value", ""),
         find=request.form.get("find", ""),
     )
-    selected = [int(n) for n in request.form.getlist("rows") if n.isdigit()]
+    selected = [
+        int(n) for n in request.form.getlist("rows") if n.isdigit() and is_storable_id(int(n))
+    ]
     scope = request.form.get("scope", "filtered")
     if scope == "selected" and not selected:
         raise fixes.FixRefused("Tick the rows to change first.", code="no_rows", status=422)

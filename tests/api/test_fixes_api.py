@@ -132,6 +132,12 @@ def test_an_edit_is_checked_at_once_with_the_pipelines_rules(app, api_a):
     assert empty["state"] == "invalid" and "required" in empty["errors"][0]["message"]
 
     assert edit(api_a, job_id, 99, {"email": "x@example.com"}).status_code == 404
+    assert edit(api_a, job_id, 2**40, {"email": "x@example.com"}).status_code == 404
+    huge = api_a.post(
+        f"/bulk-upload/{job_id}/rejected/bulk",
+        json={"action": "empty", "column": "specialisation", "rows": [2**40]},
+    )
+    assert huge.status_code == 422 and huge.get_json()["error"]["code"] == "invalid_rows"
     unknown = edit(api_a, job_id, 3, {"nope": "x"})
     assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "unknown_column"
     missing = api_a.open("PATCH", f"/bulk-upload/{job_id}/rejected/3", json={})

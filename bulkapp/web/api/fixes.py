@@ -13,7 +13,7 @@ from ...ingest.rejected import FileLayout
 from ...jobs import fixes
 from ...jobs.access import require_job
 from ...jobs.state import iso_timestamp
-from ...models import RejectedRow
+from ...models import RejectedRow, is_storable_id
 from .auth import api_user
 from .errors import ApiError, ok
 from .jobs import page_size
@@ -58,7 +58,7 @@ def _decode(cursor: str) -> tuple[str, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         direction, number = raw[0], int(raw[1:])
-        if direction not in "ab":
+        if direction not in "ab" or not is_storable_id(number):
             raise ValueError(direction)
         return direction, number
     except (binascii.Error, ValueError, IndexError, UnicodeDecodeError):
@@ -161,7 +161,7 @@ def _row_numbers(raw: Any) -> list[int] | None:
     if raw is None:
         return None
     if not isinstance(raw, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) for n in raw
+        isinstance(n, int) and not isinstance(n, bool) and is_storable_id(n) for n in raw
     ):
         raise ApiError(422, "rows must be a list of row numbers.", "invalid_rows")
     return raw
