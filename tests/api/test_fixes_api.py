@@ -8,10 +8,11 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bulkapp.extensions import db
-from bulkapp.models import ENTITY_TABLES, ImportJob, RejectedRowProblem
+from bulkapp.jobs.lifecycle import clean_job
+from bulkapp.models import ENTITY_TABLES, ImportJob, RejectedRow, RejectedRowProblem
 from tests.api.conftest import ApiClient, make_token
 from tests.conftest import make_account, run_worker
 
@@ -300,3 +301,14 @@ def test_the_error_report_fixed_in_a_spreadsheet_uploads_as_it_is(app, api_a):
         "workshopName",
         "errors",
     ], "the row and errors columns are read as the report's own"
+
+
+def test_the_clean_up_takes_the_rows_and_their_edits_with_it(app, api_a):
+    job_id = imported_job(app, api_a)
+    edit(api_a, job_id, 3, {"email": "bad@example.com"})
+    with app.app_context():
+        clean_job(db.session.get(ImportJob, job_id))
+        assert db.session.scalar(select(func.count()).select_from(RejectedRow)) == 0
+        assert db.session.scalar(select(func.count()).select_from(RejectedRowProblem)) == 0
+    gone = api_a.get(f"/bulk-upload/{job_id}/rejected")
+    assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "no_rejected_rows"
