@@ -14,6 +14,7 @@ from sqlalchemy import Column, MetaData, String, inspect, text
 from bulkapp import create_app
 from bulkapp.config import test_config
 from bulkapp.extensions import db
+from bulkapp.models import ImportJob, Organisation, RecordChange, User
 from tests.databases import database_name, drop_database, postgres_url, recreate_database
 
 
@@ -101,3 +102,43 @@ def test_downgrade_to_base_removes_every_table(empty_database_app):
     assert inspect(db.engine).get_table_names() == ["alembic_version"]
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 0
+
+
+def test_rebuilding_the_jobs_table_keeps_the_rows_that_refer_to_it(empty_database_app):
+    """SQLite's batch mode copies ``import_jobs`` and drops the old table: an upgrade must
+    not take the change log (ON DELETE CASCADE) with it."""
+    upgrade()
+    organisation = Organisation(name="Upgraded", slug="upgraded")
+    db.session.add(organisation)
+    db.session.flush()
+    user = User(organisation_id=organisation.id, email="admin@upgraded.example", role="member")
+    db.session.add(user)
+    db.session.flush()
+    job = ImportJob(
+        organisation_id=organisation.id,
+        user_id=user.id,
+        entity_type="mechanics",
+        mode="partial",
+        original_filename="a.csv",
+        stored_path="a.csv",
+        file_size=1,
+        queue_name="test",
+    )
+    db.session.add(job)
+    db.session.flush()
+    db.session.add(
+        RecordChange(
+            import_job_id=job.id,
+            entity_type="mechanics",
+            record_id=1,
+            action="update",
+            changes={"city": ["Pretoria", "Durban"]},
+        )
+    )
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="c4f1a7d2e9b3")  # before the two migrations that rebuild import_jobs
+    upgrade()
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM record_changes")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM import_jobs")).scalar() == 1
