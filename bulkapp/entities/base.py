@@ -49,6 +49,10 @@ def header_key(header: object) -> str:
     return _ALIAS_NOISE.sub("", strip_accents(str(header))).casefold()
 
 
+# Words a field's title writes otherwise than in lower case.
+_TITLE_WORDS = {"id": "ID", "vat": "VAT"}
+
+
 @dataclass(frozen=True)
 class Field:
     """One column of an entity.
@@ -98,6 +102,15 @@ class Field:
                     raise ValueError(
                         f"{self.name}: value {key!r} means both {owners[key]} and {choice}"
                     )
+
+    @property
+    def title(self) -> str:
+        """The field as the pages name it: its label in words ("idNumber" → "ID number")."""
+        words = [
+            word.lower() for word in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", self.label)
+        ]
+        text = " ".join(_TITLE_WORDS.get(word, word) for word in words)
+        return text[:1].upper() + text[1:]
 
     @property
     def header_keys(self) -> set[str]:

@@ -181,11 +181,10 @@ def analyse_file(
         refused_values=refused_values(schema, result.notes),
         not_imported=_not_imported(matches, result.unread),
     )
-    analysis["certain"] = (
-        _certain(schema, analysis["columns"], result.unknown, choice)
-        and not undecided(readings)
-        and not _unexplained(analysis["not_imported"], choice)
+    analysis["decisions"] = _decisions(
+        schema, analysis["columns"], result.unknown, choice, readings, analysis["not_imported"]
     )
+    analysis["certain"] = not analysis["decisions"]
     return analysis
 
 
@@ -290,23 +289,43 @@ def _shown(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _certain(
+def _decisions(
     schema: EntitySchema,
     columns: list[dict],
     unknown: dict[str, dict[str, int]],
     choice: MappingChoice | None,
-) -> bool:
-    """Whether the file may be imported without asking anyone: every required field from a
-    certain (or person-chosen) column, no column merely suggested, no unknown enum value."""
+    readings: list[dict],
+    not_imported: list[dict],
+) -> list[str]:
+    """What a person must decide before the file may be imported without asking anyone,
+    one sentence each; none when every required field comes from a certain (or
+    person-chosen) column, no column is merely suggested, every value is known, every
+    ambiguous number or date column has its reading and every column with values that is
+    left out was left out by a mapping."""
     by_field = {c["chosen"]: c for c in columns if c["chosen"]}
-    required = all(
-        f.name in by_field and by_field[f.name]["certain"] for f in schema.required_fields
-    )
-    decided = {h for h in (choice.columns if choice else {})}
-    suggested = [
-        c for c in columns if c["field"] and not c["chosen"] and c["header"] not in decided
-    ]
-    return required and not suggested and not unknown
+    needed = []
+    for required in schema.required_fields:
+        column = by_field.get(required.name)
+        if column is None:
+            needed.append(f"No column is imported as {required.title}, which is required.")
+        elif not column["certain"]:
+            needed.append(
+                f"Column {column['header']!r} is only a likely match for {required.title}."
+            )
+    decided = set(choice.columns if choice else {})
+    for column in columns:
+        if column["field"] and not column["chosen"] and column["header"] not in decided:
+            label = schema.field(column["field"]).title
+            needed.append(f"Column {column['header']!r} might be {label}: import it or not.")
+    for name, found in unknown.items():
+        values = ", ".join(repr(value) for value in found)
+        needed.append(f"{schema.field(name).title} has values it does not accept: {values}.")
+    for name in undecided(readings):
+        needed.append(f"{schema.field(name).title} can be read two ways: choose how.")
+    for column in _unexplained(not_imported, choice):
+        header = repr(column["header"]) if column["header"] else "without a header"
+        needed.append(f"Column {header} has values that are not imported.")
+    return needed
 
 
 # -- the dry run ----------------------------------------------------------------------------

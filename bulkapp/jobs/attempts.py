@@ -39,13 +39,14 @@ from ..models import (
     ImportJob,
     ImportStatus,
     ReviewPolicy,
+    User,
     rows_matched,
 )
 from ..records.undo import UndoProgress, run_undo, start_undo
 from ..storage import UPLOADS, attempt_workspace, delete_stored, store_holding
 from .attempt_sessions import attempt_transactions
 from .lifecycle import discard_failed_transaction
-from .mappings import mapping_lookup
+from .mappings import mapping_lookup, remember_mapping
 from .queues import queue_name_for
 from .rejections import keep_rejections
 from .state import job_state
@@ -222,7 +223,10 @@ def taken_over(job_id: str, attempt: int) -> bool:
 
 
 def _analyse(job: ImportJob, upload: Path, recorder: JobRecorder, started: float) -> None:
-    """Analyse the job's file and record the analysis (or the cancel that stopped it)."""
+    """Analyse the job's file and record the analysis (or the cancel that stopped it); an
+    analysis a person asked to import after (Import with a changed mapping) goes on to the
+    import when it needs nobody, the mapping remembered as on any Import."""
+    requested = (job.analysis or {}).get("import_requested")
     analysis = analyse_file(analysis_request(job, upload), db.session(), AnalysisRecorder(recorder))
     seconds = time.monotonic() - started
     if analysis is None:
@@ -235,10 +239,14 @@ def _analyse(job: ImportJob, upload: Path, recorder: JobRecorder, started: float
     job.entity_type = analysis["entity_type"]  # detected from the headers, or chosen
     policy = job.review_policy
     import_now = analysis["certain"] and (
-        policy == ReviewPolicy.CERTAIN
+        policy in (ReviewPolicy.CERTAIN, ReviewPolicy.CONFIRMED)
         or (policy == ReviewPolicy.SAVED and job.saved_mapping_id is not None)
     )
+    if requested:
+        analysis["import_requested"] = requested
     job.finish_analysis(analysis, import_now=import_now, seconds=seconds)
+    if import_now and requested:
+        remember_mapping(job, db.session.get(User, requested["by"]))
 
 
 class UndoRecorder:

@@ -11,10 +11,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from ..entities import UnknownEntity, get_entity, header_key
+from ..entities import EntitySchema, UnknownEntity, get_entity, header_key
 from ..extensions import db
 from ..ingest.mapping import MappingChoice
-from ..ingest.readings import FROM_FILE, FROM_MAPPING
+from ..ingest.readings import FORMAT_NAMES, FROM_FILE, FROM_MAPPING
 from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
 from ..unit_of_work import use_case
 from .lifecycle import JobActionError, delete_upload, enqueue_after_commit
@@ -120,7 +120,8 @@ def change_entity_type(job: ImportJob, entity_type: str) -> ImportJob:
 def commit_review(job: ImportJob, user: User | None, data: object | None = None) -> ImportJob:
     """Import the file with the mapping analysed (``data`` None, or the same mapping) and
     remember the mapping for the next file with these headers. A different mapping is
-    analysed first (``change_mapping``): the user then sees what it would do.
+    analysed first, and the import follows unless that analysis finds something a person
+    must decide (then the review says what changed and what is to decide).
 
     Raises:
         JobActionError: the job is not waiting for a review (409), its required columns are
@@ -129,10 +130,14 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
     """
     _require_review(job)
     analysed = analysed_choice(job)
-    if data is not None and _as_analysed(_checked_for_file(job, data), analysed) != (
-        checked_choice(analysed, job.entity_type)
-    ):
-        return change_mapping(job, data)
+    if data is not None:
+        choice = _checked_for_file(job, data)
+        if _as_analysed(choice, analysed) != checked_choice(analysed, job.entity_type):
+            changes = describe_changes(get_entity(job.entity_type), analysed, choice)
+            then_import = {"by": user.id if user else None, "changes": changes}
+            job.reanalyse(choice, job.entity_type, then_import=then_import)
+            enqueue_after_commit(job)
+            return job
     problem = (job.analysis or {}).get("problem")
     if problem:
         raise JobActionError(
@@ -142,6 +147,33 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
     remember_mapping(job, user)
     enqueue_after_commit(job)
     return job
+
+
+def describe_changes(
+    schema: EntitySchema, before: dict[str, Any], after: dict[str, Any]
+) -> list[str]:
+    """What ``after`` changes in the mapping ``before``, one sentence each, fields by label."""
+
+    def label(name: str | None) -> str:
+        return schema.field(name).title if name else "not imported"
+
+    changes = [
+        f"Column {header!r}: {label(before['columns'].get(header))} → {label(name)}."
+        for header, name in after["columns"].items()
+        if before["columns"].get(header) != name
+    ]
+    old_values, new_values = before.get("values", {}), after.get("values", {})
+    for name, meant in new_values.items():
+        for written, value in meant.items():
+            if old_values.get(name, {}).get(written, ...) != value:
+                shown = "empty" if value is None else repr(value)
+                changes.append(f"{label(name)} {written!r} is read as {shown}.")
+    old_formats = before.get("formats", {})
+    for name, chosen in after.get("formats", {}).items():
+        if old_formats.get(name) != chosen:
+            shown = FORMAT_NAMES.get(chosen, chosen)
+            changes.append(f"{label(name)} is read with {shown}.")
+    return changes
 
 
 def _as_analysed(choice: dict[str, Any], analysed: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
+from ..entities import get_entity
 from ..models import COMPLETED, FAILED, IMPORT, PROCESSING, UNDO, ImportJob, SavedMapping, utcnow
 from . import failures
 
@@ -124,6 +125,23 @@ def _undone_by(job: ImportJob) -> str | None:
     if job.status != COMPLETED or job.phase != IMPORT or job.undone_by is None:
         return None
     return job.undone_by.id
+
+
+UNKNOWN_TYPE = "unknown type"
+
+
+def type_shown(job: ImportJob) -> tuple[str, str | None]:
+    """The type ``job`` is shown as and, for an upload whose type was detected from its
+    headers, what was detected and why ("members: 11 of 12 columns"). A Detect upload whose
+    headers fit no type (or that failed before they were read) is of an "unknown type"."""
+    label = get_entity(job.entity_type).label
+    if not job.detect_entity:
+        return label, None
+    fits = (job.analysis or {}).get("fits") or []
+    best = fits[0] if fits else None
+    if best is None or not best["matched"] or best["name"] != job.entity_type:
+        return UNKNOWN_TYPE, None
+    return label, f"{label.lower()}: {best['matched']} of {best['total']} columns"
 
 
 def job_state(job: ImportJob) -> JobState:

@@ -82,6 +82,8 @@ class ReviewPolicy(StrEnum):
     ALWAYS = "always"  # never: the uploader asked to review it (the API's review=true)
     CERTAIN = "certain"  # when the mapping is certain ("import straight away" ticked)
     SAVED = "saved"  # when the mapping is certain and a saved mapping was applied
+    # A person pressed Import with a changed mapping: when its analysis needs nobody.
+    CONFIRMED = "confirmed"
 
 
 class ImportStage(StrEnum):
@@ -364,12 +366,21 @@ class ImportJob(Base):
         self.mapping = mapping
         self._queue_import()
 
-    def reanalyse(self, mapping: dict[str, Any] | None, entity_type: str) -> None:
+    def reanalyse(
+        self,
+        mapping: dict[str, Any] | None,
+        entity_type: str,
+        *,
+        then_import: dict[str, Any] | None = None,
+    ) -> None:
         """The user changed the mapping, or the entity type (then without a mapping): analyse
-        the file again."""
+        the file again. With ``then_import`` (who pressed Import, ``by``, and what they
+        changed, ``changes``) the import follows unless the new analysis needs a person;
+        the analysis keeps them to say so."""
         self._require("reanalyse", (NEEDS_REVIEW,))
         self.mapping, self.entity_type, self.detect_entity = mapping, entity_type, False
-        self.analysis = None
+        self.review_policy = ReviewPolicy.CONFIRMED if then_import else ReviewPolicy.ALWAYS
+        self.analysis = {"import_requested": then_import} if then_import else None
         self.status, self.stage, self.progress = QUEUED, ImportStage.QUEUED, 0
         self.processed_rows = 0
 

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..jobs.access import require_job
 from ..jobs.mappings import delete_saved_mapping, saved_mappings_visible_to
 from ..jobs.review import change_entity_type, change_mapping, commit_review, discard_review
-from ..jobs.state import job_state
+from ..jobs.state import job_state, type_shown
 from ..models import NEEDS_REVIEW, ImportJob
 from .forms import ConfirmForm
 from .helpers import refusals_flashed
@@ -31,19 +31,31 @@ def show(job_id: str):
         return redirect(url_for("jobs.show", job_id=job.id))
     schema = get_entity(job.entity_type)
     analysis = job.analysis or {}
-    fits = analysis.get("fits", [])
-    better = fits[0] if fits and fits[0]["name"] != schema.name else None
     return render_template(
         "review.html",
         job=job,
+        better=_better_type(schema.name, analysis),
+        type_shown=type_shown(job),
         state=job_state(job),
         analysis=analysis,
         schema=schema,
-        better=better,
         entities=sorted(REGISTRY.values(), key=lambda s: s.label),
         form=ConfirmForm(),
         leave_empty=LEAVE_EMPTY,
     )
+
+
+def _better_type(chosen: str, analysis: dict[str, Any]) -> dict[str, Any] | None:
+    """The type the file's headers fit better than the one chosen, if any. The chosen type
+    counts every column the mapping imports: once it fits at least as well, and its
+    required fields are all there, nothing is suggested."""
+    fits = analysis.get("fits", [])
+    best = fits[0] if fits else None
+    if best is None or best["name"] == chosen:
+        return None
+    mapped = sum(1 for column in analysis.get("columns", []) if column["chosen"])
+    chosen_fit = max([mapped, *(fit["matched"] for fit in fits if fit["name"] == chosen)])
+    return best if analysis.get("problem") or best["matched"] > chosen_fit else None
 
 
 def _submitted_choice(job: ImportJob) -> dict[str, Any]:
@@ -99,7 +111,10 @@ def act(job_id: str):
     else:
         commit_review(job, current_user, _submitted_choice(job))
         if job.phase == "analysis":
-            flash("The mapping changed, so the file is analysed again: check the figures.")
+            flash(
+                "The mapping changed, so the file is analysed again; the import follows unless "
+                "something needs your decision, and then the review says what."
+            )
     return redirect(url_for("jobs.show", job_id=job_id))
 
 

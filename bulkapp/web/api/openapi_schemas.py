@@ -285,6 +285,17 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Columns holding values that no field reads: header, rows "
                 "with a value, first values, the field they might be.",
             },
+            "decisions": {
+                "type": "array",
+                "items": STRING,
+                "description": "What a person must decide before the file imports without "
+                "asking (empty when certain).",
+            },
+            "importRequested": {
+                "type": ["object", "null"],
+                "description": "Set when a commit with a changed mapping stopped at this "
+                "review: by (user id) and changes (what the mapping changed).",
+            },
             "preview": {"type": ["object", "null"]},
             "counts": {"type": ["object", "null"], "additionalProperties": INTEGER},
             "updates": {"type": "array", "items": {"type": "object"}},

@@ -113,6 +113,8 @@ def review_shape(job: ImportJob) -> dict[str, Any]:
         "emptyValues": analysis.get("empty_values", {}),
         "refusedValues": analysis.get("refused_values", {}),
         "notImported": analysis.get("not_imported", []),
+        "decisions": analysis.get("decisions", []),
+        "importRequested": analysis.get("import_requested"),
         "preview": analysis.get("preview"),
         "counts": analysis.get("counts"),
         "updates": analysis.get("updates", []),
@@ -146,7 +148,8 @@ def commit(job_id: str):
     mapping = json_body(required=False)
     review.commit_review(job, api_user(), mapping)
     message = (
-        "The mapping differs from the one analysed: the file is analysed again."
+        "The mapping differs from the one analysed: the file is analysed again, and imported "
+        "unless the new analysis needs a decision (then the review lists it in decisions)."
         if job.phase == "analysis"
         else "The import is queued with the reviewed mapping."
     )
