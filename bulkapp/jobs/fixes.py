@@ -321,6 +321,7 @@ class RowChecker:
         keys = key_values(self.schema, self.mapping, frame)
         repeated = self._repeated(rows, keys)
         moved: set[str] = set()  # keys a row took or gave up
+        problems: list[dict[str, Any]] = []  # the rows' entries in the problem index
         now = utcnow()
         for position, (row, row_cells, key) in enumerate(zip(rows, cells, keys, strict=True)):
             errors = list(rejected[position].errors) if position in rejected else []
@@ -334,7 +335,13 @@ class RowChecker:
             row.natural_key = text
             row.state = FixState.INVALID if errors else FixState.FIXED
             row.edited_at = now
-            self._index(row, errors)
+            problems += problem_rows(
+                self.job.id,
+                row.row_number,
+                Rejection(row.row_number, [], errors, None),
+                self.layout,
+            )
+        self._index([row.row_number for row in rows], problems)
         self._recheck_others(moved, {row.row_number for row in rows})
 
     def _duplicate(self, key: tuple[Any, ...] | None) -> CellError:
@@ -405,19 +412,16 @@ class RowChecker:
             )
         return found
 
-    def _index(self, row: RejectedRow, errors: list[CellError]) -> None:
-        """Replace the row's entries in the problem index by its current problems."""
+    def _index(self, numbers: list[int], problems: list[dict[str, Any]]) -> None:
+        """Replace the entries of rows ``numbers`` in the problem index by ``problems``."""
         db.session.execute(
             delete(RejectedRowProblem).where(
                 RejectedRowProblem.import_job_id == self.job.id,
-                RejectedRowProblem.row_number == row.row_number,
+                RejectedRowProblem.row_number.in_(numbers),
             )
         )
-        entries = problem_rows(
-            self.job.id, row.row_number, Rejection(row.row_number, [], errors, None), self.layout
-        )
-        if entries:
-            db.session.execute(insert(RejectedRowProblem), entries)
+        if problems:
+            db.session.execute(insert(RejectedRowProblem), problems)
 
     def _recheck_others(self, keys: set[str], checked: set[int]) -> None:
         """Check again the rows not sent that have a key an edit just took or gave up: they
