@@ -201,6 +201,11 @@ class EntitySchema:
         """The fields of the natural key, in key order."""
         return [self.field(name) for name in self.natural_key]
 
+    @property
+    def titles(self) -> dict[str, str]:
+        """Each field's label (the API's name) → its title (the pages' name)."""
+        return {f.label: f.title for f in self.fields}
+
     def field(self, name: str) -> Field:
         """The field called ``name``."""
         for f in self.fields:

@@ -83,8 +83,7 @@ def remember_mapping(job: ImportJob, user: User | None) -> SavedMapping:
     saved.headers, saved.mapping = list(headers), _chosen_by_a_person(job)
     saved.created_by_id = user.id if user else None
     saved.created_at = utcnow()
-    db.session.flush()
-    job.saved_mapping_id = saved.id
+    db.session.flush()  # the job keeps naming only a mapping that was applied to it
     return saved
 
 

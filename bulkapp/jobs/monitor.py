@@ -23,7 +23,7 @@ from rq.suspension import is_suspended
 from sqlalchemy import Select, func, select
 
 from ..extensions import db, get_redis
-from ..models import CANCELED, COMPLETED, FAILED, PROCESSING, QUEUED, ImportJob, utcnow
+from ..models import CANCELED, COMPLETED, FAILED, PROCESSING, QUEUED, UNDO, ImportJob, utcnow
 from . import failures
 from .lifecycle import BULK_ACTIONS
 from .queues import (
@@ -230,9 +230,10 @@ def bulk_targets(jobs: Select, action: str) -> Select:
     case)."""
     _, statuses = BULK_ACTIONS[action]
     query = jobs.where(ImportJob.status.in_(statuses))
-    if action == "retry":
+    if action == "retry":  # as ``state.can_retry``: an import whose upload is gone cannot
         query = query.where(
-            (ImportJob.status != FAILED) | ~failures.cause_of(ImportJob).in_(failures.PERMANENT)
+            (ImportJob.status != FAILED) | ~failures.cause_of(ImportJob).in_(failures.PERMANENT),
+            (ImportJob.phase == UNDO) | ImportJob.stored_path.is_not(None),
         )
     elif action == "clean":
         query = query.where(

@@ -127,6 +127,13 @@ def _undone_by(job: ImportJob) -> str | None:
     return job.undone_by.id
 
 
+def can_retry(job: ImportJob) -> bool:
+    """Whether a retry of ``job`` can work: it is canceled or failed by an outage, and its
+    upload is still stored (a discarded or expired review's is removed)."""
+    upload_kept = job.phase == UNDO or job.stored_path is not None
+    return upload_kept and failures.retryable(job.status, job.failure_kind)
+
+
 UNKNOWN_TYPE = "unknown type"
 
 
@@ -179,7 +186,7 @@ def job_state(job: ImportJob) -> JobState:
         "failure_kind": job.failure_kind,
         "failure_label": failures.label(job.failure_kind) if job.status == FAILED else None,
         "needs_corrected_file": failed_for_good,
-        "retryable": failures.retryable(job.status, job.failure_kind),
+        "retryable": can_retry(job),
         "estimated_rows": job.estimated_rows if not job.is_finished else None,
         "rows_per_second": rows_per_second,
         "seconds_left": seconds_left,

@@ -17,7 +17,7 @@ from ..jobs import failures
 from ..jobs.access import can_act, require_job
 from ..jobs.lifecycle import cancel_job, retry_job
 from ..jobs.queues import tier_of
-from ..jobs.state import iso_timestamp
+from ..jobs.state import can_retry, iso_timestamp
 from ..jobs.undo import preview_undo, request_undo
 from ..models import PROCESSING, ImportJob
 from .helpers import redirect_within_site, refusals_flashed
@@ -49,8 +49,8 @@ def _duration(seconds: float | None) -> str:
 
 @bp.app_template_filter("retryable")
 def _retryable(job: ImportJob) -> bool:
-    """Whether a retry of ``job`` is offered (canceled, or failed by an outage)."""
-    return failures.retryable(job.status, job.failure_kind)
+    """Whether a retry of ``job`` is offered (``state.can_retry``)."""
+    return can_retry(job)
 
 
 @bp.app_template_filter("failure_label")

@@ -19,6 +19,12 @@ bp = Blueprint("jobs", __name__)
 PAGE_SIZE = 25
 
 
+@bp.app_template_filter("type_label")
+def _type_label(job: ImportJob) -> str:
+    """The type a job is shown as (``state.type_shown``)."""
+    return type_shown(job)[0]
+
+
 @bp.route("/")
 @bp.route("/jobs")
 def index():

@@ -103,7 +103,7 @@ def _columns(view: RecordView, organisation: Organisation) -> list[GridColumn]:
     other_args = [(k, v) for k, v in view.as_args() if k != "sort"]
     return sortable_columns(
         [
-            (f.name, f.label, f.type in NUMERIC_TYPES, f.label if f.name in searched else None)
+            (f.name, f.title, f.type in NUMERIC_TYPES, f.label if f.name in searched else None)
             for f in schema.fields
         ],
         sort=view.sort,
@@ -159,7 +159,7 @@ def list_records(entity: str):
         rows=[{**row, "_href": record_url(schema, organisation, row)} for row in page.rows],
         row_href=lambda row: row["_href"],
         pager=pager,
-        searched=[f.label for f in schema.search_fields],
+        searched=[f.title for f in schema.search_fields],
         cell=_cell,
         exports=recent_exports(current_user, organisation.id),
     )

@@ -58,7 +58,8 @@ def test_invite_set_password_sign_in_deactivate(page: Page, browser, live_stack,
 
         page.reload()
         expect(row.locator(".status")).to_have_text("active")
-        row.get_by_role("button", name="Deactivate").click()
+        row.get_by_text("Deactivate…").click()  # the confirmation step
+        row.get_by_role("button", name=f"Deactivate {invitee}").click()
         expect(page.get_by_text(f"{invitee} was deactivated")).to_be_visible()
         expect(row.locator(".status")).to_have_text("deactivated")
 
