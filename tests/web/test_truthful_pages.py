@@ -37,7 +37,7 @@ def test_the_jobs_list_in_local_time_with_separators_valid_and_rejected(app, cli
     assert re.search(r'<td><time datetime="[^"]+Z" title="[^"]+ UTC">', html)
     assert "format.js" in html
     assert "300,000 / 300,000" in html
-    assert "<th class=\"num\">Valid</th><th class=\"num\">Rejected</th>" in html
+    assert '<th class="num">Valid</th><th class="num">Rejected</th>' in html
     assert '<td class="num">299,990</td>' in html and '<td class="num">10</td>' in html
     assert "<td>Mechanics</td>" in html
 
