@@ -13,6 +13,7 @@ from typing import IO
 
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..entities import REGISTRY, get_entity
 from ..errors import UseCaseError
 from ..extensions import db
@@ -114,6 +115,14 @@ def start_import(
     db.session.add(job)
     enqueue_after_commit(job)
     try:
+        db.session.flush()  # the job's id, for its audit entry
+        audit.record(
+            "file_uploaded",
+            actor=user,
+            target=job.id,
+            organisation_id=organisation_id,
+            detail=f"{job.original_filename}: {'detect' if detect else schema.name}, {mode}",
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

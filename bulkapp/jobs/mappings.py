@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from .. import audit
 from ..entities import EntitySchema
 from ..errors import NOTHING_HERE, NotFound
 from ..extensions import db
@@ -84,6 +85,13 @@ def remember_mapping(job: ImportJob, user: User | None) -> SavedMapping:
     saved.created_by_id = user.id if user else None
     saved.created_at = utcnow()
     db.session.flush()  # the job keeps naming only a mapping that was applied to it
+    audit.record(
+        "mapping_saved",
+        actor=user,
+        target=f"mapping {saved.id}",
+        organisation_id=job.organisation_id,
+        detail=f"{job.entity_type}: {', '.join(map(str, headers))}",
+    )
     return saved
 
 
@@ -139,6 +147,13 @@ def delete_saved_mapping(user: User, mapping_id: int) -> None:
             code="forbidden",
             status=403,
         )
+    audit.record(
+        "mapping_deleted",
+        actor=user,
+        target=f"mapping {saved.id}",
+        organisation_id=saved.organisation_id,
+        detail=f"{saved.entity_type}: {', '.join(map(str, saved.headers or []))}",
+    )
     db.session.delete(saved)
 
 

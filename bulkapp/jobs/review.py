@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from .. import audit
 from ..entities import EntitySchema, UnknownEntity, get_entity, header_key
 from ..extensions import db
 from ..ingest.mapping import MappingChoice
@@ -136,6 +137,7 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
             changes = describe_changes(get_entity(job.entity_type), analysed, choice)
             then_import = {"by": user.id if user else None, "changes": changes}
             job.reanalyse(choice, job.entity_type, then_import=then_import)
+            _audit_commit(job, user, "analysed again first: " + " ".join(changes))
             enqueue_after_commit(job)
             return job
     problem = (job.analysis or {}).get("problem")
@@ -144,9 +146,20 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
             f"This mapping cannot be imported: {problem}", code="mapping_incomplete"
         )
     job.commit_review(checked_choice(analysed, job.entity_type))
+    _audit_commit(job, user, "")
     remember_mapping(job, user)
     enqueue_after_commit(job)
     return job
+
+
+def _audit_commit(job: ImportJob, user: User | None, detail: str) -> None:
+    audit.record(
+        "import_committed",
+        actor=user,
+        target=job.id,
+        organisation_id=job.organisation_id,
+        detail=f"{job.original_filename}{': ' + detail if detail else ''}",
+    )
 
 
 def describe_changes(
@@ -184,8 +197,9 @@ def _as_analysed(choice: dict[str, Any], analysed: dict[str, Any]) -> dict[str, 
 
 
 @use_case
-def discard_review(job: ImportJob) -> ImportJob:
-    """Drop a file waiting for its review: ``canceled``, its upload removed.
+def discard_review(job: ImportJob, user: User | None) -> ImportJob:
+    """Drop a file waiting for its review: ``canceled``, its upload removed; ``user`` is
+    audited.
 
     Raises:
         JobActionError: the job is not waiting for a review (409).
@@ -193,6 +207,13 @@ def discard_review(job: ImportJob) -> ImportJob:
     _require_review(job)
     job.cancel()
     delete_upload(job)
+    audit.record(
+        "review_discarded",
+        actor=user,
+        target=job.id,
+        organisation_id=job.organisation_id,
+        detail=job.original_filename,
+    )
     return job
 
 

@@ -102,7 +102,7 @@ def act(job_id: str):
     if not ConfirmForm().validate_on_submit() or action not in ACTIONS:
         abort(400)
     if action == "discard":
-        discard_review(job)
+        discard_review(job, current_user)
         flash("The file was discarded; nothing was imported.", "info")
     elif action == "switch":
         change_entity_type(job, request.form.get("entity_type", ""))

@@ -227,10 +227,10 @@ def test_discarding_cancels_and_removes_the_upload(app, user_a):
         with pytest.raises(JobActionError) as not_now:
             retry_job(db.session.get(ImportJob, job_id))
         assert (not_now.value.code, not_now.value.status) == ("job_in_review", 409)
-        job = discard_review(db.session.get(ImportJob, job_id))
+        job = discard_review(db.session.get(ImportJob, job_id), None)
         assert (job.status, job.stored_path) == ("canceled", None)
         with pytest.raises(JobActionError) as refused:
-            discard_review(job)
+            discard_review(job, None)
         assert refused.value.status == 409
     assert not path.exists() and stored_mechanics(app) == {}
 

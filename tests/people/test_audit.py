@@ -48,6 +48,7 @@ def test_every_listed_action_is_recorded_with_actor_target_and_address(app, admi
         "sign_in",
         "sign_in",
         "token_created",
+        "file_uploaded",
         "job_canceled",
         "job_retried",
         "jobs_requeued",

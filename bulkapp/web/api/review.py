@@ -160,7 +160,7 @@ def commit(job_id: str):
 def discard(job_id: str):
     """Drop an upload in review: canceled, its file removed."""
     job = require_job(api_user(), job_id, "act")
-    review.discard_review(job)
+    review.discard_review(job, api_user())
     return ok(action_result(job, "The upload was discarded; nothing was imported."))
 
 
