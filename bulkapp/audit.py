@@ -100,6 +100,18 @@ class AuditFilters:
     until: date | None = None
 
 
+def record_job(action: str, job: Any, actor: User | None, detail: str = "") -> AuditEntry:
+    """Add an entry for ``action`` on the import job ``job`` (an ImportJob), in its
+    organisation, naming its file unless ``detail`` says more."""
+    return record(
+        action,
+        actor=actor,
+        target=job.id,
+        organisation_id=job.organisation_id,
+        detail=detail or job.original_filename,
+    )
+
+
 def _date(raw: str, label: str, errors: list[str]) -> date | None:
     if not raw:
         return None

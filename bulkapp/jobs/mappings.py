@@ -85,14 +85,19 @@ def remember_mapping(job: ImportJob, user: User | None) -> SavedMapping:
     saved.created_by_id = user.id if user else None
     saved.created_at = utcnow()
     db.session.flush()  # the job keeps naming only a mapping that was applied to it
+    _audit(saved, "mapping_saved", user)
+    return saved
+
+
+def _audit(saved: SavedMapping, action: str, user: User | None) -> None:
+    headers = ", ".join(map(str, saved.headers or []))
     audit.record(
-        "mapping_saved",
+        action,
         actor=user,
         target=f"mapping {saved.id}",
-        organisation_id=job.organisation_id,
-        detail=f"{job.entity_type}: {', '.join(map(str, headers))}",
+        organisation_id=saved.organisation_id,
+        detail=f"{saved.entity_type}: {headers}",
     )
-    return saved
 
 
 def _chosen_by_a_person(job: ImportJob) -> dict[str, Any]:
@@ -147,13 +152,7 @@ def delete_saved_mapping(user: User, mapping_id: int) -> None:
             code="forbidden",
             status=403,
         )
-    audit.record(
-        "mapping_deleted",
-        actor=user,
-        target=f"mapping {saved.id}",
-        organisation_id=saved.organisation_id,
-        detail=f"{saved.entity_type}: {', '.join(map(str, saved.headers or []))}",
-    )
+    _audit(saved, "mapping_deleted", user)
     db.session.delete(saved)
 
 

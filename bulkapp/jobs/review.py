@@ -137,7 +137,8 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
             changes = describe_changes(get_entity(job.entity_type), analysed, choice)
             then_import = {"by": user.id if user else None, "changes": changes}
             job.reanalyse(choice, job.entity_type, then_import=then_import)
-            _audit_commit(job, user, "analysed again first: " + " ".join(changes))
+            detail = f"{job.original_filename}: analysed again first: {' '.join(changes)}"
+            audit.record_job("import_committed", job, user, detail)
             enqueue_after_commit(job)
             return job
     problem = (job.analysis or {}).get("problem")
@@ -146,20 +147,10 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
             f"This mapping cannot be imported: {problem}", code="mapping_incomplete"
         )
     job.commit_review(checked_choice(analysed, job.entity_type))
-    _audit_commit(job, user, "")
+    audit.record_job("import_committed", job, user)
     remember_mapping(job, user)
     enqueue_after_commit(job)
     return job
-
-
-def _audit_commit(job: ImportJob, user: User | None, detail: str) -> None:
-    audit.record(
-        "import_committed",
-        actor=user,
-        target=job.id,
-        organisation_id=job.organisation_id,
-        detail=f"{job.original_filename}{': ' + detail if detail else ''}",
-    )
 
 
 def describe_changes(
@@ -207,13 +198,7 @@ def discard_review(job: ImportJob, user: User | None) -> ImportJob:
     _require_review(job)
     job.cancel()
     delete_upload(job)
-    audit.record(
-        "review_discarded",
-        actor=user,
-        target=job.id,
-        organisation_id=job.organisation_id,
-        detail=job.original_filename,
-    )
+    audit.record_job("review_discarded", job, user)
     return job
 
 

@@ -187,12 +187,6 @@ def request_undo(job: ImportJob, actor: User | None) -> ImportJob:
             "This import is being undone already; an import is undone at most once.",
             code="already_undone",
         ) from None
-    audit.record(
-        "import_undo_requested",
-        actor=actor,
-        target=job.id,
-        organisation_id=job.organisation_id,
-        detail=f"undo job {undo.id}",
-    )
+    audit.record_job("import_undo_requested", job, actor, f"undo job {undo.id}")
     enqueue_after_commit(undo)
     return undo
