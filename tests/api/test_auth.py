@@ -19,6 +19,7 @@ SAMPLE_VALUES = {
     "queue_name": "bulk-upload-mechanics",
     "mapping_id": "1",
     "user_id": "1",
+    "row_number": "2",
     "key": "someone@example.com",
 }
 
