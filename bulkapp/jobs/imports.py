@@ -22,6 +22,7 @@ from ..storage import UPLOADS, configured_store, delete_stored
 from . import failures, queues
 from .attempts import run_import
 from .lifecycle import describe_error, enqueue_after_commit, record_attempt_failure
+from .rejections import reported_job
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,9 @@ def start_import(
         mapping: a checked mapping (``MappingChoice`` JSON) to use for the file's headers.
         saved_mapping_id: the saved mapping ``mapping`` came from.
         fixes: the job whose fixed rows the file holds (the new job is its follow-up, in its
-            organisation).
+            organisation). Without it, a file named as a job's signed error report
+            (``rejections.report_name``) of ``user``'s organisation, uploaded as that job's
+            type (or Detect), is a follow-up of that job, "fixes for <its file>".
 
     Returns:
         The job and whether it reached the queue. When Redis is unreachable the job stays
@@ -93,6 +96,13 @@ def start_import(
     schema = get_entity(next(iter(REGISTRY)) if detect else entity_type)
     if mode not in MODES:
         raise UploadRejected(f"Unknown mode {mode!r}. Choose one of: {', '.join(MODES)}.")
+    name = display_name(filename)
+    if fixes is None:
+        fixes = reported_job(name, user.organisation_id)
+        if fixes is not None and (detect or fixes.entity_type == schema.name):
+            name = f"fixes for {Path(fixes.original_filename).stem}{Path(name).suffix}"
+        else:
+            fixes = None
     organisation_id = fixes.organisation_id if fixes is not None else user.organisation_id
     key, size = configured_store(UPLOADS).save_stream(stream, _extension(filename), organisation_id)
     job = ImportJob(
@@ -100,7 +110,7 @@ def start_import(
         user_id=user.id,
         entity_type=schema.name,
         mode=mode,
-        original_filename=display_name(filename),
+        original_filename=name,
         stored_path=key,
         file_size=size,
         queue_name=queues.queue_name_for(schema.name, user.role),

@@ -1,11 +1,21 @@
 """The rejected rows kept per job: stored with their chunk, read back as the error report,
-deleted with the job's files."""
+deleted with the job's files.
+
+The report downloads as ``<upload>-errors-<job id>-<signature>.csv``: the signature (an HMAC
+of the job and its organisation under ``SECRET_KEY``) lets that file, fixed and uploaded
+again in the same organisation, name its job as the one whose rows it fixes.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import CursorResult, delete, insert, select
 
 from ..extensions import db
@@ -60,6 +70,47 @@ def problem_rows(
         }
         for position, error in enumerate(rejection.errors)
     ]
+
+
+SIGNATURE_LENGTH = 16  # hex digits of the report's signature (64 bits)
+# "<stem>-errors-<job id>-<signature>", perhaps with the " (1)" a browser adds to a second copy.
+SIGNED_REPORT = re.compile(
+    r"-errors-(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    rf"-(?P<signature>[0-9a-f]{{{SIGNATURE_LENGTH}}})(?: ?\(\d+\))?$",
+    re.IGNORECASE,
+)
+
+
+def _report_signature(job_id: str, organisation_id: int) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    message = f"error-report:{job_id}:{organisation_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
+
+
+def report_name(job: ImportJob) -> str:
+    """The download name of the error report of ``job``, signed:
+    ``mechanics-errors-<job id>-<signature>.csv``."""
+    stem = Path(job.original_filename).stem or "upload"
+    return f"{stem}-errors-{job.id}-{_report_signature(job.id, job.organisation_id)}.csv"
+
+
+def reported_job(filename: str, organisation_id: int) -> ImportJob | None:
+    """The job of ``organisation_id`` whose error report ``filename`` is named as (its
+    signature verified); None for any other name, a forged signature or another
+    organisation's report."""
+    found = SIGNED_REPORT.search(Path(filename).stem)
+    if found is None:
+        return None
+    job_id = found["job"].lower()
+    if not hmac.compare_digest(
+        found["signature"].lower(), _report_signature(job_id, organisation_id)
+    ):
+        return None
+    return db.session.scalar(
+        select(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.organisation_id == organisation_id
+        )
+    )
 
 
 def error_report(job: ImportJob) -> Iterator[bytes] | None:

@@ -53,7 +53,6 @@ __all__ = [
     "delete_stored",
     "folder_is_writable",
     "report_download",
-    "report_name",
     "store_holding",
     "stored_file_exists",
 ]
@@ -83,18 +82,13 @@ def stored_file_exists(key: str | None, kind: str) -> bool:
     return store_holding(key, kind).exists(key) if key else False
 
 
-def report_download(key: str | None, organisation_id: int, upload_name: str) -> Response | None:
+def report_download(key: str | None, organisation_id: int, name: str) -> Response | None:
     """The error report file at ``key`` (of an import made before rejected rows were kept in
-    the database) of a job of ``organisation_id``, as a CSV attachment named after the
-    upload; None when there is none (nothing but a stored report is ever served)."""
+    the database) of a job of ``organisation_id``, as a CSV attachment called ``name``; None
+    when there is none (nothing but a stored report is ever served)."""
     if not key:
         return None
-    return store_holding(key, REPORTS).download(key, organisation_id, report_name(upload_name))
-
-
-def report_name(upload_name: str) -> str:
-    """The file name of the error report of ``upload_name``: ``mechanics-errors.csv``."""
-    return f"{Path(upload_name).stem or 'upload'}-errors.csv"
+    return store_holding(key, REPORTS).download(key, organisation_id, name)
 
 
 @contextmanager

@@ -12,9 +12,9 @@ from flask import redirect, stream_with_context
 from werkzeug.wrappers import Response
 
 from ..extensions import limiter
-from ..jobs.rejections import error_report
+from ..jobs.rejections import error_report, report_name
 from ..models import ImportJob
-from ..storage import report_download, report_name
+from ..storage import report_download
 
 F = TypeVar("F", bound=Callable)
 
@@ -64,15 +64,13 @@ def seconds_until_limit_resets() -> int | None:
 
 
 def error_report_response(job: ImportJob) -> Response | None:
-    """The error report of ``job`` as a CSV attachment named after the upload, streamed from
-    its kept rejected rows (or, for an import made before they were kept, its stored report
-    file); None when it has neither."""
+    """The error report of ``job`` as a CSV attachment named after the upload and signed for
+    its re-upload (``report_name``), streamed from its kept rejected rows (or, for an import
+    made before they were kept, its stored report file); None when it has neither."""
     chunks = error_report(job)
     if chunks is None:
-        return report_download(job.report_path, job.organisation_id, job.original_filename)
+        return report_download(job.report_path, job.organisation_id, report_name(job))
     response = Response(stream_with_context(chunks), mimetype="text/csv")
-    response.headers.set(
-        "Content-Disposition", "attachment", filename=report_name(job.original_filename)
-    )
+    response.headers.set("Content-Disposition", "attachment", filename=report_name(job))
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
@@ -105,14 +106,19 @@ REPORT = (
 
 
 @BOTH_FILE_STORES
-def test_error_report_downloads_as_an_attachment_named_after_the_upload(app, client_a, user_a):
+def test_error_report_downloads_as_an_attachment_named_after_the_upload_and_signed(
+    app, client_a, user_a
+):
     job_id = job_with_report(app, user_a, REPORT)
     response = client_a.get(f"/jobs/{job_id}/errors.csv")
     assert response.status_code == 200
     assert response.data == REPORT
     assert response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment") and "March mechanics-errors.csv" in disposition
+    assert disposition.startswith("attachment")
+    assert re.search(
+        rf'filename="March mechanics-errors-{job_id}-[0-9a-f]{{16}}\.csv"', disposition
+    )
 
 
 @BOTH_FILE_STORES

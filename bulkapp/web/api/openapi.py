@@ -461,7 +461,9 @@ def _paths() -> dict[str, dict[str, Operation]]:
         },
         "/bulk-upload/{jobId}/errors": {
             "get": _operation(
-                "The CSV report of a job's rejected rows.",
+                "The CSV report of a job's rejected rows, named (Content-Disposition) "
+                "<file>-errors-<jobId>-<signature>.csv: uploaded again under that name it is a "
+                "follow-up of the job.",
                 "200",
                 None,
                 ("404", "503"),
