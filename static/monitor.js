@@ -20,7 +20,7 @@
     var state = event.detail;
     showActionsFor(block, state);
     var attempts = document.getElementById("job-attempts");
-    if (attempts && state.attempts !== undefined) { attempts.textContent = state.attempts; }
+    if (attempts && state.import_attempts !== undefined) { attempts.textContent = state.import_attempts; }
   });
 
   var root = document.getElementById("monitor");

@@ -10,7 +10,17 @@ from datetime import UTC, datetime
 from typing import TypedDict
 
 from ..entities import get_entity
-from ..models import COMPLETED, FAILED, IMPORT, PROCESSING, UNDO, ImportJob, SavedMapping, utcnow
+from ..models import (
+    ANALYSIS,
+    COMPLETED,
+    FAILED,
+    IMPORT,
+    PROCESSING,
+    UNDO,
+    ImportJob,
+    SavedMapping,
+    utcnow,
+)
 from . import failures
 
 
@@ -42,6 +52,7 @@ class JobState(TypedDict):
     cancel_requested: bool
     queue_name: str | None
     attempts: int
+    import_attempts: int  # attempts at the import itself, analyses left out
     counts: RowCounts
     validation_stats: dict[str, int]
     database_stats: dict[str, int]
@@ -134,6 +145,19 @@ def can_retry(job: ImportJob) -> bool:
     return upload_kept and failures.retryable(job.status, job.failure_kind)
 
 
+def attempt_counts(job: ImportJob) -> tuple[int, int]:
+    """How many of ``job``'s attempts were imports, and how many analyses (for its review)."""
+    analyses = min((job.analysis or {}).get("analysis_attempts", 0), job.attempts)
+    if job.phase == ANALYSIS:
+        analyses = job.attempts
+    return job.attempts - analyses, analyses
+
+
+def review_seconds(job: ImportJob) -> float | None:
+    """How long ``job`` waited for a person in its review (None: it did not wait)."""
+    return (job.analysis or {}).get("review_seconds")
+
+
 UNKNOWN_TYPE = "unknown type"
 
 
@@ -170,6 +194,7 @@ def job_state(job: ImportJob) -> JobState:
         "cancel_requested": job.cancel_requested,
         "queue_name": job.queue_name,
         "attempts": job.attempts,
+        "import_attempts": attempt_counts(job)[0],
         "counts": {
             "total": job.total_rows,
             "processed": job.processed_rows,

@@ -352,7 +352,12 @@ class ImportJob(Base):
         import itself."""
         self._require("finish_analysis", (PROCESSING,))
         self._require_phase("finish_analysis", ANALYSIS)
-        self.analysis = analysis
+        # Every attempt so far was an analysis; the review starts now.
+        self.analysis = {
+            **analysis,
+            "analysis_attempts": self.attempts,
+            "analysed_at": utcnow().isoformat(),
+        }
         self.error_message = self.error_traceback = None
         self._add_seconds(seconds)
         if import_now:
@@ -364,6 +369,11 @@ class ImportJob(Base):
         """The user confirmed the review: queue the import with ``mapping``."""
         self._require("commit_review", (NEEDS_REVIEW,))
         self.mapping = mapping
+        analysis = dict(self.analysis or {})
+        if "analysed_at" in analysis:
+            waited = utcnow() - datetime.fromisoformat(analysis["analysed_at"])
+            analysis["review_seconds"] = round(waited.total_seconds(), 3)
+            self.analysis = analysis
         self._queue_import()
 
     def reanalyse(

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..jobs import fixes
 from ..jobs.access import require_job
 from ..jobs.filters import JobFilters, search_jobs
-from ..jobs.state import job_state, type_shown
+from ..jobs.state import attempt_counts, job_state, review_seconds, type_shown
 from ..jobs.undo import undo_facts
 from ..models import ImportJob
 
@@ -53,6 +53,8 @@ def show(job_id: str):
         original=db.session.get(ImportJob, job.fixes_job_id) if job.fixes_job_id else None,
         undo=undo_facts(job),
         type_shown=type_shown(job),
+        attempts=attempt_counts(job),
+        review_seconds=review_seconds(job),
     )
 
 

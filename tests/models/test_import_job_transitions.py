@@ -288,11 +288,13 @@ def test_a_review_keeps_what_the_analysis_found_and_the_chosen_mapping(ctx, user
     job.record_analysis(percent=40, rows_done=500)
     job.finish_analysis({"counts": {"inserted": 3}}, import_now=False, seconds=2.0)
     db.session.commit()
-    assert (job.analysis, job.progress, job.processing_duration_ms) == (
-        {"counts": {"inserted": 3}},
+    assert (job.analysis["counts"], job.progress, job.processing_duration_ms) == (
+        {"inserted": 3},
         100,
         2000,
     )
+    assert job.analysis["analysis_attempts"] == job.attempts, "the review starts its clock"
+    assert "analysed_at" in job.analysis
     job.reanalyse(MAPPING, "members")
     assert (job.entity_type, job.analysis, job.progress) == ("members", None, 0)
     job.start_attempt()
@@ -306,6 +308,7 @@ def test_a_review_keeps_what_the_analysis_found_and_the_chosen_mapping(ctx, user
         {},
         0,
     )
+    assert stored.analysis["review_seconds"] >= 0, "the time in review is kept apart"
 
 
 def test_an_expired_review_says_why(ctx, user_a, endings):

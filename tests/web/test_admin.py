@@ -238,6 +238,7 @@ def test_only_admins_see_the_traceback_and_everyone_allowed_sees_attempts(
         job_id,
         status="failed",
         error_traceback="Traceback: boom",
+        phase="import",
         attempts=4,
         stage_timings={"parsing": 0.5, "saving": 75.0},
     )

@@ -7,6 +7,7 @@ needed). SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -86,3 +87,23 @@ def test_deactivate_asks_first(app, admin_a, user_a):
     html = admin.get("/people").get_data(as_text=True)
     assert "<summary>Deactivate…</summary>" in html
     assert f">Deactivate {user_a.email}</button>" in html
+
+
+def test_attempts_count_imports_and_time_in_review_is_apart(app, client_a):
+    job_id = review_upload(client_a)
+    run_worker(app)
+    with app.app_context():  # as if the person had looked at it for 12 minutes
+        job = db.session.get(ImportJob, job_id)
+        analysed = datetime.fromisoformat(job.analysis["analysed_at"]) - timedelta(minutes=12)
+        job.analysis = {**job.analysis, "analysed_at": analysed.isoformat()}
+        db.session.commit()
+    press_import(client_a, job_id, **{"column-4": ""})
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert (job.status, job.attempts) == ("completed", 2)
+    page = client_a.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert '<dd id="job-attempts">1</dd>' in page
+    assert '<dd id="job-analyses">1 ' in page
+    assert "<dt>Run time</dt>" in page
+    assert re.search(r'<dd id="job-review-time">12 min', page), page
+    assert client_a.get(f"/jobs/{job_id}/state").get_json()["import_attempts"] == 1
