@@ -11,7 +11,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import UI_TIMEOUT_MS, sign_in
+from tests.e2e.browser import UI_TIMEOUT_MS, sign_in, upload_through_form
 
 HEADER = "firstName,lastName,email,mobileNumber,province"
 
@@ -29,13 +29,7 @@ def test_rejected_rows_are_fixed_in_the_browser_and_sent(page: Page, e2e_account
     ]
     path.write_text("\n".join([HEADER, *lines]) + "\n")
     sign_in(page, e2e_accounts.member_email)
-    page.get_by_role("link", name="Upload", exact=True).click()
-    page.select_option("#entity_type", "mechanics")
-    page.set_input_files("#file", str(path))
-    page.check("#import_when_certain")
-    page.get_by_role("button", name="Upload").click()
-    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
-    job_url = page.url
+    job_url = upload_through_form(page, path)
     # The unknown province stops the file at its review (the job page opens it): import it as
     # it is.
     expect(page.locator("#import-file")).to_be_visible(timeout=UI_TIMEOUT_MS)

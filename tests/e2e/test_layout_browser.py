@@ -7,7 +7,6 @@ Real gunicorn, a real ``rq worker`` and Chromium (the live stack).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from redis import Redis
 
 from bulkapp.jobs.queues import enqueue_import, worker_queue_names
 from tests.conftest import PASSWORD
-from tests.e2e.browser import UI_TIMEOUT_MS, sign_in
+from tests.e2e.browser import UI_TIMEOUT_MS, sign_in, upload_through_form
 
 VIEWPORTS = [(1280, 800), (1024, 768)]
 LONG_NAME = "Quarterly_Mechanics_Register_" + "Gauteng_WesternCape_KwaZuluNatal_" * 3 + "v2.csv"
@@ -29,17 +28,6 @@ def overflow(page: Page) -> int:
     return page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
-
-
-def upload(page: Page, path: Path) -> str:
-    """Upload ``path`` as mechanics through the form; its job page's URL."""
-    page.goto("/upload")
-    page.select_option("#entity_type", "mechanics")
-    page.set_input_files("#file", str(path))
-    page.check("#import_when_certain")  # exact headers: no need to stop at the review
-    page.get_by_role("button", name="Upload").click()
-    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
-    return page.url
 
 
 @pytest.fixture
@@ -81,7 +69,7 @@ def wide_data(page: Page, e2e_root: Path, flask_cli, live_stack) -> dict[str, st
     for key, (name, content) in files.items():
         path = e2e_root / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
-        urls[key] = upload(page, path)
+        urls[key] = upload_through_form(page, path)
     for key, status in (("long", "completed"), ("picture", "failed"), ("empty", "failed")):
         page.goto(urls[key])
         expect(page.locator("#job-status")).to_have_text(status, timeout=UI_TIMEOUT_MS)

@@ -6,13 +6,12 @@ import."""
 from __future__ import annotations
 
 import csv
-import re
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import UI_TIMEOUT_MS, sign_in
+from tests.e2e.browser import UI_TIMEOUT_MS, sign_in, upload_through_form
 
 HEADER = "firstName,lastName,email,mobileNumber,workshopName,city"
 
@@ -20,14 +19,9 @@ HEADER = "firstName,lastName,email,mobileNumber,workshopName,city"
 def upload_csv(page: Page, path, lines: list[str]) -> str:
     """Upload a mechanics CSV through the upload form; wait until its job completed; its URL."""
     path.write_text("\n".join([HEADER, *lines]) + "\n")
-    page.get_by_role("link", name="Upload", exact=True).click()
-    page.select_option("#entity_type", "mechanics")
-    page.set_input_files("#file", str(path))
-    page.check("#import_when_certain")
-    page.get_by_role("button", name="Upload").click()
-    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    job_url = upload_through_form(page, path)
     expect(page.locator("#job-status")).to_have_text("completed", timeout=UI_TIMEOUT_MS)
-    return page.url
+    return job_url
 
 
 @pytest.mark.e2e
