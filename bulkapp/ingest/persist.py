@@ -15,6 +15,7 @@ commits the rows together with the job's progress and checkpoint, and with the c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -260,7 +261,10 @@ class Comparer:
         self.compared = _updatable(schema, provided)
         self.names = [*self.key, *self.compared]
         self.table = _quote(schema.table)
-        self.stage = _quote(f"_compare_{schema.table}")
+        # Named after its columns: a temporary table lives as long as its pooled connection,
+        # which the next file (with other columns) or the next chunk may get, or not.
+        columns = hashlib.sha1(",".join(self.names).encode()).hexdigest()[:12]
+        self.stage = _quote(f"_compare_{schema.table}_{columns}")
         self.postgresql = session.get_bind().dialect.name == "postgresql"
         same_key = f"t.organisation_id = {self.organisation_id} AND " + " AND ".join(
             f"t.{_quote(k)} = s.{_quote(k)}" for k in self.key
@@ -275,7 +279,6 @@ class Comparer:
             )
         else:
             self.joined = f"FROM {self.stage} s JOIN {self.table} t ON {same_key}"
-        self._created = False
 
     def compare(self, columns: dict[str, list], count: int, examples: int) -> Compared:
         """Compare ``count`` rows given as one list per field with the stored ones; keep the
@@ -306,7 +309,8 @@ class Comparer:
         return Compared(count - matched, updated, matched - updated, found)
 
     def _stage(self, cursor: Any, columns: dict[str, list], count: int) -> None:
-        """Put the chunk's rows, numbered, into the temporary table (emptied first)."""
+        """Put the chunk's rows, numbered, into the temporary table (emptied first), whose
+        columns take the entity table's types (and so convert values as storing them would)."""
         names = ", ".join(map(_quote, self.names))
         rows = zip(*(columns[f] for f in self.names), range(count), strict=True)
         if self.postgresql:
@@ -319,15 +323,10 @@ class Comparer:
                 for row in rows:
                     copy.write_row(row)
             return
-        # SQLite: a table of the connection's own temporary database, whose columns take the
-        # entity table's types (and so convert values as storing them would).
-        if not self._created:
-            cursor.execute(f"DROP TABLE IF EXISTS temp.{self.stage}")
-            cursor.execute(
-                f"CREATE TEMP TABLE {self.stage} AS "
-                f"SELECT {names}, 0 AS _position FROM main.{self.table} WHERE 0"
-            )
-            self._created = True
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} AS "
+            f"SELECT {names}, 0 AS _position FROM main.{self.table} WHERE 0"
+        )
         cursor.execute(f"DELETE FROM temp.{self.stage}")
         marks = ", ".join("?" * (len(self.names) + 1))
         cursor.executemany(

@@ -2,7 +2,7 @@ from sqlalchemy import select
 
 from bulkapp.entities import get_entity
 from bulkapp.extensions import db
-from bulkapp.ingest.persist import Upserter
+from bulkapp.ingest.persist import Comparer, Upserter
 from bulkapp.models import ENTITY_TABLES
 from tests.ingest.conftest import create_job
 
@@ -119,3 +119,37 @@ def test_dates_and_decimals_compare_equal_on_re_upload(ctx, user_a):
     changed = {**data, "premium": ["450.50"]}
     assert upserter.save(changed, 1).updated == 1
     db.session.commit()
+
+
+def compare(account, rows, provided):
+    """What storing ``rows`` (with only the ``provided`` fields) would do: (new, updated,
+    unchanged)."""
+    comparer = Comparer(MECHANICS, account.organisation_id, provided, db.session)
+    given = {name: [row.get(name) for row in rows] for name in provided}
+    compared = comparer.compare(given, len(rows), 0)
+    return compared.inserted, compared.updated, compared.unchanged
+
+
+def test_files_with_other_columns_are_compared_on_one_connection(ctx, user_a):
+    """A temporary table outlives its file on a pooled connection: the next file's columns
+    must not meet the last one's."""
+    save(user_a, None, [mechanic(0), mechanic(1)])
+    narrow = ["first_name", "last_name", "email", "city"]
+    wide = [*narrow, "years_experience", "province"]
+    assert compare(user_a, [mechanic(0, city="Durban"), mechanic(5)], narrow) == (1, 1, 0)
+    db.session.commit()
+    changed = [mechanic(0), mechanic(1, years_experience=40)]
+    assert compare(user_a, changed, wide) == (0, 1, 1)
+
+
+def test_a_comparison_goes_on_when_its_next_chunk_gets_another_connection(ctx, user_a):
+    save(user_a, None, [mechanic(0), mechanic(1)])
+    provided = MECHANICS.field_names
+    comparer = Comparer(MECHANICS, user_a.organisation_id, provided, db.session)
+    first = {name: [mechanic(0).get(name)] for name in provided}
+    assert comparer.compare(first, 1, 0).unchanged == 1
+    db.session.commit()
+    db.session.connection().invalidate()  # the pool hands the next chunk a new connection
+    db.session.rollback()
+    second = {name: [mechanic(1, city="Durban").get(name)] for name in provided}
+    assert comparer.compare(second, 1, 0).updated == 1
