@@ -78,6 +78,8 @@ def test_the_report_from_the_api_uploaded_again_through_the_api_is_a_follow_up(
     assert follow_up.fixes_job_id == job_id
     status = api_a.get(f"/bulk-upload/status/{again}").get_json()["data"]
     assert status["file_name"] == "fixes for March mechanics.csv"
+    second_copy = upload_file(app, api_a, fixed, name.replace(".csv", " (1).csv"))
+    assert db_job(app, second_copy).fixes_job_id == job_id, "a browser's second copy links"
 
 
 def test_a_forged_signature_a_renamed_file_or_another_organisations_report_never_links(
