@@ -1,6 +1,7 @@
-"""The monitor and the job page fit 1280 and 1024 px wide screens without sideways scrolling,
-with real data that makes them wide: long file names, a super admin's view of every queue
-tier and organisation, workers, and failed jobs grouped by cause.
+"""The monitor, the job page and the review page fit 1280 and 1024 px wide screens without
+sideways scrolling or a choice cut off, with real data that makes them wide: long file names,
+a super admin's view of every queue tier and organisation, workers, failed jobs grouped by
+cause, and a review of a file with many columns.
 
 Real gunicorn, a real ``rq worker`` and Chromium (the live stack).
 """
@@ -110,3 +111,55 @@ def check_fits(page: Page, urls: dict[str, str], width: int) -> None:
         assert overflow(page) <= 0, f"the {key} job page scrolls sideways at {width} px"
     expect(page.get_by_role("link", name="Upload a corrected file")).to_be_visible()
     expect(page.locator("#retry-job")).to_be_hidden()
+
+
+# Every select of the review whose widest choice does not fit in it (its text cut off, as
+# "firstName (requir" was): the widest option's text measured in the select's own font,
+# plus its padding and arrow.
+CUT_OFF_SELECTS = """() => {
+  const context = document.createElement("canvas").getContext("2d");
+  return Array.from(document.querySelectorAll("#review-form select")).filter((select) => {
+    const style = getComputedStyle(select);
+    context.font = style.font;
+    const texts = Array.from(select.options, (o) => context.measureText(o.text).width);
+    const widest = Math.max(...texts);
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
+    return widest > room - 16;
+  }).map((select) => select.id);
+}"""
+
+
+@pytest.mark.e2e
+def test_the_review_page_fits_and_cuts_no_choice_off(
+    browser: Browser, live_stack, e2e_accounts, e2e_root: Path
+):
+    wide = e2e_root / "members-wide.csv"
+    headers = "Voorname,Van,ID-nommer,Geboortedatum,Selfoon,Provinsie,Munisipaliteit,Wyk,Opmerkings"
+    wide.write_text(
+        headers
+        + "\nThandi,Nkosi,8001015009087,1980-01-01,0821234567,GP,Tshwane,58,"
+        + "a remark long enough to make its column wide " * 3
+        + "\n",
+        encoding="utf-8",
+    )
+    for width, height in VIEWPORTS:
+        context = browser.new_context(
+            base_url=live_stack.url, viewport={"width": width, "height": height}
+        )
+        try:
+            page = context.new_page()
+            sign_in(page, e2e_accounts.member_email)
+            page.goto("/upload")
+            page.select_option("#entity_type", "members")
+            page.uncheck("#import_when_certain")
+            page.set_input_files("#file", str(wide))
+            page.get_by_role("button", name="Upload").click()
+            expect(page).to_have_url(re.compile(r"/review$"), timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#mapping-table")).to_be_visible()
+            assert overflow(page) <= 0, f"the review scrolls sideways at {width} px"
+            assert page.evaluate(CUT_OFF_SELECTS) == [], f"choices cut off at {width} px"
+            buttons = page.locator("#review-form .row-actions").bounding_box()
+            assert buttons is not None and buttons["x"] + buttons["width"] <= width
+        finally:
+            context.close()
