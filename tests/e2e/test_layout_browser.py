@@ -8,6 +8,7 @@ Real gunicorn, a real ``rq worker`` and Chromium (the live stack).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
