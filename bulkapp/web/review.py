@@ -122,7 +122,7 @@ def act(job_id: str):
 def mappings():
     """The organisation's saved mappings (admins may delete them)."""
     saved = db.session.scalars(saved_mappings_visible_to(current_user)).all()
-    return render_template("mappings.html", saved=saved, form=ConfirmForm())
+    return render_template("mappings.html", saved=saved, schemas=REGISTRY, form=ConfirmForm())
 
 
 @bp.route("/mappings/<int:mapping_id>/delete", methods=["POST"])

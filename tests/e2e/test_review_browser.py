@@ -87,7 +87,7 @@ def test_a_workbook_is_reviewed_once_then_its_headers_are_remembered(
     }
 
     page.get_by_role("link", name="Mappings", exact=True).click()
-    expect(page.locator("#saved-mappings")).to_contain_text("Cell Number → mobile_number")
+    expect(page.locator("#saved-mappings")).to_contain_text("Cell Number → Mobile number")
 
     again = e2e_root / f"staff-{tag}-again.xlsx"
     workbook(again, [(*people[0][:3], "082 555 0199", "red")])

@@ -37,7 +37,7 @@ def test_one_press_of_import_after_a_change_imports(app, client_a):
     assert (job.status, job.inserted_rows) == ("completed", 2)
     assert mobile_numbers(app) == {"0821000001", "0821000002"}
     listing = client_a.get("/mappings").get_data(as_text=True)
-    assert "Phone 2 → mobile_number" in listing, "the mapping is remembered as on any Import"
+    assert "Phone 2 → Mobile number" in listing, "the mapping is remembered as on any Import"
 
 
 def test_an_import_that_needs_a_decision_stops_saying_what_changed_and_why(app, client_a):

@@ -73,7 +73,7 @@ def test_an_upload_stops_at_the_review_and_imports_as_mapped(app, client_a, user
     assert mobile_numbers(app) == {"0821000001", "0821000002"}
 
     listing = client_a.get("/mappings").get_data(as_text=True)
-    assert "Cell Number → mobile_number" in listing and "Shoe size → ignored" in listing
+    assert "Cell Number → Mobile number" in listing and "Shoe size → ignored" in listing
 
     again = uploaded_job_id(
         web_upload(client_a, WORKBOOK_LIKE, "people.csv", "detect", import_when_certain=False)
