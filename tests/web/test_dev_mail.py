@@ -29,7 +29,12 @@ def test_the_outbox_page_shows_the_invitation_link_whole(dev_app, caplog):
     logged = [r.getMessage() for r in caplog.records if "/password/invite/" in r.getMessage()]
     assert len(logged) == 1, logged
 
-    page = dev_app.test_client().get("/dev/mail")  # signed out: the invitee reads it too
+    signed_out = dev_app.test_client()
+    login_page = signed_out.get("/login").get_data(as_text=True)
+    assert '<a id="dev-mail-link" href="/dev/mail">Sent mail</a>' in login_page, (
+        "every page links it"
+    )
+    page = signed_out.get("/dev/mail")  # signed out: the invitee reads it too
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     links = re.findall(r'<a href="(http://localhost/password/invite/[^"]+)"', html)
@@ -43,4 +48,6 @@ def test_the_outbox_page_shows_the_invitation_link_whole(dev_app, caplog):
 def test_there_is_no_outbox_page_outside_development(app, user_a):
     signed_out = app.test_client()
     assert signed_out.get("/dev/mail").status_code == signed_out.get("/no-such-page").status_code
-    assert login(app.test_client(), user_a.email).get("/dev/mail").status_code == 404
+    member = login(app.test_client(), user_a.email)
+    assert member.get("/dev/mail").status_code == 404
+    assert "dev-mail-link" not in member.get("/jobs").get_data(as_text=True)

@@ -107,3 +107,13 @@ def test_attempts_count_imports_and_time_in_review_is_apart(app, client_a):
     assert "<dt>Run time</dt>" in page
     assert re.search(r'<dd id="job-review-time">12 min', page), page
     assert client_a.get(f"/jobs/{job_id}/state").get_json()["import_attempts"] == 1
+
+
+def test_deleting_a_saved_mapping_asks_first(app, client_a, admin_a):
+    job_id = review_upload(client_a)
+    run_worker(app)
+    press_import(client_a, job_id, **{"column-4": ""})
+    admin = login(app.test_client(), admin_a.email)
+    html = admin.get("/mappings").get_data(as_text=True)
+    assert "<summary>Delete…</summary>" in html and ">Delete this mapping</button>" in html
+    assert "Cell Number → Mobile number" in html and "<td>Mechanics</td>" in html
