@@ -164,7 +164,7 @@ def run_import(job_id: str) -> JobState | None:
         _run_attempt(job, attempt, started)
     except ImportSuperseded:
         discard_failed_transaction()
-        return _superseded(job, attempt)
+        return _superseded(job_id, attempt)
     except (ImportFailed, UnknownEntity) as exc:
         db.session.rollback()
         kind = exc.kind if isinstance(exc, ImportFailed) else WRONG_TYPE
@@ -173,7 +173,7 @@ def run_import(job_id: str) -> JobState | None:
     except Exception:
         discard_failed_transaction()
         if taken_over(job_id, attempt):  # the fail-over ended its session
-            return _superseded(job, attempt)
+            return _superseded(job_id, attempt)
         raise
     # A completed import has no further use for its upload; a failed or canceled one keeps it
     # for retry until the clean-up (JOB_RETENTION_HOURS) removes it.
@@ -201,11 +201,14 @@ def _run_attempt(job: ImportJob, attempt: int, started: float) -> None:
         recorder.commit()
 
 
-def _superseded(job: ImportJob, attempt: int) -> JobState:
+def _superseded(job_id: str, attempt: int) -> JobState | None:
+    """The state of an import whose attempt ``attempt`` was given up for dead, read anew: the
+    session may have dropped the job with its broken connection."""
     log.warning(
-        "import %s, attempt %d, stopped: a later attempt took the job over", job.id, attempt
+        "import %s, attempt %d, stopped: a later attempt took the job over", job_id, attempt
     )
-    return job_state(job)
+    job = db.session.get(ImportJob, job_id)
+    return job_state(job) if job is not None else None
 
 
 def taken_over(job_id: str, attempt: int) -> bool:

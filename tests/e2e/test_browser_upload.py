@@ -58,4 +58,7 @@ def test_uploaded_csv_is_stored_by_a_worker_and_the_job_page_follows(
     job_row = page.locator("table.jobs tbody tr", has=page.get_by_role("link", name=file_name))
     expect(job_row).to_have_count(1)
     expect(job_row.locator(".status")).to_have_text("completed")
-    expect(job_row.locator("td").last).to_have_text(f"{rows} / {rows}")
+    rows_cell, valid_cell, rejected_cell = (job_row.locator("td.num").nth(i) for i in range(3))
+    expect(rows_cell).to_have_text(f"{rows} / {rows}")
+    expect(valid_cell).to_have_text(str(rows))
+    expect(rejected_cell).to_have_text("0")
