@@ -19,6 +19,7 @@ from . import (
     fixes,
     job_actions,
     jobs,
+    labels,
     people,
     records,
     review,
@@ -153,6 +154,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(people.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(fixes.bp)
+    app.add_template_filter(labels.titled, "titled")
+    app.add_template_filter(labels.field_title, "field_title")
     if app.config["BULKAPP_ENV"] == "development":
         app.register_blueprint(dev.bp)
 

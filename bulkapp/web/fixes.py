@@ -19,6 +19,7 @@ from ..jobs.access import can_act, require_job
 from ..models import RejectedRow, is_storable_id
 from .grid import GridColumn, keyset_pager
 from .helpers import refusals_flashed
+from .labels import field_title, schema_of, titled
 
 bp = Blueprint("fixes", __name__)
 
@@ -47,29 +48,52 @@ def _cursor(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() and is_storable_id(int(raw)) else None
 
 
-def row_problems(layout: FileLayout, row: RejectedRow) -> dict[str, Any]:
-    """A row's problems as the page shows them: by column position, and the row's own."""
+def row_problems(layout: FileLayout, row: RejectedRow, entity: str) -> dict[str, Any]:
+    """A row's problems as the page shows them: by column position, and the row's own,
+    fields by their titles (``labels.titled``)."""
     by_column: dict[int, list[str]] = {}
     whole_row: list[str] = []
     for error in row.current_errors:
         position = layout.column_of(error.get("field"))
         if position is None and error.get("column") in layout.headers:
             position = layout.headers.index(error["column"])
+        message = titled(error["message"], entity, error.get("field"))
         if position is None:
-            whole_row.append(error["message"])
+            whole_row.append(message)
         else:
-            by_column.setdefault(position, []).append(error["message"])
+            by_column.setdefault(position, []).append(message)
     return {"columns": by_column, "row": whole_row}
 
 
-def _grid_row(layout: FileLayout, row: RejectedRow) -> dict[str, Any]:
+def column_headers(layout: FileLayout, entity: str) -> list[str]:
+    """The file's column headers as the page shows them: a header that is the API name of
+    the field it feeds (``idNumber``, as the template and the error report write it) by the
+    field's title; any other header as the file has it."""
+    fed = {position: name for name, position in layout.positions.items()}
+    shown = []
+    for position, header in enumerate(layout.headers):
+        title = field_title(entity, fed.get(position))
+        named = position in fed and header.strip().lower() in (
+            fed[position].lower(),
+            _label_of(entity, fed[position]).lower(),
+        )
+        shown.append(title if named else header)
+    return shown
+
+
+def _label_of(entity: str, name: str) -> str:
+    schema = schema_of(entity)
+    return schema.field(name).label if schema and name in schema.field_names else name
+
+
+def _grid_row(layout: FileLayout, row: RejectedRow, entity: str) -> dict[str, Any]:
     cells = list(row.current_cells)
     cells += [None] * (len(layout.headers) - len(cells))
     return {
         "number": row.row_number,
         "state": row.state,
         "cells": cells,
-        "problems": row_problems(layout, row),
+        "problems": row_problems(layout, row, entity),
     }
 
 
@@ -104,12 +128,13 @@ def page(job_id: str):
         str(found.after) if found.after is not None else None,
         str(found.before) if found.before is not None else None,
     )
+    headers = column_headers(layout, job.entity_type)
     columns = [
         GridColumn("row", "Row", numeric=True),
         GridColumn("state", "State"),
         *(
             GridColumn(f"c{position}", header or f"Column {position + 1}")
-            for position, header in enumerate(layout.headers)
+            for position, header in enumerate(headers)
         ),
         GridColumn("problems", "Problems"),
     ]
@@ -117,8 +142,9 @@ def page(job_id: str):
         "fix.html",
         job=job,
         layout=layout,
+        headers=headers,
         columns=columns,
-        rows=[_grid_row(layout, row) for row in found.rows],
+        rows=[_grid_row(layout, row, job.entity_type) for row in found.rows],
         pager=pager,
         counts=counts,
         filters=filters,
@@ -148,12 +174,12 @@ def edit(job_id: str, row_number: int):
         for key, value in raw.items()
     }
     row = fixes.edit_row(job, row_number, cells)
-    problems = row_problems(layout, row)
+    problems = row_problems(layout, row, job.entity_type)
     return jsonify(
         {
             "row": row.row_number,
             "state": row.state,
-            "cells": _grid_row(layout, row)["cells"],
+            "cells": _grid_row(layout, row, job.entity_type)["cells"],
             "problems": {
                 "columns": {str(k): v for k, v in problems["columns"].items()},
                 "row": problems["row"],

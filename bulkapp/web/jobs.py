@@ -13,6 +13,7 @@ from ..jobs.filters import JobFilters, search_jobs
 from ..jobs.state import attempt_counts, job_state, review_seconds, type_shown
 from ..jobs.undo import undo_facts
 from ..models import ImportJob
+from .labels import title_all, titled
 
 bp = Blueprint("jobs", __name__)
 
@@ -60,7 +61,16 @@ def show(job_id: str):
 
 @bp.route("/jobs/<job_id>/state")
 def state(job_id: str):
-    """The job's current state as JSON, for the page's live updates."""
-    response = jsonify(job_state(require_job(current_user, job_id)))
+    """The job's current state as JSON, for the page's live updates (its messages name
+    fields by their titles, as the page does; the API keeps the field names)."""
+    job = require_job(current_user, job_id)
+    current = job_state(job)
+    shown = {
+        **current,  # as the page shows it: fields by their titles
+        "warnings": title_all(current["warnings"], job.entity_type),
+        "error_message": current["error_message"]
+        and titled(current["error_message"], job.entity_type),
+    }
+    response = jsonify(shown)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -48,11 +48,12 @@ def test_history_lists_the_adding_import_then_each_change_field_by_field(app, cl
     assert f'href="/jobs/{second}"' in page and f'href="/jobs/{first}"' in page
     assert f'href="/jobs/{unchanged}"' not in page  # it changed nothing
     changed = re.findall(
-        r'<tr data-field="(\w+)"><td>\w+</td>\s*<td class="change-old">([^<]*)</td>\s*'
+        r'<tr data-field="(\w+)"><td>[^<]+</td>\s*<td class="change-old">([^<]*)</td>\s*'
         r'<td class="change-new">([^<]*)</td>',
         page,
     )
     assert changed == [("yearsExperience", "3", "4"), ("city", "Pretoria", "Durban")]
+    assert "<td>Years experience</td>" in page  # the field's title; its name in data-field
     assert f"uploaded by {user_a.email}" in page
     other = client_a.get("/records/mechanics/bob@x.com").get_data(as_text=True)
     assert entries(other) == [("inserted", "first.csv")]
@@ -97,7 +98,7 @@ def test_an_undo_is_listed_with_the_values_it_gave_back(app, client_a, user_a):
     assert f'href="/jobs/{undo}"' in page and "<strong>Undone</strong>" in page
     undone = page[page.index('data-action="undone"') : page.index('data-action="updated"')]
     assert re.findall(
-        r'<tr data-field="(\w+)"><td>\w+</td>\s*<td class="change-old">([^<]*)</td>\s*'
+        r'<tr data-field="(\w+)"><td>[^<]+</td>\s*<td class="change-old">([^<]*)</td>\s*'
         r'<td class="change-new">([^<]*)</td>',
         undone,
     ) == [("yearsExperience", "4", "3"), ("city", "Durban", "Pretoria")]
