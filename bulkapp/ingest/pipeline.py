@@ -42,6 +42,7 @@ from .readings import (
     unnamed_warnings,
 )
 from .rejected import FileLayout, Rejection, Rejections, chunk_rejections
+from .report import report_columns, reported_rows
 from .validate import ChunkOutcome, SeenKeys, claim_keys, validate_chunk
 
 COMPLETED, CANCELED = "completed", "canceled"
@@ -114,6 +115,8 @@ class CheckedChunk:
         first_row: the spreadsheet row number of its first record.
         outcome: its validation (without the valid rows' values when the pass saves nothing).
         rejected: the invalid records as the file has them.
+        carried: when the file is an error report and the pass saves, the row numbers its
+            ``row`` column gives the valid records (the rows of the report's job they carry).
         progress: the import's progress (percent) once this chunk is done.
         read: the share of the file's bytes read once this chunk is done (0 to 1).
         seconds: time the reading process spent parsing and validating it, per stage.
@@ -123,6 +126,7 @@ class CheckedChunk:
     first_row: int
     outcome: ChunkOutcome
     rejected: list[Rejection]
+    carried: list[int]
     progress: int
     read: float
     seconds: dict[str, float]
@@ -234,6 +238,7 @@ class ImportRun:
         reader, request = self.plan.reader, self.request
         chunks = reader.chunks(request.chunk_rows, skip_rows=plan_pass.skip_rows)
         span = plan_pass.high - plan_pass.low
+        report = saving and bool(report_columns(self.plan.layout.headers))
         while True:
             seconds = dict.fromkeys(("parsing", "validating"), 0.0)
             tick = time.monotonic()
@@ -247,6 +252,7 @@ class ImportRun:
             rejected = chunk_rejections(
                 request.schema, self.plan.layout, chunk.frame, chunk.first_row, outcome
             )
+            carried = reported_rows(chunk.frame, outcome.invalid_positions) if report else []
             _timed(seconds, "validating", tick)
             read = reader.progress()
             yield CheckedChunk(
@@ -254,6 +260,7 @@ class ImportRun:
                 chunk.first_row,
                 outcome,
                 rejected,
+                carried,
                 plan_pass.low + int(span * read),
                 read,
                 seconds,
@@ -280,6 +287,8 @@ class ImportRun:
             self.counters.inserted += saved.inserted
             self.counters.updated += saved.updated
             self.counters.unchanged += saved.unchanged
+            if checked.carried:
+                self.sink.carried(checked.carried)
         self.rows_done += checked.rows
         self.percent = checked.progress
         if 0 < checked.read < 1:  # at the end the rows are counted instead

@@ -154,6 +154,11 @@ class ImportSink(Protocol):
     def reject(self, rejections: Rejections) -> None:
         """Keep a chunk's rejected rows, in the transaction the next ``commit`` ends."""
 
+    def carried(self, rows: list[int]) -> None:
+        """Note that the chunk imported the rows of an error report numbered ``rows`` (its
+        ``row`` column: the rows of the report's job), in the transaction the next ``commit``
+        ends."""
+
     def commit(self) -> None:
         """End the current transaction: the chunk's rows, its rejected rows and its recorded
         progress."""

@@ -12,7 +12,9 @@ import codecs
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
+
+import pandas as pd
 
 from .normalise import FORMULA_PREFIXES, replace_unstorable
 
@@ -30,6 +32,26 @@ def report_columns(headers: Sequence[object]) -> frozenset[int]:
     if len(names) > 2 and names[0] == ROW_COLUMN and names[-1] == ERRORS_COLUMN:
         return frozenset({0, len(names) - 1})
     return frozenset()
+
+
+def reported_rows(frame: pd.DataFrame, rejected: Sequence[int]) -> list[int]:
+    """The row numbers an error report's ``row`` column (its first) gives the rows of
+    ``frame`` (a chunk of the report, labelled by position) not at the positions
+    ``rejected``: the original's rows that the chunk carries. A cell that is not a whole
+    number names no row."""
+    skip = set(rejected)
+    cells = (
+        cell for position, cell in enumerate(frame.iloc[:, 0].tolist()) if position not in skip
+    )
+    return [row for row in map(_row_number, cells) if row is not None]
+
+
+def _row_number(value: object) -> int | None:
+    try:
+        number = float(cast(Any, value))
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() and number > 0 else None
 
 
 def escape_cell(value: object) -> str:

@@ -48,7 +48,7 @@ from .attempt_sessions import attempt_transactions
 from .lifecycle import discard_failed_transaction
 from .mappings import mapping_lookup, remember_mapping
 from .queues import queue_name_for
-from .rejections import keep_rejections
+from .rejections import keep_rejections, mark_carried
 from .state import job_state
 
 if TYPE_CHECKING:
@@ -82,6 +82,12 @@ class JobRecorder:
     def reject(self, rejections: Rejections) -> None:
         """Keep the chunk's rejected rows for the job (``rejections.keep_rejections``)."""
         keep_rejections(self.job, rejections)
+
+    def carried(self, rows: list[int]) -> None:
+        """A follow-up's imported rows of its original are sent
+        (``rejections.mark_carried``); other imports carry no job's rows."""
+        if self.job.fixes_job_id is not None:
+            mark_carried(self.job.fixes_job_id, rows)
 
     def commit(self) -> None:
         """Commit if the job is still this attempt's, else roll back.

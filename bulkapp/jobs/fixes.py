@@ -37,6 +37,7 @@ from ..ingest.rejected import (
     key_text,
     key_values,
 )
+from ..ingest.report import report_columns
 from ..ingest.validate import duplicate_message, key_label, validate_chunk
 from ..models import (
     ENTITY_TABLES,
@@ -584,7 +585,12 @@ def _mapping(layout: FileLayout) -> dict[str, Any]:
 
 
 def _fixed_file(job: ImportJob, layout: FileLayout) -> tuple[Any, int]:
-    """The fixed rows of ``job`` as a CSV file (the original's header row), and how many."""
+    """The fixed rows of ``job`` as a CSV file (the original's header row), and how many.
+
+    When the original was an error report, the ``row`` column gives each row's number in it,
+    so that the follow-up names the rows of ``job`` it carries (``rejections.mark_carried``).
+    """
+    numbered = bool(report_columns(layout.headers))
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
     writer = csv.writer(text)
@@ -601,8 +607,11 @@ def _fixed_file(job: ImportJob, layout: FileLayout) -> tuple[Any, int]:
             .order_by(RejectedRow.row_number)
             .limit(BATCH_ROWS)
         ).all()
-        for _, cells in batch:
-            writer.writerow(["" if c is None else c for c in cells])
+        for row_number, cells in batch:
+            written = ["" if c is None else c for c in cells]
+            if numbered:
+                written[0] = row_number
+            writer.writerow(written)
         count += len(batch)
         if len(batch) < BATCH_ROWS:
             break

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, delete, insert, select
+from sqlalchemy import CursorResult, delete, insert, select, update
 
 from ..extensions import db
 from ..ingest.rejected import FileLayout, Rejection, Rejections, reason_of
@@ -25,6 +25,7 @@ from ..models import ImportJob, RejectedRow, RejectedRowProblem
 from ..models.rejected_row import REASON_LENGTH, FixState
 
 REPORT_BATCH_ROWS = 1000  # rows read from the database per query while a report streams
+CARRIED_BATCH_ROWS = 1000  # rows a follow-up carried, marked sent per statement
 
 
 def keep_rejections(job: ImportJob, rejections: Rejections) -> None:
@@ -54,6 +55,22 @@ def keep_rejections(job: ImportJob, rejections: Rejections) -> None:
     ]
     if problems:
         session.execute(insert(RejectedRowProblem), problems)
+
+
+def mark_carried(original_id: str, rows: list[int]) -> None:
+    """Mark the rejected rows numbered ``rows`` of the job ``original_id`` sent, in the
+    current transaction: a follow-up of that job (its error report uploaded again) imported
+    them. Rows it rejected again stay to be fixed on the original."""
+    for start in range(0, len(rows), CARRIED_BATCH_ROWS):
+        db.session.execute(
+            update(RejectedRow)
+            .where(
+                RejectedRow.import_job_id == original_id,
+                RejectedRow.row_number.in_(rows[start : start + CARRIED_BATCH_ROWS]),
+                RejectedRow.state != FixState.SENT,
+            )
+            .values(state=FixState.SENT)
+        )
 
 
 def problem_rows(

@@ -1,9 +1,10 @@
 import csv
 import io
 
+import pandas as pd
 import pytest
 
-from bulkapp.ingest.report import escape_cell, report_bytes
+from bulkapp.ingest.report import escape_cell, report_bytes, reported_rows
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,9 @@ def test_a_long_report_comes_in_pieces_that_add_up():
     assert len(pieces) > 3, "streamed, never built whole"
     text = b"".join(pieces).decode("utf-8-sig")
     assert text.count("\r\n") == 2501 and text.endswith("2501,cell 2501,Bad.\r\n")
+
+
+def test_a_reports_valid_rows_name_the_rows_of_its_job_they_carry():
+    chunk = pd.DataFrame([["3", "a"], [7, "b"], ["12.0", "c"], [None, "d"], ["x", "e"], ["0", "f"]])
+    assert reported_rows(chunk, []) == [3, 7, 12], "a cell that is not a row number names none"
+    assert reported_rows(chunk, [1, 4]) == [3, 12], "rows rejected again carry nothing"
