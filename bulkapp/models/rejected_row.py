@@ -2,8 +2,8 @@
 them, and the fix page edits them until they are sent again.
 
 A row is written in the transaction of its chunk (with the chunk's records and checkpoint),
-so an import resumed after a crash has each rejected row exactly once. While a job waits for
-its review, its rows are those the review's dry run expects the import to reject.
+so an import resumed after a crash has each rejected row exactly once. The review's dry run
+keeps none (it counts its rejections by reason): a job's rows are its import's.
 """
 
 from __future__ import annotations
