@@ -15,6 +15,7 @@ from bulkapp.entities import get_entity
 from bulkapp.extensions import db
 from bulkapp.jobs.monitor import bulk_counts
 from bulkapp.models import ImportJob
+from tests.api.conftest import ApiClient, make_token
 from tests.conftest import csrf_token, fetch_job, login, run_worker
 from tests.web.test_import_means_import import press_import
 from tests.web.test_review_page import review_upload
@@ -89,7 +90,7 @@ def test_deactivate_asks_first(app, admin_a, user_a):
     assert f">Deactivate {user_a.email}</button>" in html
 
 
-def test_attempts_count_imports_and_time_in_review_is_apart(app, client_a):
+def test_attempts_count_imports_and_time_in_review_is_apart(app, client_a, user_a):
     job_id = review_upload(client_a)
     run_worker(app)
     with app.app_context():  # as if the person had looked at it for 12 minutes
@@ -107,6 +108,10 @@ def test_attempts_count_imports_and_time_in_review_is_apart(app, client_a):
     assert "<dt>Run time</dt>" in page
     assert re.search(r'<dd id="job-review-time">12 min', page), page
     assert client_a.get(f"/jobs/{job_id}/state").get_json()["import_attempts"] == 1
+    # The API counts as the page does: attempts at the import, analyses apart.
+    api = ApiClient(app.test_client(), make_token(app, user_a))
+    [summary] = api.get("/bulk-upload/queue/jobs").get_json()["data"]["jobs"]
+    assert (summary["jobId"], summary["attempts"], summary["analyses"]) == (job_id, 1, 1)
 
 
 def test_deleting_a_saved_mapping_asks_first(app, client_a, admin_a):

@@ -17,6 +17,15 @@ TIMESTAMP = {
     "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
 }
 INTEGER = {"type": "integer"}
+ATTEMPTS = {
+    "type": "integer",
+    "description": "Attempts at the import itself (a retry adds one), as the job page counts "
+    "them; the analyses for the review are counted apart in analyses.",
+}
+ANALYSES = {
+    "type": "integer",
+    "description": "Analyses of the file for its review (each mapping change analyses it again).",
+}
 PROGRESS = {"type": "integer", "minimum": 0, "maximum": 100}
 STATS = {"type": "object", "additionalProperties": True}
 JOB_STATUS = {"type": "string", "enum": list(STATUSES)}
@@ -158,7 +167,8 @@ SCHEMAS: dict[str, Schema] = {
             "status": JOB_STATUS,
             "progress": PROGRESS,
             "stage": STRING,
-            "attempts": INTEGER,
+            "attempts": ATTEMPTS,
+            "analyses": ANALYSES,
             "createdAt": TIMESTAMP,
             "completedAt": TIMESTAMP,
             "statusUrl": STRING,
@@ -182,7 +192,8 @@ SCHEMAS: dict[str, Schema] = {
         {
             "jobId": STRING,
             "status": JOB_STATUS,
-            "attempts": INTEGER,
+            "attempts": ATTEMPTS,
+            "analyses": ANALYSES,
             "statusUrl": STRING,
             "message": STRING,
         }
@@ -192,7 +203,8 @@ SCHEMAS: dict[str, Schema] = {
             "jobId": {**STRING, "description": "The undo's own job: poll it like an import."},
             "undoesJobId": STRING,
             "status": JOB_STATUS,
-            "attempts": INTEGER,
+            "attempts": ATTEMPTS,
+            "analyses": ANALYSES,
             "statusUrl": STRING,
             "message": STRING,
         }

@@ -56,7 +56,8 @@ def action_result(job: ImportJob, message: str) -> dict[str, Any]:
     return {
         "jobId": state["id"],
         "status": state["status"],
-        "attempts": state["attempts"],
+        "attempts": state["import_attempts"],
+        "analyses": state["attempts"] - state["import_attempts"],
         "statusUrl": _status_url(state),
         "message": message,
     }
@@ -164,7 +165,8 @@ def job_summary(job: ImportJob) -> dict[str, Any]:
         "status": state["status"],
         "progress": state["progress"],
         "stage": state["stage"],
-        "attempts": state["attempts"],
+        "attempts": state["import_attempts"],
+        "analyses": state["attempts"] - state["import_attempts"],
         "createdAt": state["created_at"],
         "completedAt": state["finished_at"],
         "statusUrl": _status_url(state),
