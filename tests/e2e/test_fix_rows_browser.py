@@ -64,7 +64,7 @@ def test_rejected_rows_are_fixed_in_the_browser_and_sent(page: Page, e2e_account
     page.select_option("#fix-filters select[name='column']", "4")  # province
     page.locator("#fix-filters").get_by_role("button", name="Show").click()
     expect(grid.locator("tbody tr")).to_have_count(1)
-    page.select_option("#fix-bulk-column", label="province")
+    page.select_option("#fix-bulk-column", label="Province")
     page.select_option("#fix-bulk-action", "set")
     page.fill("#fix-bulk-value", "Gauteng")
     page.locator("#fix-bulk-apply").click()
