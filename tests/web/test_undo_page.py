@@ -118,3 +118,14 @@ def test_undo_is_the_uploaders_or_an_admins_and_only_of_an_import_that_stored_ro
         db.session.commit()
     expired = page(client_a, f"/jobs/{job}")
     assert "can no longer be undone" in expired and 'id="undo-job"' not in expired
+
+
+def test_a_super_admins_kept_records_open_in_the_imports_organisation(app, client_a, super_admin):
+    first = imported(app, client_a, "a.csv", b"Ann,Lee,ann@x.com,0821234567,Pretoria\n")
+    imported(app, client_a, "b.csv", b"Ann,Lee,ann@x.com,0821234567,Cape Town\n")
+    client = login(app.test_client(), super_admin.email)
+    confirm = page(client, f"/jobs/{first}/undo")
+    link = re.search(r'<a href="(/records/mechanics/[^"]+)">ann@x.com</a>', confirm)
+    assert link, confirm
+    record = page(client, link.group(1).replace("&amp;", "&"))
+    assert "ann@x.com" in record and "Cape Town" in record
