@@ -64,16 +64,12 @@ def titled(message: str | None, entity: EntitySchema | str | None, field: str | 
     schema = schema_of(entity)
     if schema is None or not text:
         return text
-    if field:
-        for f in schema.fields:
-            if field in (f.name, f.label) and re.match(rf"{re.escape(f.label)}\b", text):
-                text = f.title + text[len(f.label) :]
-                break
-    else:
-        for f in schema.fields:
-            if f.label == f.label.lower() and re.match(rf"{re.escape(f.label)}\b", text):
-                text = f.title + text[len(f.label) :]
-                break
+    for f in schema.fields:
+        # The field the message is about, or else a lower-case label (an English word too).
+        starts = field in (f.name, f.label) if field else f.label == f.label.lower()
+        if starts and re.match(rf"{re.escape(f.label)}\b", text):
+            text = f.title + text[len(f.label) :]
+            break
     pattern, titles = _pattern(schema)
     return pattern.sub(lambda m: m.group(1) or titles[m.group(2)], text)
 
