@@ -4,7 +4,10 @@ and a dry run over the whole file against the organisation's stored records.
 The dry run reuses the import's machinery: a forked reading process reads and validates the
 chunks (``ImportRun`` does the same), while this process has the database compare each
 chunk with the stored rows, by the import's own definition of a change
-(``persist.Comparer``). Nothing is written but a temporary table.
+(``persist.Comparer``). No record is written (the comparison uses a temporary table); the
+rows the dry run rejects are handed to the sink with their chunk, as the import's are, so
+that they can be fixed before the import (the fix page of a job in review). Rows a person
+edited so are read as edited (``RowEdits``), as the import will read them.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from .readings import (
     refused_values,
     undecided,
 )
-from .rejected import reason_of
+from .rejected import FileLayout, Rejection, Rejections, RowEdits, chunk_rejections, reason_of
 from .validate import ChunkOutcome, SeenKeys, raw_cells, validate_chunk
 
 SAMPLES_PER_COLUMN = 3
@@ -97,6 +100,14 @@ class AnalysisSink(Protocol):
     def cancel_requested(self) -> bool:
         """Whether the user asked to stop (checked between chunks)."""
 
+    def predicting(self, layout: FileLayout) -> RowEdits:
+        """The dry run starts, reading the file as ``layout``: forget the rows the last one
+        predicted; returns the rows edited since, to read as edited."""
+
+    def predict(self, rejections: Rejections, edited: list[Rejection]) -> None:
+        """Keep a chunk's predicted rejected rows (the edited ones apart, valid or not, in
+        ``edited``); committed with the next ``record``."""
+
 
 @dataclass
 class _Checked:
@@ -105,6 +116,8 @@ class _Checked:
     rows: int
     first_row: int
     outcome: ChunkOutcome
+    rejected: list[Rejection]  # invalid rows nobody edited
+    edited: list[Rejection]  # edited rows, valid (without messages) or not
     unknown: dict[str, dict[str, int]]
     progress: int
 
@@ -158,7 +171,8 @@ def analyse_file(
     analysis["columns"] = _columns(schema, matches, first_frame, mapping, choice)
     analysis["preview"] = _preview(schema, mapping, first_frame, first.first_row if first else 2)
     sink.record(DRY_RUN_LOW, 0)
-    result = _dry_run(request, schema, reader, mapping, session, sink)
+    layout = FileLayout.of(headers, mapping)
+    result = _dry_run(request, schema, reader, mapping, layout, session, sink)
     if result is None:
         return None
     counts = result.counts
@@ -350,15 +364,18 @@ def _dry_run(
     schema: EntitySchema,
     reader: Reader,
     mapping: ColumnMapping,
+    layout: FileLayout,
     session: Session,
     sink: AnalysisSink,
 ) -> _DryRun | None:
-    """Read, validate and compare every row; None when canceled."""
+    """Read, validate and compare every row, handing the rejected ones to the sink; None
+    when canceled."""
     stored = _StoredRows(schema, mapping, request.organisation_id, session)
     found = _DryRun()
     counts, updates = found.counts, found.updates
     reasons: dict[tuple[str, str], int] = {}
-    chunks = Prefetcher(_checked(request, schema, reader, mapping, keep=stored.any))
+    edits = sink.predicting(layout)
+    chunks = Prefetcher(_checked(request, schema, reader, mapping, layout, edits, keep=stored.any))
     try:
         while (checked := next(chunks, None)) is not None:
             if sink.cancel_requested():  # looked up once the chunk is in (see ImportRun._pass)
@@ -371,6 +388,8 @@ def _dry_run(
             found.unknown = checked.unknown
             merge_notes(found.notes, checked.outcome.notes)
             merge_unread(found.unread, checked.outcome.unread)
+            if checked.rejected or checked.edited:
+                sink.predict(Rejections(layout, checked.rejected), checked.edited)
             if stored.any:
                 stored.compare(checked, counts, updates)
             else:
@@ -390,10 +409,13 @@ def _checked(
     schema: EntitySchema,
     reader: Reader,
     mapping: ColumnMapping,
+    layout: FileLayout,
+    edits: RowEdits,
     *,
     keep: bool,
 ) -> Iterator[_Checked]:
-    """Read and validate chunks (runs in the reading process: no database access).
+    """Read and validate chunks, edited rows as edited (runs in the reading process: no
+    database access).
 
     Without stored records to compare with (``keep`` False) the valid rows' values stay
     in the reading process: counting them is enough.
@@ -402,13 +424,18 @@ def _checked(
     collect = unknown_values(schema, mapping)
     span = DRY_RUN_HIGH - DRY_RUN_LOW
     for chunk in reader.chunks(request.chunk_rows):
+        positions = edits.apply(chunk.frame, chunk.first_row)
         outcome = validate_chunk(schema, mapping, chunk.frame, seen)
+        rows = chunk_rejections(schema, layout, chunk.frame, chunk.first_row, outcome, positions)
+        edited = {chunk.first_row + position for position in positions}
         if not keep:
             outcome = replace(outcome, columns={})
         yield _Checked(
             len(chunk.frame),
             chunk.first_row,
             outcome,
+            [row for row in rows if row.row not in edited],
+            [row for row in rows if row.row in edited],
             collect(chunk.frame),
             DRY_RUN_LOW + int(span * reader.progress()),
         )

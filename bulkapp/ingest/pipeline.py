@@ -5,7 +5,8 @@ over it decided, from where an earlier attempt stopped), then run chunk by chunk
 (``ImportRun``). Each chunk's rows and rejected rows are committed together with the import's
 progress and checkpoint, in one transaction, through the ``ImportSink`` the caller provides.
 An attempt that finds a checkpoint skips the rows already done and carries on with the
-counters it had.
+counters it had. Rows edited in review (``ImportRequest.edits``) are read as edited, in the
+reading process, before they are validated.
 """
 
 from __future__ import annotations
@@ -224,6 +225,7 @@ class ImportRun:
         seen = SeenKeys()
         remaining = rows_done
         for chunk in self.plan.reader.chunks(self.request.chunk_rows) if remaining else ():
+            self.request.edits.apply(chunk.frame, chunk.first_row)
             frame = chunk.frame.iloc[:remaining]
             claim_keys(self.request.schema, self.plan.mapping, frame, seen)
             remaining -= len(frame)
@@ -246,6 +248,7 @@ class ImportRun:
             tick = _timed(seconds, "parsing", tick)
             if chunk is None:
                 return
+            request.edits.apply(chunk.frame, chunk.first_row)
             outcome = validate_chunk(request.schema, self.plan.mapping, chunk.frame, seen)
             if not saving:
                 outcome = replace(outcome, columns={})

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ..entities import EntitySchema
 from .mapping import MappingChoice
-from .rejected import Rejections
+from .rejected import Rejections, RowEdits
 
 # The mapping a person chose for a header row of an entity type, if any (see ImportRequest).
 MappingLookup = Callable[[EntitySchema, list[str]], MappingChoice | None]
@@ -101,6 +101,7 @@ class ImportRequest:
             page, saved for those headers, or passed to the API); by default none.
         change_log: write the change log with the rows (what undo needs); False only for
             the benchmark's runs measuring the import without it.
+        edits: rows edited in review, read as edited instead of as the file has them.
     """
 
     job_id: str
@@ -114,6 +115,7 @@ class ImportRequest:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     mapping_for: MappingLookup = no_mapping
     change_log: bool = True
+    edits: RowEdits = field(default_factory=RowEdits)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ what the error report and the fix page are made of."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -141,10 +143,14 @@ def chunk_rejections(
     frame: pd.DataFrame,
     first_row: int,
     outcome: ChunkOutcome,
+    also: Sequence[int] = (),
 ) -> list[Rejection]:
     """The rejected rows of a validated chunk (``frame``, labelled by position), each with
-    its messages in the order validation found them."""
+    its messages in the order validation found them; with ``also``, the rows at those
+    positions too, valid or not (a valid one has no messages)."""
     positions = outcome.invalid_positions
+    if also:
+        positions = sorted({*positions, *also})
     if not positions:
         return []
     fields = {f.label: f.name for f in schema.fields}
@@ -160,3 +166,33 @@ def chunk_rejections(
         Rejection(first_row + position, row_cells, errors.get(position, []), key)
         for position, row_cells, key in zip(positions, cells, keys, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class RowEdits:
+    """Rows a person edited before the import, on the review's fix page: each row's cells
+    (by spreadsheet row number) as edited, in the file's column layout. They are fixes of
+    the file: the import, and a new dry run, read each of these rows as edited instead of
+    as the file has it."""
+
+    cells: dict[int, list[str | None]] = field(default_factory=dict)
+
+    @cached_property
+    def _rows(self) -> list[int]:
+        return sorted(self.cells)
+
+    def apply(self, frame: pd.DataFrame, first_row: int) -> list[int]:
+        """Put the edited rows of the chunk ``frame`` (its first row ``first_row``) in place
+        of the file's, in place; returns their positions in the chunk."""
+        rows = self._rows
+        start = bisect_left(rows, first_row)
+        end = bisect_left(rows, first_row + len(frame))
+        width = frame.shape[1]
+        positions = []
+        for row in rows[start:end]:
+            position = row - first_row
+            cells = self.cells[row]
+            for column in range(width):
+                frame.iat[position, column] = cells[column] if column < len(cells) else None
+            positions.append(position)
+        return positions

@@ -26,7 +26,7 @@ from ..ingest.analysis import AnalysisRequest, analyse_file
 from ..ingest.errors import WRONG_TYPE, ImportFailed, ImportSuperseded
 from ..ingest.pipeline import import_file
 from ..ingest.progress import Checkpoint, ImportRequest, Progress
-from ..ingest.rejected import Rejections
+from ..ingest.rejected import FileLayout, Rejection, Rejections, RowEdits
 from ..models import (
     ANALYSIS,
     CANCELED,
@@ -47,6 +47,14 @@ from ..storage import UPLOADS, attempt_workspace, delete_stored, store_holding
 from .attempt_sessions import attempt_transactions
 from .lifecycle import discard_failed_transaction
 from .mappings import mapping_lookup, remember_mapping
+from .predictions import (
+    begin_predictions,
+    count_predictions,
+    forget_predictions,
+    keep_predictions,
+    review_edits,
+    unindex_predictions,
+)
 from .queues import queue_name_for
 from .rejections import keep_rejections, mark_carried
 from .state import job_state
@@ -141,6 +149,14 @@ class AnalysisRecorder:
         """Whether someone asked to cancel the job."""
         return self.recorder.cancel_requested()
 
+    def predicting(self, layout: FileLayout) -> RowEdits:
+        """Forget the last dry run's rows (``predictions.begin_predictions``)."""
+        return begin_predictions(self.recorder.job, layout)
+
+    def predict(self, rejections: Rejections, edited: list[Rejection]) -> None:
+        """Keep a chunk's predicted rows (``predictions.keep_predictions``)."""
+        keep_predictions(self.recorder.job, rejections, edited)
+
 
 def run_import(job_id: str) -> JobState | None:
     """Run an attempt at the import of ImportJob ``job_id`` (or at its analysis, in the
@@ -204,6 +220,8 @@ def _run_attempt(job: ImportJob, attempt: int, started: float) -> None:
                 else:
                     outcome = import_file(import_request(job, upload), db.session(), recorder)
                     job.finish(ImportStatus(outcome), time.monotonic() - started)
+                    if outcome == COMPLETED:  # its own rejected rows replace the predicted
+                        forget_predictions(job, index=False)
         recorder.commit()
 
 
@@ -246,6 +264,7 @@ def _analyse(job: ImportJob, upload: Path, recorder: JobRecorder, started: float
             analysis["entity_type"], job.user.role if job.user else "member"
         )
     job.entity_type = analysis["entity_type"]  # detected from the headers, or chosen
+    analysis["predicted_rows"] = count_predictions(job) if analysis["counts"] else 0
     policy = job.review_policy
     import_now = analysis["certain"] and (
         policy in (ReviewPolicy.CERTAIN, ReviewPolicy.CONFIRMED)
@@ -254,6 +273,8 @@ def _analyse(job: ImportJob, upload: Path, recorder: JobRecorder, started: float
     if requested:
         analysis["import_requested"] = requested
     job.finish_analysis(analysis, import_now=import_now, seconds=seconds)
+    if import_now:  # the import indexes its own rejected rows
+        unindex_predictions(job)
     if import_now and requested:
         remember_mapping(job, db.session.get(User, requested["by"]))
 
@@ -319,6 +340,7 @@ def import_request(job: ImportJob, upload: Path) -> ImportRequest:
             stage: float(seconds) for stage, seconds in (job.stage_timings or {}).items()
         },
         mapping_for=mapping_lookup(job),
+        edits=review_edits(job),
     )
 
 

@@ -6,6 +6,10 @@ A row stays ``invalid`` until an edit leaves it without problems (``fixed``); se
 fixed rows makes them ``sent``: a new ImportJob (``fixes_job_id`` names the original) of a
 CSV file with the original's header row and mapping, through the same queue and pipeline.
 
+A job waiting in review has the rows its dry run predicts will be rejected to fix instead
+(``predictions``): the same page, edits and checks, but its fixed rows are not sent: they
+are imported with the file, which reads them as edited.
+
 The duplicate rule is the file's: a row is a duplicate when an earlier row of the file has
 its natural key, or a row of the file was imported with it already. Earlier rows are the
 job's rejected rows before it (and every row sent already); imported ones are the records
@@ -51,6 +55,7 @@ from ..models import (
 )
 from ..unit_of_work import use_case
 from .imports import start_import
+from .predictions import in_review, predicted_kept
 from .rejections import problem_rows
 
 PAGE_ROWS = 50
@@ -117,13 +122,24 @@ class BulkFix:
     find: str = ""
 
 
+def rows_kept(job: ImportJob) -> int:
+    """How many rows ``job`` has to fix: its dry run's while it waits in review, else its
+    import's."""
+    return predicted_kept(job) if in_review(job) else job.rejected_rows_kept
+
+
+def _rows_of(job: ImportJob) -> tuple[Any, ...]:
+    """The conditions that pick ``job``'s rows to fix (``rows_kept``)."""
+    return (RejectedRow.import_job_id == job.id, RejectedRow.predicted == in_review(job))
+
+
 def fixable_layout(job: ImportJob) -> FileLayout:
-    """How ``job``'s file was read, for a job whose rejected rows are kept.
+    """How ``job``'s file was read, for a job with rows to fix (``rows_kept``).
 
     Raises:
         NothingToFix: the job keeps no rejected rows.
     """
-    if not job.rejected_rows_kept or job.file_layout is None:
+    if not rows_kept(job) or job.file_layout is None:
         raise NothingToFix(job.id)
     return FileLayout.from_json(job.file_layout)
 
@@ -156,7 +172,7 @@ def required_columns(job: ImportJob, layout: FileLayout) -> set[int]:
 
 
 def _filtered(job: ImportJob, filters: RowFilter) -> Select:
-    query = select(RejectedRow).where(RejectedRow.import_job_id == job.id)
+    query = select(RejectedRow).where(*_rows_of(job))
     if filters.state:
         query = query.where(RejectedRow.state == filters.state)
     problems = []
@@ -213,16 +229,13 @@ def fix_counts(job: ImportJob) -> dict[str, int]:
     counted = dict(
         db.session.execute(
             select(RejectedRow.state, func.count())
-            .where(
-                RejectedRow.import_job_id == job.id,
-                RejectedRow.state.in_([FixState.FIXED, FixState.SENT]),
-            )
+            .where(*_rows_of(job), RejectedRow.state.in_([FixState.FIXED, FixState.SENT]))
             .group_by(RejectedRow.state)
         ).all()
     )
     fixed, sent = (int(counted.get(state.value, 0)) for state in (FixState.FIXED, FixState.SENT))
     return {
-        FixState.INVALID.value: job.rejected_rows_kept - fixed - sent,
+        FixState.INVALID.value: rows_kept(job) - fixed - sent,
         FixState.FIXED.value: fixed,
         FixState.SENT.value: sent,
     }
@@ -264,9 +277,7 @@ def find_row(job: ImportJob, row_number: int) -> RejectedRow:
     if not is_storable_id(row_number):  # no row has it, and a database would refuse it
         raise RowNotFound(row_number)
     row = db.session.scalar(
-        select(RejectedRow).where(
-            RejectedRow.import_job_id == job.id, RejectedRow.row_number == row_number
-        )
+        select(RejectedRow).where(*_rows_of(job), RejectedRow.row_number == row_number)
     )
     if row is None:
         raise RowNotFound(row_number)
@@ -286,7 +297,7 @@ def _text(value: Any) -> str | None:
 
 def _editable(job: ImportJob) -> FileLayout:
     layout = fixable_layout(job)
-    if not job.is_finished:
+    if not (job.is_finished or in_review(job)):
         raise FixRefused("The import is still running: its rows can be fixed once it ends.")
     return layout
 
@@ -366,7 +377,7 @@ class RowChecker:
         for batch in _batches(sorted(wanted)):
             for number, key, state in db.session.execute(
                 select(RejectedRow.row_number, RejectedRow.natural_key, RejectedRow.state).where(
-                    RejectedRow.import_job_id == self.job.id, RejectedRow.natural_key.in_(batch)
+                    *_rows_of(self.job), RejectedRow.natural_key.in_(batch)
                 )
             ).all():
                 if number in checked or key is None:
@@ -434,7 +445,7 @@ class RowChecker:
             for batch in _batches(sorted(keys))
             for row in db.session.scalars(
                 select(RejectedRow).where(
-                    RejectedRow.import_job_id == self.job.id,
+                    *_rows_of(self.job),
                     RejectedRow.natural_key.in_(batch),
                     RejectedRow.state != FixState.SENT,
                 )
@@ -568,7 +579,7 @@ def combined_totals(job: ImportJob, sent_in: list[ImportJob]) -> dict[str, int]:
         "inserted": sum(j.inserted_rows for j in jobs),
         "updated": sum(j.updated_rows for j in jobs),
         "unchanged": sum(j.unchanged_rows for j in jobs),
-        "still_invalid": fix_counts(job)[FixState.INVALID] if job.rejected_rows_kept else 0,
+        "still_invalid": fix_counts(job)[FixState.INVALID] if rows_kept(job) else 0,
     }
 
 
@@ -600,7 +611,7 @@ def _fixed_file(job: ImportJob, layout: FileLayout) -> tuple[Any, int]:
         batch = db.session.execute(
             select(RejectedRow.row_number, RejectedRow.fixed_cells)
             .where(
-                RejectedRow.import_job_id == job.id,
+                *_rows_of(job),
                 RejectedRow.state == FixState.FIXED,
                 RejectedRow.row_number > after,
             )
@@ -629,9 +640,16 @@ def send_fixed_rows(job: ImportJob, user: User) -> tuple[ImportJob, int]:
 
     Raises:
         NothingToFix: the job keeps no rejected rows.
-        FixRefused: the import is still running, or no row is fixed yet.
+        FixRefused: the import is still running, or no row is fixed yet, or the job waits
+            in review (its fixed rows are imported with the file).
     """
     layout = _editable(job)
+    if in_review(job):
+        raise FixRefused(
+            "This file is still in review: its fixed rows are imported with it. Start the "
+            "import instead.",
+            code="in_review",
+        )
     try:
         _locked(job)
         spool, count = _fixed_file(job, layout)
@@ -642,7 +660,7 @@ def send_fixed_rows(job: ImportJob, user: User) -> tuple[ImportJob, int]:
                 )
             db.session.execute(
                 update(RejectedRow)
-                .where(RejectedRow.import_job_id == job.id, RejectedRow.state == FixState.FIXED)
+                .where(*_rows_of(job), RejectedRow.state == FixState.FIXED)
                 .values(state=FixState.SENT)
             )
             follow_up, _ = start_import(

@@ -28,8 +28,9 @@ REPORT_BATCH_ROWS = 1000  # rows read from the database per query while a report
 CARRIED_BATCH_ROWS = 1000  # rows a follow-up carried, marked sent per statement
 
 
-def keep_rejections(job: ImportJob, rejections: Rejections) -> None:
-    """Store a chunk's rejected rows, with their problems, in the current transaction."""
+def keep_rejections(job: ImportJob, rejections: Rejections, *, predicted: bool = False) -> None:
+    """Store a chunk's rejected rows (the import's, or the ``predicted`` ones of the review's
+    dry run), with their problems, in the current transaction."""
     layout = rejections.layout.to_json()
     if job.file_layout != layout:
         job.file_layout = layout
@@ -44,6 +45,7 @@ def keep_rejections(job: ImportJob, rejections: Rejections) -> None:
                 "errors": [error.to_json() for error in rejection.errors],
                 "natural_key": rejection.key,
                 "state": FixState.INVALID,
+                "predicted": predicted,
             }
             for rejection in rejections.rows
         ],
@@ -66,6 +68,7 @@ def mark_carried(original_id: str, rows: list[int]) -> None:
             update(RejectedRow)
             .where(
                 RejectedRow.import_job_id == original_id,
+                ~RejectedRow.predicted,
                 RejectedRow.row_number.in_(rows[start : start + CARRIED_BATCH_ROWS]),
                 RejectedRow.state != FixState.SENT,
             )
@@ -149,7 +152,11 @@ def _report_lines(job_id: str, skip: frozenset[int]) -> Iterator[ReportLine]:
     while True:
         batch = db.session.execute(
             select(RejectedRow.row_number, RejectedRow.cells, RejectedRow.errors)
-            .where(RejectedRow.import_job_id == job_id, RejectedRow.row_number > after)
+            .where(
+                RejectedRow.import_job_id == job_id,
+                ~RejectedRow.predicted,
+                RejectedRow.row_number > after,
+            )
             .order_by(RejectedRow.row_number)
             .limit(REPORT_BATCH_ROWS)
         ).all()
@@ -162,8 +169,8 @@ def _report_lines(job_id: str, skip: frozenset[int]) -> Iterator[ReportLine]:
 
 
 def forget_rejected_rows(job: ImportJob) -> int:
-    """Delete the rejected rows of ``job`` and their problems (the caller commits); returns
-    how many rows went."""
+    """Delete the rejected rows of ``job`` (predicted ones too) and their problems (the
+    caller commits); returns how many rows went."""
     session = db.session()
     session.execute(delete(RejectedRowProblem).where(RejectedRowProblem.import_job_id == job.id))
     removed = session.execute(delete(RejectedRow).where(RejectedRow.import_job_id == job.id))

@@ -1,6 +1,6 @@
 """Review before commit: the use cases of the review page and the API — change the mapping
-(analysed again), commit (the import runs with the chosen mapping), discard — and the
-expiry of reviews nobody finished."""
+(analysed again), commit (the import runs with the chosen mapping, reading the rows edited
+on the fix page as edited), discard — and the expiry of reviews nobody finished."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
 from ..unit_of_work import use_case
 from .lifecycle import JobActionError, delete_upload, enqueue_after_commit
 from .mappings import remember_mapping
+from .predictions import forget_predictions, unindex_predictions
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def commit_review(job: ImportJob, user: User | None, data: object | None = None)
             f"This mapping cannot be imported: {problem}", code="mapping_incomplete"
         )
     job.commit_review(checked_choice(analysed, job.entity_type))
+    unindex_predictions(job)
     audit.record_job("import_committed", job, user)
     remember_mapping(job, user)
     enqueue_after_commit(job)
@@ -198,6 +200,7 @@ def discard_review(job: ImportJob, user: User | None) -> ImportJob:
     _require_review(job)
     job.cancel()
     delete_upload(job)
+    forget_predictions(job, index=True)
     audit.record_job("review_discarded", job, user)
     return job
 
@@ -214,5 +217,6 @@ def expire_reviews(hours: int | None = None) -> int:
     for job in stale:
         job.expire_review()
         delete_upload(job)
+        forget_predictions(job, index=True)
         log.info("review of job %s expired; its upload was removed", job.id)
     return len(stale)

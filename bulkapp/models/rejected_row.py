@@ -2,8 +2,13 @@
 them, and the fix page edits them until they are sent again.
 
 A row is written in the transaction of its chunk (with the chunk's records and checkpoint),
-so an import resumed after a crash has each rejected row exactly once. The review's dry run
-keeps none (it counts its rejections by reason): a job's rows are its import's.
+so an import resumed after a crash has each rejected row exactly once.
+
+The review's dry run keeps the rows it predicts will be rejected the same way, marked
+``predicted``: the fix page edits them while the job waits in review, and the import reads
+each edited row with its edits (fixes of the file). The import's own rejected rows replace
+them when it completes. Only one set has entries in the problem index at a time: the
+predicted rows' until the review is committed, the import's after.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,24 +49,28 @@ class FixState(StrEnum):
 class RejectedRow(Base):
     """One rejected row of one job.
 
-    ``cells`` and ``errors`` are the row as the import read it and why it was rejected
-    (each error ``{"column": <file header or None>, "field": <field or None>, "message":
-    ...}``): the error report shows them as they are. The fix page's state is beside them:
-    ``fixed_cells`` (the row as edited, every column), ``fix_errors`` (the edited row's
-    problems, ``[]`` once valid) and ``state``. ``natural_key`` is the row's normalised key
-    as it stands now (None while a key cell is invalid), for the in-file duplicate rule.
+    ``cells`` and ``errors`` are the row as the import (or, for a ``predicted`` row, the
+    review's dry run) read it and why it was rejected (each error ``{"column": <file header
+    or None>, "field": <field or None>, "message": ...}``): the error report shows them as
+    they are. The fix page's state is beside them: ``fixed_cells`` (the row as edited, every
+    column), ``fix_errors`` (the edited row's problems, ``[]`` once valid) and ``state``.
+    ``natural_key`` is the row's normalised key as it stands now (None while a key cell is
+    invalid), for the in-file duplicate rule.
     """
 
     __tablename__ = "rejected_rows"
     __table_args__ = (
-        UniqueConstraint("import_job_id", "row_number", name="uq_rejected_rows_job_row"),
-        Index("ix_rejected_rows_job_state", "import_job_id", "state", "row_number"),
+        UniqueConstraint(
+            "import_job_id", "predicted", "row_number", name="uq_rejected_rows_job_row"
+        ),
+        Index("ix_rejected_rows_job_state", "import_job_id", "predicted", "state", "row_number"),
         Index("ix_rejected_rows_job_key", "import_job_id", "natural_key"),
     )
 
     id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     import_job_id: Mapped[str] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
     row_number: Mapped[int] = mapped_column()
+    predicted: Mapped[bool] = mapped_column(default=False, server_default=false())
     cells: Mapped[list[Any]] = mapped_column(JSON)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     natural_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))

@@ -1,0 +1,160 @@
+"""The rows the review's dry run predicts will be rejected: kept once per dry run, replaced
+by the next one with the edits kept, read as edited by the import, and replaced by the
+import's own rejected rows — with a real RQ worker."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bulkapp.extensions import db
+from bulkapp.jobs import fixes
+from bulkapp.jobs.rejections import error_report
+from bulkapp.jobs.review import change_mapping, commit_review
+from bulkapp.models import ImportJob, RejectedRow, RejectedRowProblem
+from tests.conftest import fetch_job, run_worker
+from tests.jobs.test_review import REVIEWED, start, stored_mechanics
+
+EMAIL, PROVINCE = 2, 5  # REVIEWED's columns
+
+
+@pytest.fixture
+def small_chunks(app):
+    """Chunks of 4 rows, so the file's 9 rows span three chunks."""
+    app.config["IMPORT_CHUNK_ROWS"] = 4
+
+
+def kept(app, job_id: str) -> list[tuple[int, bool, str, list | None]]:
+    """Every kept row of the job: number, predicted, state, edited cells."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(
+                RejectedRow.row_number,
+                RejectedRow.predicted,
+                RejectedRow.state,
+                RejectedRow.fixed_cells,
+            )
+            .where(RejectedRow.import_job_id == job_id)
+            .order_by(RejectedRow.predicted, RejectedRow.row_number)
+        ).all()
+        return [tuple(row) for row in rows]
+
+
+def indexed(app, job_id: str) -> list[tuple[int, str]]:
+    with app.app_context():
+        return sorted(
+            db.session.execute(
+                select(RejectedRowProblem.row_number, RejectedRowProblem.reason).where(
+                    RejectedRowProblem.import_job_id == job_id
+                )
+            ).all()
+        )
+
+
+def edit(app, job_id: str, row: int, cells: dict[int, str]) -> str:
+    with app.app_context():
+        return fixes.edit_row(db.session.get(ImportJob, job_id), row, cells).state
+
+
+def reviewed(app, user_a) -> str:
+    job_id = start(app, user_a, REVIEWED)
+    run_worker(app)
+    assert fetch_job(app, job_id).status == "needs_review"
+    return job_id
+
+
+def test_the_dry_run_keeps_each_row_it_predicts_will_be_rejected_once(app, user_a, small_chunks):
+    job_id = reviewed(app, user_a)
+    assert kept(app, job_id) == [
+        (8, True, "invalid", None),
+        (9, True, "invalid", None),
+        (10, True, "invalid", None),
+    ]
+    assert [row for row, _ in indexed(app, job_id)] == [8, 9, 10]
+    job = fetch_job(app, job_id)
+    assert job.analysis["predicted_rows"] == 3 and job.rejected_rows_kept == 0
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        page = fixes.rejected_page(job)
+        assert [row.row_number for row in page.rows] == [8, 9, 10]
+        assert page.rows[2].cells[PROVINCE] == "Atlantis"
+        assert fixes.fix_counts(job) == {"invalid": 3, "fixed": 0, "sent": 0}
+        assert error_report(job) is None, "the report is the import's"
+
+
+def test_a_new_dry_run_replaces_the_rows_and_checks_the_edits_again(app, user_a, small_chunks):
+    job_id = reviewed(app, user_a)
+    assert edit(app, job_id, 8, {EMAIL: "gus@example.com"}) == "fixed"
+    assert edit(app, job_id, 10, {0: "Ivan"}) == "invalid", "Atlantis is still unknown"
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        mapping = {
+            "columns": {"Cell Number": "mobile_number", "Favourite colour": None},
+            "values": {"province": {"Atlantis": "Gauteng"}},
+        }
+        change_mapping(job, mapping)
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert job.status == "needs_review"
+    assert job.analysis["counts"]["rejected"] == 1, "Gus is fixed, Atlantis is Gauteng"
+    rows = kept(app, job_id)
+    assert [(number, state) for number, _, state, _ in rows] == [
+        (8, "fixed"),
+        (9, "invalid"),
+        (10, "fixed"),
+    ]
+    assert rows[0][3][EMAIL] == "gus@example.com" and rows[2][3][0] == "Ivan"
+    assert rows[1][3] is None
+    assert [row for row, _ in indexed(app, job_id)] == [9]
+
+
+def test_the_import_reads_the_edited_rows_and_its_rejected_rows_replace_the_predicted(
+    app, user_a, small_chunks
+):
+    job_id = reviewed(app, user_a)
+    edit(app, job_id, 8, {EMAIL: "gus@example.com"})
+    edit(app, job_id, 9, {EMAIL: "hal@example"})  # edited, still invalid
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        with pytest.raises(fixes.FixRefused, match="still in review"):
+            fixes.send_fixed_rows(job, user_a.load())
+        commit_review(job, user_a.load())
+        with pytest.raises(fixes.NothingToFix):  # the edits are locked until the import ends
+            fixes.edit_row(db.session.get(ImportJob, job_id), 9, {EMAIL: "x@example.com"})
+    assert indexed(app, job_id) == [], "the predicted rows leave the index"
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert (job.status, job.total_rows, job.inserted_rows, job.invalid_rows) == (
+        "completed",
+        9,
+        7,
+        2,
+    )
+    assert stored_mechanics(app)["gus@example.com"] == ("0821000007", "Pretoria")
+    assert kept(app, job_id) == [(9, False, "invalid", None), (10, False, "invalid", None)]
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        report = b"".join(error_report(job) or []).decode()
+        assert "hal@example" in report and "not-an-email" not in report
+        assert [row.row_number for row in fixes.rejected_page(job).rows] == [9, 10]
+
+
+def test_all_or_nothing_fails_on_the_rows_still_invalid_and_keeps_the_edits_for_a_retry(
+    app, user_a, small_chunks
+):
+    job_id = start(app, user_a, REVIEWED, mode="all_or_nothing")
+    run_worker(app)
+    edit(app, job_id, 8, {EMAIL: "gus@example.com"})
+    with app.app_context():
+        commit_review(db.session.get(ImportJob, job_id), user_a.load())
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert (job.status, job.invalid_rows) == ("failed", 2)
+    assert [(n, predicted) for n, predicted, *_ in kept(app, job_id)] == [
+        (9, False),
+        (10, False),
+        (8, True),
+        (9, True),
+        (10, True),
+    ]
+    assert stored_mechanics(app) == {}
