@@ -1,6 +1,8 @@
 """The fix page: a job's rejected rows in the shared server-paged grid, 50 a page, each cell
 editable (saved and checked on the server as soon as it changes), bulk fixes of a column,
-and sending the fixed rows as a follow-up import. Thin: parse, call ``jobs.fixes``, render.
+and sending the fixed rows as a follow-up import. For a job waiting in review, the rows its
+dry run predicts will be rejected, fixed the same way, and the import started from the page
+instead of a send. Thin: parse, call ``jobs.fixes``, render.
 
 Everyone who may see the job sees its rows; only its uploader and the organisation's admins
 edit and send them (403 otherwise); another organisation's job is a 404.
@@ -16,6 +18,7 @@ from flask_login import current_user
 from ..ingest.rejected import FileLayout
 from ..jobs import fixes
 from ..jobs.access import can_act, require_job
+from ..jobs.predictions import in_review
 from ..models import RejectedRow, is_storable_id
 from .grid import GridColumn, keyset_pager
 from .helpers import refusals_flashed
@@ -151,7 +154,8 @@ def page(job_id: str):
         filter_args=args,
         problems=fixes.problem_summary(job),
         states=fixes.FIX_STATES,
-        editable=job.is_finished and can_act(current_user, job),
+        in_review=in_review(job),
+        editable=(job.is_finished or in_review(job)) and can_act(current_user, job),
         required_columns=fixes.required_columns(job, layout),
         follow_ups=fixes.follow_ups(job),
     )

@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..entities import REGISTRY, get_entity
 from ..extensions import db
 from ..jobs.access import require_job
+from ..jobs.fixes import fix_counts, rows_kept
 from ..jobs.mappings import delete_saved_mapping, saved_mappings_visible_to
 from ..jobs.review import change_entity_type, change_mapping, commit_review, discard_review
 from ..jobs.state import job_state, type_shown
@@ -42,6 +43,7 @@ def show(job_id: str):
         entities=sorted(REGISTRY.values(), key=lambda s: s.label),
         form=ConfirmForm(),
         leave_empty=LEAVE_EMPTY,
+        fixes=fix_counts(job) if rows_kept(job) else None,
     )
 
 

@@ -312,3 +312,24 @@ def test_the_clean_up_takes_the_rows_and_their_edits_with_it(app, api_a):
         assert db.session.scalar(select(func.count()).select_from(RejectedRowProblem)) == 0
     gone = api_a.get(f"/bulk-upload/{job_id}/rejected")
     assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "no_rejected_rows"
+
+
+def test_a_job_in_review_fixes_its_predicted_rows_and_the_commit_imports_them(app, api_a):
+    response = api_a.post("/bulk-upload/mechanics?review=true", json=GOOD + BAD)
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["data"]["jobId"]
+    run_worker(app)
+    page = rejected(api_a, job_id)
+    numbers = [row["row"] for row in page["rows"]]
+    assert len(numbers) == 4, "the dry run rejects every bad record (nothing is imported yet)"
+    assert page["counts"] == {"invalid": 4, "fixed": 0, "sent": 0}
+    fixed = edit(api_a, job_id, numbers[0], {"email": "bad@example.com"})
+    assert fixed.status_code == 200 and fixed.get_json()["data"]["state"] == "fixed"
+    refused = api_a.post(f"/bulk-upload/{job_id}/resubmit")
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "in_review"
+    assert api_a.post(f"/jobs/{job_id}/commit").status_code == 202
+    run_worker(app)
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        assert (job.status, job.inserted_rows, job.invalid_rows) == ("completed", 3, 3)
+    assert [row["row"] for row in rejected(api_a, job_id)["rows"]] == numbers[1:]

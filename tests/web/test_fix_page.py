@@ -122,3 +122,51 @@ def test_other_organisations_get_404_and_colleagues_only_read(app, client_a, cli
     assert 'data-editable="false"' in html and 'id="fix-bulk"' not in html
     refused = save(client_c, job_id, 3, {"2": "x@example.com"})
     assert refused.status_code == 403 and refused.get_json()["success"] is False
+
+
+def job_in_review(app, client) -> str:
+    """CSV uploaded and analysed: it waits in review (the unknown province) with three rows
+    predicted to be rejected."""
+    job_id = uploaded_job_id(web_upload(client, CSV))
+    run_worker(app)
+    assert client.get(f"/jobs/{job_id}/review").status_code == 200
+    return job_id
+
+
+def test_a_job_in_review_fixes_its_predicted_rows_and_starts_the_import_from_the_page(
+    app, client_a
+):
+    job_id = job_in_review(app, client_a)
+    review = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
+    assert f'href="/jobs/{job_id}/fix"' in review and 'id="review-fixed"' not in review
+    html = client_a.get(f"/jobs/{job_id}/fix").get_data(as_text=True)
+    assert "predicts will be rejected" in html and 'data-editable="true"' in html
+    assert 'id="fix-count-invalid">3<' in html and 'id="fix-send"' not in html
+    assert 'id="fix-start-import"' in html
+    assert save(client_a, job_id, 3, {"2": "bad@example.com"}).get_json()["state"] == "fixed"
+    review = client_a.get(f"/jobs/{job_id}/review").get_data(as_text=True)
+    assert "1 row fixed since the dry run" in review
+
+    token = csrf_token(html)
+    started = client_a.post(
+        f"/jobs/{job_id}/review", data={"csrf_token": token, "action": "import"}
+    )
+    assert started.status_code == 302
+    run_worker(app)
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        assert (job.status, job.inserted_rows, job.invalid_rows) == ("completed", 2, 2)
+
+
+def test_the_predicted_rows_of_another_organisation_are_a_404_and_colleagues_only_read(
+    app, client_a, client_b
+):
+    job_id = job_in_review(app, client_a)
+    assert client_b.get(f"/jobs/{job_id}/fix").status_code == 404
+    token = page_token(client_a, job_id)
+    assert save(client_b, job_id, 3, {"2": "x@example.com"}, token).status_code in (400, 404)
+    colleague = make_account(app, "org-a", "colleague@a.example")
+    client_c = login(app.test_client(), colleague.email)
+    html = client_c.get(f"/jobs/{job_id}/fix").get_data(as_text=True)
+    assert 'data-editable="false"' in html and 'id="fix-start-import"' not in html
+    assert save(client_c, job_id, 3, {"2": "x@example.com"}).status_code == 403

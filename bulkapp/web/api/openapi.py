@@ -473,7 +473,10 @@ def _paths() -> dict[str, dict[str, Operation]]:
         },
         "/bulk-upload/{jobId}/rejected": {
             "get": _operation(
-                "A job's rejected rows in row order, a page at a time (the fix page's rows).",
+                "A job's rejected rows in row order, a page at a time (the fix page's rows). "
+                "For a job waiting in review, the rows its dry run predicts will be rejected: "
+                "edits of them (PATCH, bulk) are fixes of the file, which the import reads "
+                "once the review is committed.",
                 "200",
                 obj(
                     {
@@ -555,7 +558,8 @@ def _paths() -> dict[str, dict[str, Operation]]:
         "/bulk-upload/{jobId}/resubmit": {
             "post": _operation(
                 "Send the job's fixed rows as a new import linked to it; rows still invalid "
-                "stay to be fixed.",
+                "stay to be fixed. A job waiting in review answers 409 (in_review): its fixed "
+                "rows are imported with the file when the review is committed.",
                 "202",
                 {
                     "allOf": [
