@@ -5,6 +5,7 @@ import's own rejected rows — with a real RQ worker."""
 from __future__ import annotations
 
 import pytest
+from redis import Redis
 from sqlalchemy import select
 
 from bulkapp.extensions import db
@@ -13,7 +14,17 @@ from bulkapp.jobs.rejections import error_report
 from bulkapp.jobs.review import change_mapping, commit_review
 from bulkapp.models import ImportJob, RejectedRow, RejectedRowProblem
 from tests.conftest import fetch_job, run_worker
+from tests.jobs.conftest import mechanics_csv, stored_emails
 from tests.jobs.test_review import REVIEWED, start, stored_mechanics
+from tests.jobs.test_worker_crashes import (
+    ROWS,
+    SLOW,
+    registered_workers,
+    rejected_rows_of,
+    running_mid_way,
+    worker_process_of,
+)
+from tests.processes import wait_for
 
 EMAIL, PROVINCE = 2, 5  # REVIEWED's columns
 
@@ -158,3 +169,43 @@ def test_all_or_nothing_fails_on_the_rows_still_invalid_and_keeps_the_edits_for_
         (10, True),
     ]
     assert stored_mechanics(app) == {}
+
+
+def test_an_import_killed_mid_way_resumes_with_the_edits_made_in_review_exactly(
+    app, user_a, processes
+):
+    """Two real workers; the one running the import is killed with kill -9 mid-chunk."""
+    bad = [i for i in range(ROWS) if i % 97 == 5]
+    data = mechanics_csv(ROWS).decode()
+    for i in bad:
+        data = data.replace(f",user{i}@example.com,", f",user{i} at example.com,")
+    job_id = start(app, user_a, data)
+    run_worker(app)  # the analysis
+    assert fetch_job(app, job_id).analysis["predicted_rows"] == len(bad)
+    mended = bad[::2]
+    for i in mended:
+        assert edit(app, job_id, i + 2, {2: f"user{i}@example.com"}) == "fixed"
+    with app.app_context():
+        commit_review(db.session.get(ImportJob, job_id), user_a.load())
+
+    first, second = processes.worker(**SLOW), processes.worker(**SLOW)
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    wait_for(lambda: len(registered_workers(connection)) == 2, 60, "both workers to start")
+    running_mid_way(app, job_id, first, second)
+    running = worker_process_of(connection, job_id)
+    doomed, survivor = (first, second) if running.ppid() == first.pid else (second, first)
+    doomed.kill_everything()  # kill -9 mid-chunk
+
+    def finished():
+        survivor.ensure_running()
+        return (job := fetch_job(app, job_id)).is_finished and job
+
+    job = wait_for(finished, 240, "the other worker to finish the import")
+    still_bad = sorted(set(bad) - set(mended))
+    assert (job.status, job.total_rows, job.invalid_rows) == ("completed", ROWS, len(still_bad))
+    assert job.inserted_rows == ROWS - len(still_bad)
+    assert stored_emails(app) == {f"user{i}@example.com" for i in range(ROWS)} - {
+        f"user{i}@example.com" for i in still_bad
+    }
+    assert rejected_rows_of(app, job_id) == [i + 2 for i in still_bad], "each exactly once"
+    assert all(not predicted for _, predicted, *_ in kept(app, job_id))
