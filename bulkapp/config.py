@@ -211,6 +211,11 @@ def lifecycle_settings(environ: Mapping[str, str], instance_dir: Path) -> dict[s
         "EXPORT_STREAM_MAX_ROWS": _int(environ, "EXPORT_STREAM_MAX_ROWS", 10_000),
         # Seconds one attempt at writing a queued export may run.
         "EXPORT_JOB_TIMEOUT": _int(environ, "EXPORT_JOB_TIMEOUT", 1800),
+        # A bulk fix of at most this many rows is made in the web request; a larger one is
+        # a queued job that the fix page follows.
+        "BULK_FIX_SYNC_MAX_ROWS": _int(environ, "BULK_FIX_SYNC_MAX_ROWS", 2000),
+        # Rows a queued bulk fix changes and commits together.
+        "BULK_FIX_BATCH_ROWS": _int(environ, "BULK_FIX_BATCH_ROWS", 1000),
         # A file waiting for its review this long is discarded, its upload removed.
         "REVIEW_EXPIRY_HOURS": _int(environ, "REVIEW_EXPIRY_HOURS", 72),
         "WORKER_CONCURRENCY": _int(environ, "WORKER_CONCURRENCY", 1),

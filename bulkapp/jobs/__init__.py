@@ -7,6 +7,8 @@ the entry points stay importable from here across releases; they live in ``tasks
 """
 
 from .tasks import (
+    bulk_fix_failed,
+    bulk_fix_job,
     clean_up,
     export_failed,
     export_records,
@@ -22,6 +24,8 @@ from .tasks import (
 )
 
 __all__ = [
+    "bulk_fix_failed",
+    "bulk_fix_job",
     "clean_up",
     "export_failed",
     "export_records",

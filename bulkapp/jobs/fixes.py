@@ -44,7 +44,9 @@ from ..ingest.rejected import (
 from ..ingest.report import report_columns
 from ..ingest.validate import duplicate_message, key_label, validate_chunk
 from ..models import (
+    ACTIVE_BULK_FIX,
     ENTITY_TABLES,
+    BulkFixRun,
     FixState,
     ImportJob,
     RejectedRow,
@@ -80,6 +82,19 @@ class NothingToFix(NotFound):
 
     def __init__(self, job_id: str) -> None:
         super().__init__(f"Job {job_id!r} has no rejected rows to fix.")
+
+
+class BulkFixRunning(FixRefused):
+    """A queued bulk fix is changing the job's rows: nothing else changes them meanwhile."""
+
+    code = "bulk_fix_running"
+
+    def __init__(self, run: BulkFixRun) -> None:
+        super().__init__(
+            f"A bulk fix is changing this job's rows ({run.rows_done:,} of "
+            f"{run.rows_expected:,} done): rows can be edited and sent again once it ends. "
+            "The fix page shows its progress."
+        )
 
 
 class RowNotFound(NotFound):
@@ -302,10 +317,31 @@ def _editable(job: ImportJob) -> FileLayout:
     return layout
 
 
-def _locked(job: ImportJob) -> None:
+def lock_rows(job: ImportJob) -> None:
     """Take the job's row lock for the rest of the transaction, so that edits and sends of
     its rows happen one after another (PostgreSQL; SQLite writes one at a time anyway)."""
     db.session.execute(select(ImportJob.id).where(ImportJob.id == job.id).with_for_update())
+
+
+def running_bulk_fix(job: ImportJob) -> BulkFixRun | None:
+    """The queued bulk fix waiting for a worker or changing ``job``'s rows, if there is one."""
+    return db.session.scalar(
+        select(BulkFixRun)
+        .where(BulkFixRun.import_job_id == job.id, BulkFixRun.status.in_(ACTIVE_BULK_FIX))
+        .limit(1)
+    )
+
+
+def _locked(job: ImportJob) -> None:
+    """Take the job's row lock (``lock_rows``) for a person's change of its rows.
+
+    Raises:
+        BulkFixRunning: a queued bulk fix is changing them.
+    """
+    lock_rows(job)
+    running = running_bulk_fix(job)
+    if running is not None:
+        raise BulkFixRunning(running)
 
 
 class RowChecker:
@@ -509,15 +545,8 @@ def _bulk_value(fix: BulkFix, value: Any) -> tuple[bool, Any]:
     return True, text.replace(fix.find, fix.value or "")
 
 
-@use_case
-def bulk_fix(
-    job: ImportJob,
-    fix: BulkFix,
-    filters: RowFilter = RowFilter(),
-    rows: Iterable[int] | None = None,
-) -> int:
-    """Apply ``fix`` to every row of ``rows`` (row numbers; None: every row ``filters``
-    lets through) not sent yet, checking each changed row again; how many changed.
+def checked_bulk_fix(job: ImportJob, fix: BulkFix) -> tuple[FileLayout, int]:
+    """How ``job``'s file was read, and the position of the column ``fix`` changes.
 
     Raises:
         NothingToFix: the job keeps no rejected rows.
@@ -534,29 +563,86 @@ def bulk_fix(
         )
     if fix.action == "replace" and not fix.find:
         raise FixRefused("Say what to find in the column.", code="nothing_to_find", status=422)
-    _locked(job)
-    checker = RowChecker(job, layout)
+    return layout, column
+
+
+def bulk_targets(
+    job: ImportJob, filters: RowFilter = RowFilter(), rows: Iterable[int] | None = None
+) -> int:
+    """How many rows a bulk fix of ``rows`` (None: every row ``filters`` lets through) goes
+    through now: those not sent yet."""
     chosen = None if rows is None else sorted(set(rows))
-    query = _bulk_targets(job, filters, chosen).order_by(RejectedRow.row_number)
+    targets = _bulk_targets(job, filters, chosen).with_only_columns(RejectedRow.row_number)
+    return db.session.scalar(select(func.count()).select_from(targets.subquery())) or 0
+
+
+@dataclass(frozen=True)
+class FixedBatch:
+    """One batch of a bulk fix: the rows gone through (``done``), how many of them changed,
+    and the last row number (None: no row was left after the one it started after)."""
+
+    done: int
+    changed: int
+    last_row: int | None
+
+
+def fix_batch(
+    job: ImportJob,
+    fix: BulkFix,
+    filters: RowFilter,
+    rows: Iterable[int] | None,
+    *,
+    after: int,
+    limit: int = BATCH_ROWS,
+) -> FixedBatch:
+    """Apply ``fix`` to the next ``limit`` rows of the bulk fix after row number ``after``,
+    checking each changed row again (flushed, in the caller's transaction)."""
+    layout, column = checked_bulk_fix(job, fix)
+    chosen = None if rows is None else sorted(set(rows))
+    batch = db.session.scalars(
+        _bulk_targets(job, filters, chosen)
+        .where(RejectedRow.row_number > after)
+        .order_by(RejectedRow.row_number)
+        .limit(limit)
+    ).all()
+    if not batch:
+        return FixedBatch(0, 0, None)
+    edits: list[tuple[RejectedRow, list[Any]]] = []
+    for row in batch:
+        cells = list(row.current_cells)
+        cells += [None] * (len(layout.headers) - len(cells))
+        changes, value = _bulk_value(fix, cells[column])
+        if changes:
+            cells[column] = value
+            edits.append((row, cells))
+    RowChecker(job, layout).check([row for row, _ in edits], [cells for _, cells in edits])
+    db.session.flush()
+    return FixedBatch(len(batch), len(edits), batch[-1].row_number)
+
+
+@use_case
+def bulk_fix(
+    job: ImportJob,
+    fix: BulkFix,
+    filters: RowFilter = RowFilter(),
+    rows: Iterable[int] | None = None,
+) -> int:
+    """Apply ``fix`` to every row of ``rows`` (row numbers; None: every row ``filters``
+    lets through) not sent yet, checking each changed row again, in this transaction; how
+    many changed (``bulk_fixes.start_bulk_fix`` queues a large one instead).
+
+    Raises:
+        NothingToFix: the job keeps no rejected rows.
+        FixRefused: as ``checked_bulk_fix``; a queued bulk fix is changing the rows.
+    """
+    checked_bulk_fix(job, fix)
+    _locked(job)
     changed, after = 0, 0
     while True:
-        batch = db.session.scalars(
-            query.where(RejectedRow.row_number > after).limit(BATCH_ROWS)
-        ).all()
-        if not batch:
+        batch = fix_batch(job, fix, filters, rows, after=after)
+        if batch.last_row is None:
             return changed
-        after = batch[-1].row_number
-        edits: list[tuple[RejectedRow, list[Any]]] = []
-        for row in batch:
-            cells = list(row.current_cells)
-            cells += [None] * (len(layout.headers) - len(cells))
-            changes, value = _bulk_value(fix, cells[column])
-            if changes:
-                cells[column] = value
-                edits.append((row, cells))
-        checker.check([row for row, _ in edits], [cells for _, cells in edits])
-        changed += len(edits)
-        db.session.flush()
+        changed, after = changed + batch.changed, batch.last_row
 
 
 # -- sending -------------------------------------------------------------------------------

@@ -33,8 +33,9 @@ from ..records.export import forget_exports_older_than
 from ..records.retention import forget_expired_changes
 from ..storage import DatabaseStore
 from ..unit_of_work import use_case
-from . import failures
+from . import failures, queues
 from .attempt_sessions import end_attempt_sessions
+from .bulk_fixes import record_bulk_fix_failure
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from .mailing import send_unsent_mails
 from .notifications import send_pending_notifications
@@ -133,6 +134,8 @@ def _fail_over(rq_job: Job, queue) -> int:
         rq_job.retries_left -= 1
         queue.enqueue_job(rq_job, at_front=True)
         return 1
+    if rq_job.func_name == queues.BULK_FIX_FUNCTION:
+        record_bulk_fix_failure(rq_job.id, WORKER_LOST)
     _settle(rq_job, queue, "failed")
     return 0
 

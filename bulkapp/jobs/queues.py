@@ -29,6 +29,9 @@ MAINTENANCE_QUEUE = "maintenance"
 EXPORTS_QUEUE = "exports"
 EXPORT_FUNCTION = "bulkapp.jobs.export_records"
 EXPORT_FAILED = "bulkapp.jobs.export_failed"
+# Bulk fixes of many rejected rows, on their job's import queue (its tier, its workers).
+BULK_FIX_FUNCTION = "bulkapp.jobs.bulk_fix_job"
+BULK_FIX_FAILED = "bulkapp.jobs.bulk_fix_failed"
 
 # Queue per entity type: bulk-upload-mechanics, bulk-upload-service-providers, ...
 ENTITY_QUEUES: dict[str, str] = {name: schema.queue_name for name, schema in REGISTRY.items()}
@@ -162,4 +165,14 @@ def enqueue_import(connection: Redis, queue_name: str, import_job_id: str) -> Jo
     """Enqueue the import of ImportJob ``import_job_id``; the RQ job id is the same id."""
     return get_queue(queue_name, connection).enqueue(
         IMPORT_FUNCTION, import_job_id, job_id=import_job_id, **import_job_options(queue_name)
+    )
+
+
+def enqueue_bulk_fix(connection: Redis, queue_name: str, run_id: str) -> Job:
+    """Enqueue BulkFixRun ``run_id`` (the RQ job id is the same id) on the import queue
+    ``queue_name``, with an import's timeout and retries: a worker that dies mid-way is
+    failed over like an import's, and the next attempt goes on where it stopped."""
+    options = {**import_job_options(queue_name), "on_failure": Callback(BULK_FIX_FAILED)}
+    return get_queue(queue_name, connection).enqueue(
+        BULK_FIX_FUNCTION, run_id, job_id=run_id, **options
     )

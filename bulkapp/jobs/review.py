@@ -16,7 +16,7 @@ from ..entities import EntitySchema, UnknownEntity, get_entity, header_key
 from ..extensions import db
 from ..ingest.mapping import MappingChoice
 from ..ingest.readings import FORMAT_NAMES, FROM_FILE, FROM_MAPPING
-from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
+from ..models import ACTIVE_BULK_FIX, NEEDS_REVIEW, BulkFixRun, ImportJob, User, utcnow
 from ..unit_of_work import use_case
 from .lifecycle import JobActionError, delete_upload, enqueue_after_commit
 from .mappings import remember_mapping
@@ -26,10 +26,23 @@ log = logging.getLogger(__name__)
 
 
 def _require_review(job: ImportJob) -> None:
+    """Refuse a change of ``job``'s review unless it waits for one, and while a queued bulk
+    fix changes the rows it predicts will be rejected (taking the job's row lock, as a bulk
+    fix does before it starts)."""
     if job.status != NEEDS_REVIEW:
         raise JobActionError(
             f"This job is {job.status.replace('_', ' ')}, not waiting for a review.",
             code="not_in_review",
+        )
+    db.session.execute(select(ImportJob.id).where(ImportJob.id == job.id).with_for_update())
+    running = select(BulkFixRun.id).where(
+        BulkFixRun.import_job_id == job.id, BulkFixRun.status.in_(ACTIVE_BULK_FIX)
+    )
+    if db.session.scalar(running.limit(1)) is not None:
+        raise JobActionError(
+            "A bulk fix is changing the rows this review predicts will be rejected: the "
+            "review can go on once it ends (the fix page shows its progress).",
+            code="bulk_fix_running",
         )
 
 

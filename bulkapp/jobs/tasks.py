@@ -23,7 +23,16 @@ from rq.utils import now
 
 from ..extensions import db, get_redis
 from ..models import FAILED
-from . import exports, failures, mailing, maintenance, metrics, notifications, queues
+from . import (
+    bulk_fixes,
+    exports,
+    failures,
+    mailing,
+    maintenance,
+    metrics,
+    notifications,
+    queues,
+)
 from .attempt_sessions import end_attempt_sessions
 from .attempts import run_import
 from .lifecycle import describe_error, record_attempt_failure, record_stopped
@@ -133,6 +142,10 @@ def horse_killed(job: Job, pid: int, status: int, rusage: Any) -> None:
         if job.func_name == queues.EXPORT_FUNCTION:
             exports.record_export_failure(job.id, "the process writing it ended unexpectedly")
             return
+        if job.func_name == queues.BULK_FIX_FUNCTION:
+            if not job.should_retry:  # else RQ retries it, from its last committed batch
+                bulk_fixes.record_bulk_fix_failure(job.id, "the process running it ended")
+            return
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM:
             record_stopped(job.id)
             return
@@ -179,6 +192,33 @@ def export_failed(
     if issubclass(exc_type, AbandonedJobError):
         with app_context():
             exports.record_export_failure(job.id, maintenance.WORKER_LOST)
+
+
+def bulk_fix_job(run_id: str) -> dict[str, Any]:
+    """Bulk fix job: go through queued bulk fix ``run_id`` from its last committed batch."""
+    with app_context():
+        run = bulk_fixes.run_bulk_fix(run_id)
+        return {"status": run.status if run else None}
+
+
+def bulk_fix_failed(
+    job: Job,
+    connection: Redis,
+    exc_type: type[BaseException],
+    exc_value: BaseException,
+    traceback: Any,
+) -> None:
+    """RQ ``on_failure`` of a bulk fix: an attempt raised, or its worker stopped heartbeating
+    (``AbandonedJobError``); recorded once no retry is left."""
+    if job.should_retry:
+        return
+    reason = (
+        maintenance.WORKER_LOST
+        if issubclass(exc_type, AbandonedJobError)
+        else describe_error(exc_value)
+    )
+    with app_context():
+        bulk_fixes.record_bulk_fix_failure(job.id, reason)
 
 
 def send_job_email(job_id: str) -> str:

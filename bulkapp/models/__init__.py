@@ -3,6 +3,7 @@
 from .accounts import ADMIN_ROLES, ROLES, Organisation, User, role_rank, utcnow
 from .api_token import ApiToken
 from .audit import AuditEntry
+from .bulk_fix_run import ACTIVE_BULK_FIX, BulkFixRun, BulkFixStatus
 from .entity_tables import ENTITY_TABLES
 from .import_job import (
     ANALYSIS,
@@ -46,6 +47,9 @@ def is_storable_id(value: int) -> bool:
 
 
 __all__ = [
+    "ACTIVE_BULK_FIX",
+    "BulkFixRun",
+    "BulkFixStatus",
     "is_storable_id",
     "ADMIN_ROLES",
     "ROLES",

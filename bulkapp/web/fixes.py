@@ -16,10 +16,10 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import current_user
 
 from ..ingest.rejected import FileLayout
-from ..jobs import fixes
+from ..jobs import bulk_fixes, fixes
 from ..jobs.access import can_act, require_job
 from ..jobs.predictions import in_review
-from ..models import RejectedRow, is_storable_id
+from ..models import BulkFixRun, RejectedRow, is_storable_id
 from .grid import GridColumn, keyset_pager
 from .helpers import refusals_flashed
 from .labels import field_title, schema_of, titled
@@ -132,6 +132,7 @@ def page(job_id: str):
         str(found.before) if found.before is not None else None,
     )
     headers = column_headers(layout, job.entity_type)
+    running = fixes.running_bulk_fix(job)
     columns = [
         GridColumn("row", "Row", numeric=True),
         GridColumn("state", "State"),
@@ -155,7 +156,10 @@ def page(job_id: str):
         problems=fixes.problem_summary(job),
         states=fixes.FIX_STATES,
         in_review=in_review(job),
-        editable=(job.is_finished or in_review(job)) and can_act(current_user, job),
+        editable=(job.is_finished or in_review(job))
+        and can_act(current_user, job)
+        and running is None,
+        bulk_run=running or bulk_fixes.latest_run(job),
         required_columns=fixes.required_columns(job, layout),
         follow_ups=fixes.follow_ups(job),
     )
@@ -217,11 +221,43 @@ def bulk(job_id: str):
     scope = request.form.get("scope", "filtered")
     if scope == "selected" and not selected:
         raise fixes.FixRefused("Tick the rows to change first.", code="no_rows", status=422)
-    changed = fixes.bulk_fix(
-        job, fix, _filters(layout, request.form), selected if scope == "selected" else None
+    outcome = bulk_fixes.start_bulk_fix(
+        job,
+        current_user,
+        fix,
+        _filters(layout, request.form),
+        selected if scope == "selected" else None,
     )
-    flash(f"{changed:,} rows changed and checked again.", "info")
+    if isinstance(outcome, BulkFixRun):
+        flash(
+            f"{outcome.rows_expected:,} rows are being changed and checked again by a worker; "
+            "this page shows how far it got. Rows can be edited and sent again once it ends.",
+            "info",
+        )
+    else:
+        flash(f"{outcome:,} rows changed and checked again.", "info")
     return _back(job_id)
+
+
+def bulk_run_state(run: BulkFixRun) -> dict[str, Any]:
+    """A queued bulk fix as the fix page follows it."""
+    return {
+        "id": run.id,
+        "status": run.status,
+        "finished": run.finished,
+        "progress": run.progress,
+        "rowsExpected": run.rows_expected,
+        "rowsDone": run.rows_done,
+        "rowsChanged": run.rows_changed,
+        "errorMessage": run.error_message,
+    }
+
+
+@bp.route("/jobs/<job_id>/fix/bulk/<run_id>")
+def bulk_state(job_id: str, run_id: str):
+    """How far a queued bulk fix of the job's rows got (JSON, polled by the fix page)."""
+    job = require_job(current_user, job_id)
+    return jsonify(bulk_run_state(bulk_fixes.find_run(job, run_id)))
 
 
 @bp.route("/jobs/<job_id>/fix/send", methods=["POST"])

@@ -7,13 +7,13 @@ import base64
 import binascii
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 
 from ...ingest.rejected import FileLayout
-from ...jobs import fixes
+from ...jobs import bulk_fixes, fixes
 from ...jobs.access import require_job
 from ...jobs.state import iso_timestamp
-from ...models import RejectedRow, is_storable_id
+from ...models import BulkFixRun, RejectedRow, is_storable_id
 from .auth import api_user
 from .errors import ApiError, ok
 from .jobs import page_size
@@ -175,10 +175,39 @@ def bulk_edit(job_id: str):
     layout = fixes.fixable_layout(job)
     body = json_body(required=True, missing=BULK_BODY)
     fix = _bulk_fix(layout, body)
-    changed = fixes.bulk_fix(
-        job, fix, _filters(layout, body.get("filter") or {}), _row_numbers(body.get("rows"))
+    outcome = bulk_fixes.start_bulk_fix(
+        job,
+        api_user(),
+        fix,
+        _filters(layout, body.get("filter") or {}),
+        _row_numbers(body.get("rows")),
     )
-    return ok({"changed": changed, "counts": fixes.fix_counts(job)})
+    if isinstance(outcome, BulkFixRun):
+        return ok(bulk_fix_shape(outcome), 202)
+    return ok({"changed": outcome, "counts": fixes.fix_counts(job)})
+
+
+def bulk_fix_shape(run: BulkFixRun) -> dict[str, Any]:
+    """A queued bulk fix as the API shows it, with the address that follows it."""
+    return {
+        "bulkFixId": run.id,
+        "status": run.status,
+        "progress": run.progress,
+        "rowsExpected": run.rows_expected,
+        "rowsDone": run.rows_done,
+        "changed": run.rows_changed,
+        "errorMessage": run.error_message,
+        "createdAt": iso_timestamp(run.created_at),
+        "finishedAt": iso_timestamp(run.finished_at),
+        "statusUrl": url_for("api.fixes.bulk_fix_status", job_id=run.import_job_id, fix_id=run.id),
+    }
+
+
+@bp.get("/bulk-upload/<job_id>/rejected/bulk/<fix_id>")
+def bulk_fix_status(job_id: str, fix_id: str):
+    """How far a queued bulk fix of the job's rows got."""
+    job = require_job(api_user(), job_id)
+    return ok(bulk_fix_shape(bulk_fixes.find_run(job, fix_id)))
 
 
 @bp.post("/bulk-upload/<job_id>/resubmit")

@@ -110,6 +110,17 @@ def _operation(
     return operation
 
 
+def _bulk_fix_operation(*args: Any, **kwargs: Any) -> Operation:
+    """The bulk fix operation: 200 when made at once, 202 with a BulkFix when queued."""
+    operation = _operation(*args, **kwargs)
+    summary = "Queued: too many rows for one request; follow it at its statusUrl."
+    operation["responses"]["202"] = {
+        "description": summary,
+        "content": json_content(envelope(ref("BulkFix"))),
+    }
+    return operation
+
+
 def _mapping_operation(summary: str, *, required: bool) -> Operation:
     """An action on an upload in review that takes a Mapping as its body."""
     return _operation(
@@ -522,9 +533,13 @@ def _paths() -> dict[str, dict[str, Operation]]:
             )
         },
         "/bulk-upload/{jobId}/rejected/bulk": {
-            "post": _operation(
+            "post": _bulk_fix_operation(
                 "Fix one column of many rejected rows: set a value, replace text in it, or "
-                "leave it empty (an optional field); each changed row is checked again.",
+                "leave it empty (an optional field); each changed row is checked again. At "
+                "most BULK_FIX_SYNC_MAX_ROWS rows (2,000 by default) are changed at once (200, "
+                "how many changed); more are changed by a worker (202, a BulkFix to follow at "
+                "its statusUrl), a batch at a time, and until it ends the job's rows cannot be "
+                "edited, sent or bulk-fixed (409 bulk_fix_running).",
                 "200",
                 obj({"changed": INTEGER, "counts": ref("FixCounts")}),
                 ("400", "403", "404", "409", "415", "422", "503"),
@@ -553,6 +568,18 @@ def _paths() -> dict[str, dict[str, Operation]]:
                         )
                     ),
                 },
+            )
+        },
+        "/bulk-upload/{jobId}/rejected/bulk/{fixId}": {
+            "get": _operation(
+                "How far a bulk fix made by a worker got (poll it until completed or failed).",
+                "200",
+                ref("BulkFix"),
+                ("404", "503"),
+                parameters=[
+                    JOB_ID,
+                    _path_param("fixId", STRING, "The bulkFixId of the 202 answer."),
+                ],
             )
         },
         "/bulk-upload/{jobId}/resubmit": {

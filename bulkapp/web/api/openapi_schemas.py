@@ -441,6 +441,27 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "FixCounts": obj({"invalid": INTEGER, "fixed": INTEGER, "sent": INTEGER}),
+    "BulkFix": obj(
+        {
+            "bulkFixId": STRING,
+            "status": {"type": "string", "enum": ["queued", "running", "completed", "failed"]},
+            "progress": PROGRESS,
+            "rowsExpected": {
+                "type": "integer",
+                "description": "The rows it goes through: those its rows or filter named, not "
+                "sent yet, when it was asked for.",
+            },
+            "rowsDone": {"type": "integer", "description": "Rows gone through so far."},
+            "changed": {"type": "integer", "description": "Rows changed so far."},
+            "errorMessage": NULLABLE_STRING,
+            "createdAt": TIMESTAMP,
+            "finishedAt": TIMESTAMP,
+            "statusUrl": {
+                "type": "string",
+                "description": "GET it to follow the fix until its status is completed or failed.",
+            },
+        }
+    ),
     "Health": obj({"status": STRING}),
     "Ready": obj({"status": STRING, "checks": {"type": "object", "additionalProperties": STRING}}),
 }
