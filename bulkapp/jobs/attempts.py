@@ -198,8 +198,10 @@ def run_import(job_id: str) -> JobState | None:
             return _superseded(job_id, attempt)
         raise
     # A completed import has no further use for its upload; a failed or canceled one keeps it
-    # for retry until the clean-up (JOB_RETENTION_HOURS) removes it.
-    if job.status == COMPLETED and delete_stored(job.stored_path, UPLOADS):
+    # for retry until the clean-up (JOB_RETENTION_HOURS) removes it, and so does a dry run
+    # with rejected rows: fixed on its fix page, the whole file is imported with the fixes.
+    dry_run_to_fix = job.mode == "validate_only" and job.rejected_rows_kept > 0
+    if job.status == COMPLETED and not dry_run_to_fix and delete_stored(job.stored_path, UPLOADS):
         db.session.commit()
     if job.status == QUEUED and job.phase == IMPORT:  # the analysis went straight on
         return run_import(job_id)

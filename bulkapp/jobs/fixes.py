@@ -55,12 +55,14 @@ from ..models import (
     is_storable_id,
     utcnow,
 )
+from ..storage import UPLOADS, store_holding, stored_file_exists
 from ..unit_of_work import use_case
 from .imports import start_import
 from .predictions import in_review, predicted_kept
 from .rejections import problem_rows
 
 PAGE_ROWS = 50
+DRY_RUN = "validate_only"  # the mode that stores nothing
 BATCH_ROWS = 1000  # rows checked together by a bulk fix or read together by a send
 FIX_STATES = tuple(FixState)
 
@@ -719,15 +721,86 @@ def _fixed_file(job: ImportJob, layout: FileLayout) -> tuple[Any, int]:
     return spool, count
 
 
+def _import_file_with_fixes(
+    job: ImportJob, user: User, layout: FileLayout
+) -> tuple[ImportJob, int]:
+    """Import a validate-only ``job``'s whole file (``partial``), as its follow-up, with every
+    row fixed on this page read as fixed (as rows edited in review are read: the follow-up
+    keeps them as its predicted rows, ``predictions.review_edits``); mark the fixed rows sent.
+    Returns the new job and how many rows were fixed since the last send."""
+    if job.stored_path is None or not stored_file_exists(job.stored_path, UPLOADS):
+        raise FixRefused(
+            "The file of this dry run is no longer kept, so it cannot be imported with its "
+            "fixes: upload the file again.",
+            code="file_gone",
+        )
+    fixed = db.session.execute(
+        select(RejectedRow.row_number, RejectedRow.fixed_cells, RejectedRow.state).where(
+            *_rows_of(job),
+            RejectedRow.state.in_([FixState.FIXED, FixState.SENT]),
+            RejectedRow.fixed_cells.is_not(None),
+        )
+    ).all()
+    count = sum(1 for _, _, state in fixed if state == FixState.FIXED)
+    if not count:
+        raise FixRefused(
+            "No row is fixed yet: fix rows first, then import the file.", code="nothing_to_send"
+        )
+    db.session.execute(
+        update(RejectedRow)
+        .where(*_rows_of(job), RejectedRow.state == FixState.FIXED)
+        .values(state=FixState.SENT)
+    )
+
+    def carry_fixes(follow_up: ImportJob) -> None:
+        db.session.execute(
+            insert(RejectedRow),
+            [
+                {
+                    "import_job_id": follow_up.id,
+                    "row_number": number,
+                    "cells": cells,
+                    "errors": [],
+                    "fixed_cells": cells,
+                    "fix_errors": [],
+                    "state": FixState.FIXED,
+                    "predicted": True,
+                }
+                for number, cells, _ in fixed
+            ],
+        )
+
+    key = job.stored_path
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        for chunk in store_holding(key, UPLOADS).chunks(key):
+            spool.write(chunk)
+        spool.seek(0)
+        name = Path(job.original_filename)
+        follow_up, _ = start_import(
+            user=user,
+            entity_type=job.entity_type,
+            stream=spool,
+            filename=f"fixes for {name.stem}{name.suffix}",
+            mapping=_mapping(layout),
+            fixes=job,
+            before_commit=carry_fixes,
+        )
+    return follow_up, count
+
+
 def send_fixed_rows(job: ImportJob, user: User) -> tuple[ImportJob, int]:
     """Send the fixed rows of ``job`` as a new import ("fixes for <file>"), queued like any
     upload, and mark them sent, in one commit; rows still invalid stay to be fixed. Returns
     the new job and how many rows it holds.
 
+    A validate-only job stored nothing, so its fixed rows alone would be half its file:
+    its follow-up imports the whole file instead (``_import_file_with_fixes``).
+
     Raises:
         NothingToFix: the job keeps no rejected rows.
         FixRefused: the import is still running, or no row is fixed yet, or the job waits
-            in review (its fixed rows are imported with the file).
+            in review (its fixed rows are imported with the file), or a validate-only job's
+            file is no longer kept.
     """
     layout = _editable(job)
     if in_review(job):
@@ -738,6 +811,8 @@ def send_fixed_rows(job: ImportJob, user: User) -> tuple[ImportJob, int]:
         )
     try:
         _locked(job)
+        if job.mode == DRY_RUN:
+            return _import_file_with_fixes(job, user, layout)
         spool, count = _fixed_file(job, layout)
         with spool:
             if not count:

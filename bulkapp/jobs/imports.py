@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -69,6 +70,7 @@ def start_import(
     mapping: dict | None = None,
     saved_mapping_id: int | None = None,
     fixes: ImportJob | None = None,
+    before_commit: Callable[[ImportJob], None] | None = None,
 ) -> tuple[ImportJob, bool]:
     """Store an upload, record its ImportJob, commit, then enqueue it (after the commit).
 
@@ -83,6 +85,8 @@ def start_import(
             organisation). Without it, a file named as a job's signed error report
             (``rejections.report_name``) of ``user``'s organisation, uploaded as that job's
             type (or Detect), is a follow-up of that job, "fixes for <its file>".
+        before_commit: adds what the new job needs beside it, in its transaction (before
+            it can reach a worker).
 
     Returns:
         The job and whether it reached the queue. When Redis is unreachable the job stays
@@ -133,6 +137,8 @@ def start_import(
             organisation_id=organisation_id,
             detail=f"{job.original_filename}: {'detect' if detect else schema.name}, {mode}",
         )
+        if before_commit is not None:
+            before_commit(job)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -266,5 +266,8 @@ def send(job_id: str):
     """Send the fixed rows as a follow-up import; its page shows it."""
     job = require_job(current_user, job_id, "act")
     follow_up, sent = fixes.send_fixed_rows(job, current_user)
-    flash(f"{sent:,} fixed rows were sent as a new import.", "info")
+    if job.mode == fixes.DRY_RUN:
+        flash(f"The whole file is being imported, with its {sent:,} fixed rows.", "info")
+    else:
+        flash(f"{sent:,} fixed rows were sent as a new import.", "info")
     return redirect(url_for("jobs.show", job_id=follow_up.id))

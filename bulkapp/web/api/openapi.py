@@ -586,7 +586,9 @@ def _paths() -> dict[str, dict[str, Operation]]:
             "post": _operation(
                 "Send the job's fixed rows as a new import linked to it; rows still invalid "
                 "stay to be fixed. A job waiting in review answers 409 (in_review): its fixed "
-                "rows are imported with the file when the review is committed.",
+                "rows are imported with the file when the review is committed. A "
+                "validate-only job's new import is of its whole file (mode partial), each "
+                "fixed row read as fixed (409 file_gone once its upload was cleaned up).",
                 "202",
                 {
                     "allOf": [
