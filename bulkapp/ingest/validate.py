@@ -49,23 +49,29 @@ class ChunkOutcome:
 
 
 class SeenKeys:
-    """Natural keys already met in this file, as a sorted array of 64-bit hashes.
+    """Natural keys already met in this file, as 64-bit hashes in sorted segments.
 
     A million keys take 8 MB. Python's string hash is 64 bits wide; two different keys
-    share one with a chance of about 1 in 30 million for a million-row file.
+    share one with a chance of about 1 in 30 million for a million-row file. New keys go
+    into the last segment until it holds ``SEGMENT_KEYS``: merging a chunk's keys copies
+    at most one segment, so memory stays at the keys' own size plus one segment, and the
+    time per chunk does not grow with the file.
     """
 
+    SEGMENT_KEYS = 1 << 20
+
     def __init__(self) -> None:
-        self._hashes = np.empty(0, dtype=np.int64)
+        self._segments: list[np.ndarray] = []
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return sum(len(segment) for segment in self._segments)
 
     def _contains(self, hashes: np.ndarray) -> np.ndarray:
-        if not len(self._hashes):
-            return np.zeros(len(hashes), dtype=bool)
-        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
-        return self._hashes[at] == hashes
+        found = np.zeros(len(hashes), dtype=bool)
+        for segment in self._segments:
+            at = np.minimum(np.searchsorted(segment, hashes), len(segment) - 1)
+            found |= segment[at] == hashes
+        return found
 
     def claim(self, hashes: np.ndarray) -> np.ndarray:
         """Record ``hashes``; True where one was seen before (here or in an earlier call)."""
@@ -73,9 +79,12 @@ class SeenKeys:
         distinct, first = np.unique(hashes, return_index=True)
         earlier_in_batch = np.ones(len(hashes), dtype=bool)
         earlier_in_batch[first] = False
-        merged = np.concatenate([self._hashes, distinct[~self._contains(distinct)]])
-        merged.sort(kind="stable")
-        self._hashes = merged
+        new = distinct[~self._contains(distinct)]
+        if self._segments and len(self._segments[-1]) + len(new) <= self.SEGMENT_KEYS:
+            last = self._segments.pop()
+            new = np.insert(last, np.searchsorted(last, new), new)
+        if len(new):
+            self._segments.append(new)
         return repeated | earlier_in_batch
 
 

@@ -139,3 +139,12 @@ def test_members_date_of_birth_must_match_the_id_number():
     assert [(e.position, e.message) for e in outcome.errors] == [
         (1, "Date of birth does not match the ID number.")
     ]
+
+
+def test_seen_keys_find_hashes_in_every_segment(monkeypatch):
+    monkeypatch.setattr(SeenKeys, "SEGMENT_KEYS", 4)
+    seen = SeenKeys()
+    assert seen.claim(np.array([40, 10, 30])).tolist() == [False, False, False]
+    assert seen.claim(np.array([20, 50])).tolist() == [False, False]  # a second segment
+    assert seen.claim(np.array([45, 10, 50, 5, 5])).tolist() == [False, True, True, False, True]
+    assert len(seen) == 7
