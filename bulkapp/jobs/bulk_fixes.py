@@ -12,16 +12,19 @@ sends and other bulk fixes are refused (``fixes.BulkFixRunning``, 409).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
+from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import select
 
 from ..errors import UseCaseError
 from ..extensions import db, get_redis
-from ..models import BulkFixRun, ImportJob, User
+from ..models import ACTIVE_BULK_FIX, BulkFixRun, ImportJob, User, utcnow
 from ..unit_of_work import after_commit, use_case
 from . import fixes, queues
-from .lifecycle import discard_failed_transaction
+from .lifecycle import discard_failed_transaction, rq_job_is_live
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,25 @@ def start_bulk_fix(
     return run
 
 
+def requeue_lost_bulk_fixes(connection: Redis, grace_seconds: int) -> int:
+    """Enqueue again every bulk fix waiting or running for longer than ``grace_seconds`` whose
+    RQ job Redis no longer holds (it lost its data); the attempt goes on from its cursor."""
+    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    lost = db.session.execute(
+        select(BulkFixRun.id, User.role, ImportJob.entity_type)
+        .join(ImportJob, ImportJob.id == BulkFixRun.import_job_id)
+        .join(User, User.id == BulkFixRun.user_id)
+        .where(BulkFixRun.status.in_(ACTIVE_BULK_FIX), BulkFixRun.created_at <= cutoff)
+    ).all()
+    requeued = 0
+    for run_id, role, entity_type in lost:
+        if not rq_job_is_live(connection, run_id):
+            log.warning("bulk fix %s lost its place in the queue; queueing it again", run_id)
+            queues.enqueue_bulk_fix(connection, queues.queue_name_for(entity_type, role), run_id)
+            requeued += 1
+    return requeued
+
+
 def _enqueue(run_id: str, queue_name: str) -> None:
     """Put the run on its queue; when Redis is away it fails at once, saying so, and the
     rows are free to edit again."""
@@ -103,7 +125,7 @@ def find_run(job: ImportJob, run_id: str) -> BulkFixRun:
 def latest_run(job: ImportJob) -> BulkFixRun | None:
     """``job``'s most recent queued bulk fix, if it had one."""
     return db.session.scalar(
-        db.select(BulkFixRun)
+        select(BulkFixRun)
         .where(BulkFixRun.import_job_id == job.id)
         .order_by(BulkFixRun.created_at.desc())
         .limit(1)
@@ -126,6 +148,10 @@ def run_bulk_fix(run_id: str) -> BulkFixRun | None:
         while True:
             job = run.job
             fixes.lock_rows(job)
+            db.session.refresh(run)  # its cursor as committed last, by this attempt or another
+            if run.finished:
+                db.session.commit()
+                return run
             batch = fixes.fix_batch(
                 job, fix, filters, run.rows, after=run.after_row, limit=batch_rows
             )

@@ -4,7 +4,8 @@ cron process (``bulkapp.jobs.cron``) on the maintenance queue.
 * ``recover_imports``: what keeps imports moving with nobody watching —
   ``fail_over_abandoned_imports`` (a worker died: its import goes back to the front of its
   queue within seconds), ``requeue_orphaned_imports`` (Redis lost a running import's job),
-  ``sweep_queued_jobs`` (an upload reached the database while Redis was away) and
+  ``sweep_queued_jobs`` (an upload reached the database while Redis was away),
+  ``requeue_lost_bulk_fixes`` (Redis lost a queued bulk fix of rejected rows) and
   ``send_pending_notifications`` (an import finished while Redis was away), and
   ``expire_reviews`` (files nobody reviewed within ``REVIEW_EXPIRY_HOURS`` are discarded).
 * ``trim_job_registries``: at most N completed and M failed RQ jobs are kept per queue.
@@ -35,7 +36,7 @@ from ..storage import DatabaseStore
 from ..unit_of_work import use_case
 from . import failures, queues
 from .attempt_sessions import end_attempt_sessions
-from .bulk_fixes import record_bulk_fix_failure
+from .bulk_fixes import record_bulk_fix_failure, requeue_lost_bulk_fixes
 from .lifecycle import clean_jobs, enqueue, record_attempt_failure, rq_job_is_live
 from .mailing import send_unsent_mails
 from .notifications import send_pending_notifications
@@ -59,10 +60,11 @@ def recover_imports(connection: Redis) -> dict[str, int]:
     """Get every import that lost its worker, its queue entry or its notification moving, and
     every mail that lost its way to the mail server; discard reviews nobody finished in
     time."""
-    counts = {"failed_over": 0, "orphaned": 0}
+    counts = {"failed_over": 0, "orphaned": 0, "bulk_fixes": 0}
     if _may_judge_running_imports(connection):
         counts["failed_over"] = fail_over_abandoned_imports(connection)
         counts["orphaned"] = requeue_orphaned_imports(connection)
+        counts["bulk_fixes"] = requeue_lost_bulk_fixes(connection, PROCESSING_GRACE_SECONDS)
     counts["swept"] = sweep_queued_jobs(connection=connection)
     counts["notified"] = send_pending_notifications()
     counts["mails"] = send_unsent_mails(connection)

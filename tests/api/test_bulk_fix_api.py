@@ -4,7 +4,8 @@ the job's rows refuse edits, sends and other bulk fixes (409)."""
 
 from __future__ import annotations
 
-from bulkapp.extensions import db
+from bulkapp.extensions import db, get_redis
+from bulkapp.jobs.bulk_fixes import requeue_lost_bulk_fixes
 from bulkapp.models import BulkFixRun, ImportJob
 from tests.api.conftest import ApiClient, make_token
 from tests.api.test_fixes_api import BAD, GOOD, imported_job, rejected
@@ -110,3 +111,19 @@ def test_a_review_waits_for_a_bulk_fix_of_its_predicted_rows(app, api_a):
         job = db.session.get(ImportJob, job_id)
         assert (job.status, job.inserted_rows, job.invalid_rows) == ("completed", 2, 4)
     assert {row["cells"]["specialisation"] for row in rejected(api_a, job_id)["rows"]} == {"Tyres"}
+
+
+def test_a_bulk_fix_that_redis_lost_is_queued_again(app, api_a):
+    job_id = imported_job(app, api_a)
+    app.config["BULK_FIX_SYNC_MAX_ROWS"] = 3
+    fix = api_a.post(f"/bulk-upload/{job_id}/rejected/bulk", json=SET_TYRES).get_json()["data"]
+    with app.app_context():
+        connection = get_redis()
+        assert requeue_lost_bulk_fixes(connection, grace_seconds=0) == 0, "its job is queued"
+        connection.flushdb()  # Redis comes back without its data
+        assert requeue_lost_bulk_fixes(connection, grace_seconds=0) == 1
+    run_worker(app)
+    state = api_a.get(fix["statusUrl"].removeprefix("/api/v1")).get_json()["data"]
+    assert (state["status"], state["rowsDone"], state["changed"]) == ("completed", 4, 2)
+    with app.app_context():
+        assert requeue_lost_bulk_fixes(get_redis(), grace_seconds=0) == 0, "it ended"
