@@ -52,6 +52,7 @@ ACTIONS = {
     "import_undo_requested": "asked to undo import",
     "jobs_cleaned": "cleaned old jobs",
     "records_exported": "exported records",
+    "rows_bulk_fixed": "fixed rejected rows in bulk of job",
 }
 CSV_COLUMNS = ("time_utc", "actor", "action", "target", "detail", "address")
 MAX_FILTER_LENGTH = 254

@@ -19,6 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from .. import audit
 from ..errors import UseCaseError
 from ..extensions import db, get_redis
 from ..models import ACTIVE_BULK_FIX, BulkFixRun, ImportJob, User, utcnow
@@ -45,19 +46,27 @@ def start_bulk_fix(
     rows: list[int] | None = None,
 ) -> int | BulkFixRun:
     """``user`` fixes a column of ``job``'s rows (``rows``, or every row ``filters`` lets
-    through): at once when it covers at most ``BULK_FIX_SYNC_MAX_ROWS`` rows (how many
-    changed), else as a queued run, enqueued once this commits.
+    through), audited: at once when it covers at most ``BULK_FIX_SYNC_MAX_ROWS`` rows (how
+    many changed), else as a queued run, enqueued once this commits.
 
     Raises:
         NothingToFix, FixRefused: as ``fixes.bulk_fix``.
     """
-    _, column = fixes.checked_bulk_fix(job, fix)
+    layout, column = fixes.checked_bulk_fix(job, fix)
     fixes.lock_rows(job)
     running = fixes.running_bulk_fix(job)
     if running is not None:
         raise fixes.BulkFixRunning(running)
     targets = fixes.bulk_targets(job, filters, rows)
-    if targets <= current_app.config["BULK_FIX_SYNC_MAX_ROWS"]:
+    queued = targets > current_app.config["BULK_FIX_SYNC_MAX_ROWS"]
+    audit.record_job(
+        "rows_bulk_fixed",
+        job,
+        user,
+        f"{job.original_filename}: {fix.action} {layout.headers[column]!r} in {targets:,} "
+        f"rows{', by a worker' if queued else ''}",
+    )
+    if not queued:
         return fixes.bulk_fix(job, fix, filters, rows)
     run = BulkFixRun(
         import_job_id=job.id,

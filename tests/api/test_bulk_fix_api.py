@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bulkapp.extensions import db, get_redis
 from bulkapp.jobs.bulk_fixes import requeue_lost_bulk_fixes
-from bulkapp.models import BulkFixRun, ImportJob
+from bulkapp.models import AuditEntry, BulkFixRun, ImportJob
 from tests.api.conftest import ApiClient, make_token
 from tests.api.test_fixes_api import BAD, GOOD, imported_job, rejected
 from tests.conftest import make_account, run_worker
@@ -22,6 +22,11 @@ def test_a_small_bulk_fix_answers_at_once(app, api_a):
     assert response.get_json()["data"]["changed"] == 2  # rows 5 and 6 were not Tyres
     with app.app_context():
         assert db.session.query(BulkFixRun).count() == 0
+        entry = db.session.query(AuditEntry).filter_by(action="rows_bulk_fixed").one()
+        assert (entry.target, entry.detail) == (
+            job_id,
+            "mechanics.json: set 'specialisation' in 4 rows",
+        )
 
 
 def test_a_large_bulk_fix_is_queued_followed_and_locks_the_rows_until_it_ends(app, api_a):
@@ -50,6 +55,9 @@ def test_a_large_bulk_fix_is_queued_followed_and_locks_the_rows_until_it_ends(ap
         "Brakes",
     }, "nothing changed before a worker takes it"
 
+    with app.app_context():
+        entry = db.session.query(AuditEntry).filter_by(action="rows_bulk_fixed").one()
+        assert entry.detail.endswith("set 'specialisation' in 4 rows, by a worker")
     run_worker(app)
     done = api_a.get(fix["statusUrl"].removeprefix("/api/v1"))
     assert done.status_code == 200
