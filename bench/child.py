@@ -99,7 +99,7 @@ def floor_table(metadata, organisation_id: int, name: str) -> Table:
             server_default=text(str(organisation_id)),
         ),
         *fields,
-        Column("import_job_id", String(36), ForeignKey("import_jobs.id", ondelete="SET NULL")),
+        Column("import_job_id", String(36)),
         Column("created_at", DateTime, nullable=False, server_default=func.current_timestamp()),
         Column("updated_at", DateTime, nullable=False, server_default=func.current_timestamp()),
         UniqueConstraint("organisation_id", "email", name=f"uq_{name}"),
