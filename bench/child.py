@@ -31,6 +31,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     Table,  # noqa: E402
     UniqueConstraint,
@@ -120,10 +121,10 @@ def setup(url: str) -> dict:
             path.unlink(missing_ok=True)
     app = make_app(url)
     with app.app_context():
-        for table in (FLOOR_TABLE, KEY_FLOOR_TABLE):
-            db.session.execute(text(f"DROP TABLE IF EXISTS {table}"))
-        db.session.commit()
-        db.drop_all()
+        # Every table the database holds, as it holds them (an older schema's keys included).
+        existing = MetaData()
+        existing.reflect(db.engine)
+        existing.drop_all(db.engine)
         db.create_all()
         orgs = [create_organisation(slug.replace("-", " ").title(), slug) for slug in ORGS]
         db.session.commit()
