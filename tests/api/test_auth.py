@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from bulkapp.extensions import db
+from bulkapp.extensions import db, get_redis
 from bulkapp.models import ApiToken
-from bulkapp.tokens import revoke_token
+from bulkapp.tokens import GENERATION_KEY, revoke_token
 from tests.api.conftest import API
 
 PUBLIC_ENDPOINTS = {"api.health.healthz", "api.health.readyz", "api.openapi.openapi_document"}
@@ -96,10 +96,47 @@ def test_every_route_with_a_revoked_token_is_401(app, user_a, token_a, api_a):
 
 
 def test_a_deactivated_users_token_is_401(app, user_a, api_a):
+    assert api_a.get("/bulk-upload/queue/jobs").status_code == 200  # the token is verified
     with app.app_context():
         user_a.load().active = False
         db.session.commit()
     assert_401(api_a.get("/bulk-upload/queue/jobs"), "invalid_token")
+
+
+def test_a_deactivated_organisations_token_is_401_at_once(app, user_a, api_a):
+    assert api_a.get("/bulk-upload/queue/jobs").status_code == 200
+    with app.app_context():
+        user_a.load().organisation.active = False
+        db.session.commit()
+    assert_401(api_a.get("/bulk-upload/queue/jobs"), "invalid_token")
+
+
+def test_a_role_taken_away_counts_on_the_next_request(app, admin_a, api_admin_a):
+    assert api_admin_a.get("/users").status_code == 200
+    with app.app_context():
+        admin_a.load().role = "member"
+        db.session.commit()
+    assert api_admin_a.get("/users").status_code == 403
+
+
+def test_a_change_committed_by_another_process_counts_on_the_next_request(app, user_a, api_a):
+    """Another web process's commit reaches this one through the generation in Redis: here
+    the row is changed behind the ORM's back and the generation bumped as that commit does."""
+    assert api_a.get("/bulk-upload/queue/jobs").status_code == 200
+    with app.app_context():
+        db.session.execute(text("UPDATE users SET active = :no"), {"no": False})
+        db.session.commit()
+        get_redis().incr(GENERATION_KEY)
+    assert_401(api_a.get("/bulk-upload/queue/jobs"), "invalid_token")
+
+
+def test_without_redis_every_request_checks_the_token_in_the_database(make_api_app):
+    app, api = make_api_app(REDIS_URL="redis://127.0.0.1:1/0")
+    assert api.get("/bulk-upload/queue/jobs").status_code == 200
+    with app.app_context():
+        db.session.execute(text("UPDATE users SET active = :no"), {"no": False})
+        db.session.commit()
+    assert_401(api.get("/bulk-upload/queue/jobs"), "invalid_token")
 
 
 def test_a_signed_in_browser_session_does_not_authenticate_the_api(app, client_a):
