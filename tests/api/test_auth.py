@@ -21,6 +21,7 @@ SAMPLE_VALUES = {
     "user_id": "1",
     "row_number": "2",
     "key": "someone@example.com",
+    "fix_id": "1",
 }
 
 
