@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, insert, select, update
 
 from ..extensions import db
 from ..ingest.rejected import FileLayout, Rejection, Rejections, reason_of
@@ -35,8 +35,10 @@ def keep_rejections(job: ImportJob, rejections: Rejections, *, predicted: bool =
     if job.file_layout != layout:
         job.file_layout = layout
     session = db.session()
+    # Core inserts of the tables (not the ORM's bulk insert of the models): a chunk's rows go
+    # to the driver's executemany without the ORM's bookkeeping per row.
     session.execute(
-        insert(RejectedRow),
+        insert(cast(Table, RejectedRow.__table__)),
         [
             {
                 "import_job_id": job.id,
@@ -56,7 +58,7 @@ def keep_rejections(job: ImportJob, rejections: Rejections, *, predicted: bool =
         for problem in problem_rows(job.id, rejection.row, rejection, rejections.layout)
     ]
     if problems:
-        session.execute(insert(RejectedRowProblem), problems)
+        session.execute(insert(cast(Table, RejectedRowProblem.__table__)), problems)
 
 
 def mark_carried(original_id: str, rows: list[int]) -> None:
