@@ -42,6 +42,7 @@ from .mapping import (
     unknown_values,
 )
 from .persist import Comparer
+from .pipeline import collector_paused
 from .prefetch import Prefetcher
 from .progress import Counters, MappingLookup, no_mapping
 from .readers import Reader, open_reader, rereading
@@ -172,7 +173,8 @@ def analyse_file(
     analysis["preview"] = _preview(schema, mapping, first_frame, first.first_row if first else 2)
     sink.record(DRY_RUN_LOW, 0)
     layout = FileLayout.of(headers, mapping)
-    result = _dry_run(request, schema, reader, mapping, layout, session, sink)
+    with collector_paused():
+        result = _dry_run(request, schema, reader, mapping, layout, session, sink)
     if result is None:
         return None
     counts = result.counts

@@ -299,7 +299,7 @@ class ImportRun:
         self.checkpoint = Checkpoint(plan_pass.phase, self.rows_done, replace(self.counters))
         self._record()
         self.sink.commit()
-        gc.collect(1)  # the chunk's reference cycles, if any (see _collector_paused)
+        gc.collect(1)  # the chunk's reference cycles, if any (see collector_paused)
         _timed(self.own, "saving" if upserter else "validating", tick)
 
     @staticmethod
@@ -368,7 +368,7 @@ def _timed(timings: dict[str, float], stage: str, since: float) -> float:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's automatic cyclic garbage collection for the duration of an import.
 
     A chunk allocates hundreds of thousands of short-lived containers (a list per spreadsheet
@@ -395,7 +395,7 @@ def import_file(request: ImportRequest, session: Session, sink: ImportSink) -> s
     Raises:
         ImportFailed: the file cannot be imported (the message is for the user).
     """
-    with _collector_paused():
+    with collector_paused():
         started = time.monotonic()
         plan = plan_import(request)
         return ImportRun(plan, session, sink, time.monotonic() - started).run()

@@ -41,11 +41,12 @@ def begin_predictions(job: ImportJob, layout: FileLayout) -> RowEdits:
     """Forget the rows the last dry run of ``job`` predicted, and the problem index (only
     predicted rows have entries while the job is analysed), in the current transaction;
     returns the edited rows, kept to be checked again, as the dry run reads them. A file
-    read with other headers than the last time keeps no edit."""
+    read with other headers than the last dry run's keeps no edit."""
     session = db.session()
     session.execute(delete(RejectedRowProblem).where(RejectedRowProblem.import_job_id == job.id))
     predicted = [RejectedRow.import_job_id == job.id, RejectedRow.predicted]
-    same_file = job.file_layout is not None and job.file_layout["headers"] == list(layout.headers)
+    # No layout yet: a first dry run, whose only edits are those carried in with the job.
+    same_file = job.file_layout is None or job.file_layout["headers"] == list(layout.headers)
     forget = delete(RejectedRow).where(*predicted)
     session.execute(forget.where(~_edited()) if same_file else forget)
     job.file_layout = layout.to_json()
