@@ -7,10 +7,11 @@ differ from the stored ones in a field the file provides.
 
 PostgreSQL: ``COPY`` into a temporary staging table, then one ``INSERT … ON CONFLICT DO
 UPDATE … WHERE <something changed>``. SQLite: ``executemany`` into a temporary staging
-table on the raw sqlite3 connection, then the same upsert from it in one statement. Both run inside the session's current transaction, so the caller
-commits the rows together with the job's progress and checkpoint, and with the change log
-(``changelog``): inserted records carry the job in ``created_job_id``, updated ones get a
-``record_changes`` row with their old and new values.
+table on the raw sqlite3 connection, then the same upsert from it in one statement. Both
+run inside the session's current transaction, so the caller commits the rows together with
+the job's progress and checkpoint, and with the change log (``changelog``): inserted
+records carry the job in ``created_job_id``, updated ones get a ``record_changes`` row with
+their old and new values.
 """
 
 from __future__ import annotations
