@@ -12,7 +12,7 @@ from bulkapp.extensions import db
 from bulkapp.jobs import fixes
 from bulkapp.jobs.rejections import error_report
 from bulkapp.jobs.review import change_mapping, commit_review
-from bulkapp.models import ImportJob, RejectedRow, RejectedRowProblem
+from bulkapp.models import ImportJob, RejectedRow, RejectedRowProblem, ReviewPolicy
 from tests.conftest import fetch_job, run_worker
 from tests.jobs.conftest import mechanics_csv, stored_emails
 from tests.jobs.test_review import REVIEWED, start, stored_mechanics
@@ -209,3 +209,23 @@ def test_an_import_killed_mid_way_resumes_with_the_edits_made_in_review_exactly(
     }
     assert rejected_rows_of(app, job_id) == [i + 2 for i in still_bad], "each exactly once"
     assert all(not predicted for _, predicted, *_ in kept(app, job_id))
+
+
+def test_a_file_imported_straight_after_its_analysis_keeps_only_the_imports_rows(
+    app, user_a, small_chunks
+):
+    certain = (
+        "firstName,lastName,email,mobileNumber,province\n"
+        "Ann,One,ann@example.com,0821000001,Gauteng\n"
+        "Gus,Seven,not-an-email,0821000007,Gauteng\n"
+        "Ben,Two,ben@example.com,0821000002,Limpopo\n"
+        "Hal,Eight,also bad,0821000008,Gauteng\n"
+        "Eve,Five,eve@example.com,0821000005,Gauteng\n"
+    )
+    job_id = start(app, user_a, certain, review=ReviewPolicy.CERTAIN)
+    run_worker(app)
+    job = fetch_job(app, job_id)
+    assert (job.status, job.inserted_rows, job.invalid_rows) == ("completed", 3, 2)
+    assert job.analysis["predicted_rows"] == 2, "the dry run kept two; the import replaced them"
+    assert kept(app, job_id) == [(3, False, "invalid", None), (5, False, "invalid", None)]
+    assert [row for row, _ in indexed(app, job_id)] == [3, 5]
