@@ -31,7 +31,6 @@ from sqlalchemy.orm import (
     contains_eager,
     make_transient_to_detached,
 )
-from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .errors import UseCaseError
@@ -186,42 +185,33 @@ _WATCHED = (ApiToken, User, Organisation)
 log = logging.getLogger(__name__)
 
 
-def _columns(model: type) -> tuple[str, ...]:
-    return tuple(class_mapper(model).column_attrs.keys())
-
-
-_USER_COLUMNS, _ORGANISATION_COLUMNS = _columns(User), _columns(Organisation)
+_USER_COLUMNS = tuple(class_mapper(User).column_attrs.keys())
 
 
 @dataclass(frozen=True)
 class _Verified:
-    """A token's user and organisation as they were verified, under a generation."""
+    """A token's user as verified (active, in an active organisation), under a generation."""
 
     generation: Generation
     until: float
     user: dict[str, Any]
-    organisation: dict[str, Any]
 
     @classmethod
     def of(cls, user: User, generation: Generation) -> _Verified:
-        organisation = user.organisation
         return cls(
             generation,
             time.monotonic() + VERIFIED_SECONDS,
             {key: getattr(user, key) for key in _USER_COLUMNS},
-            {key: getattr(organisation, key) for key in _ORGANISATION_COLUMNS},
         )
 
     def valid_at(self, generation: Generation) -> bool:
         return generation == self.generation and time.monotonic() < self.until
 
     def user_in(self, session: Session) -> User:
-        """The user, with its organisation, in ``session`` as if loaded there (no query)."""
-        organisation = Organisation(**self.organisation)
-        make_transient_to_detached(organisation)
+        """The user in ``session`` as if loaded there (no query; its organisation is loaded
+        when asked for)."""
         user = User(**self.user)
         make_transient_to_detached(user)
-        set_committed_value(user, "organisation", organisation)
         return session.merge(user, load=False)
 
 
