@@ -11,6 +11,8 @@ EXPECTED = {
     "cache_size": -SQLITE_CACHE_KIB,
     "wal_autocheckpoint": SQLITE_CHECKPOINT_PAGES,
     "foreign_keys": 1,
+    "temp.cache_size": -SQLITE_CACHE_KIB,
+    "temp.journal_mode": "memory",
 }
 
 
