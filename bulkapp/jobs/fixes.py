@@ -312,9 +312,14 @@ def _text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+def rows_open(job: ImportJob) -> bool:
+    """Whether ``job``'s rows to fix may change now: its import ended, or it waits in review."""
+    return job.is_finished or in_review(job)
+
+
 def _editable(job: ImportJob) -> FileLayout:
     layout = fixable_layout(job)
-    if not (job.is_finished or in_review(job)):
+    if not rows_open(job):
         raise FixRefused("The import is still running: its rows can be fixed once it ends.")
     return layout
 

@@ -43,7 +43,7 @@ def begin_predictions(job: ImportJob, layout: FileLayout) -> RowEdits:
     returns the edited rows, kept to be checked again, as the dry run reads them. A file
     read with other headers than the last dry run's keeps no edit."""
     session = db.session()
-    session.execute(delete(RejectedRowProblem).where(RejectedRowProblem.import_job_id == job.id))
+    unindex_predictions(job)
     predicted = [RejectedRow.import_job_id == job.id, RejectedRow.predicted]
     # No layout yet: a first dry run, whose only edits are those carried in with the job.
     same_file = job.file_layout is None or job.file_layout["headers"] == list(layout.headers)
@@ -127,15 +127,14 @@ def forget_predictions(job: ImportJob, *, index: bool) -> None:
     """Delete the predicted rows of ``job`` (the caller commits); with ``index``, their
     entries in the problem index too (the job has no others: it is still in review)."""
     if index:
-        db.session.execute(
-            delete(RejectedRowProblem).where(RejectedRowProblem.import_job_id == job.id)
-        )
+        unindex_predictions(job)
     db.session.execute(
         delete(RejectedRow).where(RejectedRow.import_job_id == job.id, RejectedRow.predicted)
     )
 
 
 def unindex_predictions(job: ImportJob) -> None:
-    """Drop the predicted rows' problem index entries as the review is committed: the import
-    indexes its own rows, and the predicted ones are no longer shown."""
+    """Drop the predicted rows' problem index entries (the job has no others before its
+    import): when a dry run starts again, when the review ends, and as the import starts,
+    which indexes its own rows."""
     db.session.execute(delete(RejectedRowProblem).where(RejectedRowProblem.import_job_id == job.id))

@@ -16,8 +16,9 @@ from ..entities import EntitySchema, UnknownEntity, get_entity, header_key
 from ..extensions import db
 from ..ingest.mapping import MappingChoice
 from ..ingest.readings import FORMAT_NAMES, FROM_FILE, FROM_MAPPING
-from ..models import ACTIVE_BULK_FIX, NEEDS_REVIEW, BulkFixRun, ImportJob, User, utcnow
+from ..models import NEEDS_REVIEW, ImportJob, User, utcnow
 from ..unit_of_work import use_case
+from .fixes import lock_rows, running_bulk_fix
 from .lifecycle import JobActionError, delete_upload, enqueue_after_commit
 from .mappings import remember_mapping
 from .predictions import forget_predictions, unindex_predictions
@@ -34,11 +35,8 @@ def _require_review(job: ImportJob) -> None:
             f"This job is {job.status.replace('_', ' ')}, not waiting for a review.",
             code="not_in_review",
         )
-    db.session.execute(select(ImportJob.id).where(ImportJob.id == job.id).with_for_update())
-    running = select(BulkFixRun.id).where(
-        BulkFixRun.import_job_id == job.id, BulkFixRun.status.in_(ACTIVE_BULK_FIX)
-    )
-    if db.session.scalar(running.limit(1)) is not None:
+    lock_rows(job)
+    if running_bulk_fix(job) is not None:
         raise JobActionError(
             "A bulk fix is changing the rows this review predicts will be rejected: the "
             "review can go on once it ends (the fix page shows its progress).",

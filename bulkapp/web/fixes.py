@@ -156,9 +156,7 @@ def page(job_id: str):
         problems=fixes.problem_summary(job),
         states=fixes.FIX_STATES,
         in_review=in_review(job),
-        editable=(job.is_finished or in_review(job))
-        and can_act(current_user, job)
-        and running is None,
+        editable=fixes.rows_open(job) and can_act(current_user, job) and running is None,
         bulk_run=running or bulk_fixes.latest_run(job),
         required_columns=fixes.required_columns(job, layout),
         follow_ups=fixes.follow_ups(job),
